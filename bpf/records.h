@@ -1,0 +1,120 @@
+/* Records that cross from the kernel to user space, and the keys of the maps user space
+ * fills. Included by the BPF programs (after vmlinux_min.h) and by C++ (after
+ * <linux/types.h>): the one definition both sides agree on. */
+#ifndef WAGGLE_RECORDS_H
+#define WAGGLE_RECORDS_H
+
+#define WG_COMM_LEN 16
+/* Longest path the kernel reports; a longer one is flagged truncated (WG_F_*_TRUNC). */
+#define WG_PATH_MAX 4096
+/* Bytes of argv the exec event carries; longer command lines are flagged truncated. */
+#define WG_ARGS_MAX 16384
+/* Leaf cgroup name, where container runtimes put the container id. */
+#define WG_CGROUP_NAME_MAX 128
+/* Deepest directory nesting the in-kernel path walk follows. */
+#define WG_PATH_DEPTH_MAX 64
+/* Longest prefix, exact path and suffix a file filter can hold. */
+#define WG_FILTER_PATH_MAX 256
+#define WG_FILTER_SUFFIX_MAX 64
+
+enum wg_record_type {
+  WG_REC_EXEC = 1,
+  WG_REC_EXIT = 2,
+  WG_REC_FORK = 3,
+  WG_REC_OPEN = 4,
+};
+
+/* Which sensor a drop is charged to: index into the drops map is sensor * WG_DROP_CAUSES + cause. */
+enum wg_sensor_id {
+  WG_SENSOR_PROCESS = 0,
+  WG_SENSOR_FILE = 1,
+};
+#define WG_SENSORS 2
+
+enum wg_drop_cause {
+  WG_DROP_RINGBUF_FULL = 0,  /* bpf_ringbuf_output failed: the reader fell behind */
+  WG_DROP_PENDING_FULL = 1,  /* an entered syscall could not be remembered until its exit */
+  WG_DROP_READ_FAILED = 2,   /* a kernel or user read needed for the record failed */
+};
+#define WG_DROP_CAUSES 3
+
+/* Flags in wg_header.flags. */
+#define WG_F_ARGS_TRUNC (1u << 0)
+#define WG_F_BINARY_TRUNC (1u << 1)
+#define WG_F_CWD_TRUNC (1u << 2)
+#define WG_F_PATH_TRUNC (1u << 3)
+#define WG_F_RESOLVED_TRUNC (1u << 4)
+#define WG_F_CORE_DUMP (1u << 5)
+
+struct wg_header {
+  __u16 type;      /* enum wg_record_type */
+  __u16 flags;     /* WG_F_* */
+  __u32 size;      /* bytes of the whole record, variable part included */
+  __u64 ktime;     /* CLOCK_BOOTTIME ns when the record was made */
+  __u32 pid;       /* tgid */
+  __u32 tid;
+  __u32 ppid;      /* tgid of the real parent */
+  __u32 uid;
+  __u32 gid;
+  __u32 pad;
+  __u64 cgroup_id; /* cgroup v2 id */
+  __u64 start_boottime; /* CLOCK_BOOTTIME ns when the process (thread group) started */
+  char comm[WG_COMM_LEN];
+};
+
+/* Exec: the variable part holds, back to back, without NULs between them and each with its
+ * length given here: binary (absolute path), cwd (absolute path), argv (NUL-separated,
+ * exactly as in the process's memory), leaf cgroup name. Paths are as the process sees them
+ * (relative to its root directory). */
+struct wg_exec {
+  struct wg_header h;
+  __u32 binary_len;
+  __u32 cwd_len;
+  __u32 args_len;
+  __u32 cgroup_name_len;
+  char data[];
+};
+
+struct wg_exit {
+  struct wg_header h;
+  __s32 exit_code;    /* raw wait status: (code << 8) | signal, 0x80 for a core dump */
+  __u32 pad;
+};
+
+struct wg_fork {
+  struct wg_header h;
+  __u32 child_pid;
+  __u32 pad;
+  __u64 child_start_boottime;
+};
+
+enum wg_open_syscall {
+  WG_SYS_OPEN = 0,
+  WG_SYS_OPENAT = 1,
+  WG_SYS_OPENAT2 = 2,
+  WG_SYS_CREAT = 3,
+};
+
+/* Open: data holds the path as the process gave it (path_len bytes), then, when that path was
+ * relative, the absolute path it resolves to (resolved_len bytes: the directory it was relative
+ * to, '/', the path as given). resolved_len is 0 for an absolute path. */
+struct wg_open {
+  struct wg_header h;
+  __s64 ret;         /* fd, or -errno */
+  __u64 flags;
+  __u32 mode;
+  __s32 dfd;
+  __u32 syscall;     /* enum wg_open_syscall */
+  __u32 path_len;
+  __u32 resolved_len;
+  __u32 pad;
+  char data[];
+};
+
+/* Key of the path filter LPM tries: prefixlen counts bits of data that must match. */
+struct wg_path_key {
+  __u32 prefixlen;
+  char data[WG_FILTER_PATH_MAX];
+};
+
+#endif

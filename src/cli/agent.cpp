@@ -1,0 +1,177 @@
+#include "cli/agent.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <vector>
+
+#include "core/feature_probe.hpp"
+#include "core/host.hpp"
+#include "export/exporter.hpp"
+#include "sensors/file/file_sensor.hpp"
+#include "sensors/process/process_sensor.hpp"
+
+namespace waggle {
+namespace {
+
+volatile sig_atomic_t stop_requested = 0;
+
+void on_stop_signal(int) { stop_requested = 1; }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a signal interrupts the ring's wait
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+const char* event_type(const Event& e) {
+  switch (e.index()) {
+    case 0: return "process.exec";
+    case 1: return "process.exit";
+    default: return "file.open";
+  }
+}
+
+const char* kSensorNames[WG_SENSORS] = {"process", "file"};
+const char* kCauseNames[WG_DROP_CAUSES] = {"ring_buffer_full", "pending_table_full", "read_failed"};
+
+std::string stats_json(const EventRing& ring, const Exporter& exporter, const ProcessCache& cache,
+                       uint64_t undecodable, bool final) {
+  std::vector<uint64_t> drops = ring.drop_counts();
+  uint64_t lost = undecodable;
+  std::string by_sensor;
+  for (int s = 0; s < WG_SENSORS; s++) {
+    std::string causes;
+    for (int c = 0; c < WG_DROP_CAUSES; c++) {
+      uint64_t n = drops[s * WG_DROP_CAUSES + c];
+      lost += n;
+      causes += fmt::format("{}\"{}\":{}", c ? "," : "", kCauseNames[c], n);
+    }
+    by_sensor += fmt::format("{}\"{}\":{{{}}}", s ? "," : "", kSensorNames[s], causes);
+  }
+  return fmt::format(
+      "{{\"type\":\"agent.stats\",\"final\":{},\"records\":{},\"events\":{},\"lost\":{},\"drops\":{{{},"
+      "\"user_space\":{{\"undecodable\":{}}}}},\"process_cache\":{}}}\n",
+      final, ring.records(), exporter.events(), lost, by_sensor, undecodable, cache.size());
+}
+
+}  // namespace
+
+int run_agent(const AgentOptions& options) {
+  const Config& config = options.config;
+  KernelFeatures features = probe_kernel();
+  if (!features.can_load_bpf()) {
+    fmt::print(stderr, "waggle: this kernel cannot run BPF programs here; run `waggle doctor` for details\n");
+    return 1;
+  }
+  std::string error;
+  auto ring = EventRing::create(config.ring_buffer_bytes, &error);
+  if (!ring) {
+    fmt::print(stderr, "waggle: {}\n", error);
+    return 1;
+  }
+  auto exporter = Exporter::open(config.output, &error);
+  if (!exporter) {
+    fmt::print(stderr, "waggle: {}\n", error);
+    return 1;
+  }
+  ProcessCache::Options cache_options;
+  cache_options.cgroup2_root = cgroup2_mount();
+  ProcessCache cache(HostInfo::read(), cache_options);
+  cache.seed();
+
+  SensorEnv env;
+  env.ring = ring.get();
+  env.cache = &cache;
+  env.config = &config;
+  env.features = &features;
+  env.self_tgid = getpid();
+  std::string tracefs_error;
+  env.tracefs = ensure_tracefs(&tracefs_error);
+
+  std::vector<std::unique_ptr<Sensor>> sensors;
+  auto add = [&](bool enabled, auto open) {
+    if (!enabled) return;
+    std::string why;
+    if (auto sensor = open(env, &why)) {
+      fmt::print(stderr, "waggle: {} sensor on {}\n", sensor->name(), sensor->hook());
+      sensors.push_back(std::move(sensor));
+    } else {
+      fmt::print(stderr, "waggle: {}\n", why);  // one sensor missing never stops the others
+    }
+  };
+  add(config.process_enabled, open_process_sensor);
+  add(config.file_enabled, open_file_sensor);
+  if (sensors.empty()) {
+    fmt::print(stderr, "waggle: no sensor could start\n");
+    return 1;
+  }
+
+  uint64_t undecodable = 0;
+  auto emit = [&](const Event& event) {
+    if (options.shown.count(event_type(event))) exporter->on_event(event);
+  };
+  bool started = ring->start(
+      [&](const void* data, size_t size) {
+        if (size < sizeof(wg_header)) {
+          undecodable++;
+          return;
+        }
+        const auto& header = *static_cast<const wg_header*>(data);
+        for (auto& sensor : sensors) {
+          if (sensor->handles(header.type)) {
+            sensor->decode(header, data, size, emit);
+            return;
+          }
+        }
+        undecodable++;
+      },
+      &error);
+  if (!started) {
+    fmt::print(stderr, "waggle: {}\n", error);
+    return 1;
+  }
+
+  install_signal_handlers();
+  using clock = std::chrono::steady_clock;
+  auto start = clock::now();
+  auto next_housekeeping = start + std::chrono::seconds(1);
+  auto next_stats = start + std::chrono::seconds(10);
+  fmt::print(stderr, "waggle: ready\n");
+  int status = 0;
+  while (!stop_requested) {
+    if (config.duration_s && clock::now() - start >= std::chrono::duration<double>(*config.duration_s)) break;
+    int n = ring->poll(100);
+    if (n < 0) {
+      fmt::print(stderr, "waggle: reading the ring buffer failed: {}\n", strerror(-n));
+      status = 1;
+      break;
+    }
+    auto now = clock::now();
+    if (n == 0 || now >= next_housekeeping) exporter->flush();
+    if (now >= next_housekeeping) {
+      cache.expire(boottime_now_ns());
+      next_housekeeping = now + std::chrono::seconds(1);
+    }
+    if (config.stats && now >= next_stats) {
+      fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, false));
+      next_stats = now + std::chrono::seconds(10);
+    }
+  }
+  // Detach first, then drain: every record made before detaching is written out.
+  for (auto& sensor : sensors) sensor->detach();
+  while (ring->poll(0) > 0) {
+  }
+  exporter->flush();
+  fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, true));
+  return status;
+}
+
+}  // namespace waggle

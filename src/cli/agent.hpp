@@ -1,0 +1,22 @@
+// The agent's run loop: opens the configured sensors, drains the ring into the exporter
+// until a signal or the duration ends, then detaches everything and reports what was lost.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace waggle {
+
+struct AgentOptions {
+  Config config;
+  // Event types written out ("process.exec", "process.exit", "file.open"); the other
+  // sensors' records still feed the process cache.
+  std::set<std::string> shown;
+};
+
+// Returns the process exit status.
+int run_agent(const AgentOptions& options);
+
+}  // namespace waggle

@@ -1,0 +1,36 @@
+#include "cli/doctor.hpp"
+
+#include <fmt/format.h>
+#include <sys/utsname.h>
+
+#include "core/feature_probe.hpp"
+#include "sensors/file/file_sensor.hpp"
+#include "sensors/process/process_sensor.hpp"
+
+namespace waggle {
+
+int run_doctor() {
+  utsname uts{};
+  uname(&uts);
+  fmt::print("waggle doctor: Linux {} ({})\n\n", uts.release, uts.machine);
+  KernelFeatures k = probe_kernel();
+  fmt::print("{:<18} {:<4} {}\n", "FEATURE", "OK", "HOW IT WAS PROBED / WHY NOT");
+  for (const Feature* f : k.all()) fmt::print("{:<18} {:<4} {}\n", f->name, f->ok ? "yes" : "no", f->detail);
+  fmt::print("{:<18} {:<4} {}\n", "lockdown", "-", k.lockdown);
+  std::string caps;
+  for (const auto& [name, held] : k.capabilities) caps += fmt::format("{}{}={}", caps.empty() ? "" : " ", name, held ? "yes" : "no");
+  fmt::print("{:<18} {:<4} {}\n\n", "capabilities", "-", caps);
+
+  fmt::print("{:<10} {:<9} {}\n", "SENSOR", "STATUS", "HOOK / REASON");
+  int ready = 0;
+  for (auto [name, plan] : {std::pair{"process", plan_process_sensor(k)}, std::pair{"file", plan_file_sensor(k)}}) {
+    fmt::print("{:<10} {:<9} {}\n", name, plan.can_run ? "ready" : "disabled", plan.can_run ? plan.hook : plan.reason);
+    ready += plan.can_run;
+  }
+  bool ok = k.can_load_bpf() && ready > 0;
+  fmt::print("\n{}\n", ok ? fmt::format("the agent can run: {} of 2 sensors ready", ready)
+                          : std::string("the agent cannot run here"));
+  return ok ? 0 : 1;
+}
+
+}  // namespace waggle

@@ -1,0 +1,117 @@
+// waggle: an eBPF agent for process and file visibility. Subcommands: run, trace, doctor.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "cli/agent.hpp"
+#include "cli/doctor.hpp"
+#include "config/config.hpp"
+
+namespace {
+
+// Options every event-producing subcommand takes; set only when given, so that they
+// override the configuration file.
+struct CommonOptions {
+  std::string output;
+  std::string output_file;
+  double duration = 0;
+  uint32_t pid = 0;
+  std::string comm;
+  bool stats = false;
+
+  void add_to(CLI::App* app) {
+    app->add_option("-o,--output", output, "Event format: json (one JSON object per line) or text (one line per event for terminals)")
+        ->check(CLI::IsMember({"json", "text"}));
+    app->add_option("--output-file", output_file, "Write events to this file (rotated by size) instead of standard output");
+    app->add_option("-d,--duration", duration, "Stop after this many seconds (default: until SIGINT or SIGTERM)")
+        ->check(CLI::PositiveNumber);
+    app->add_option("-p,--pid", pid, "Only report events of this process (thread group id)")->check(CLI::PositiveNumber);
+    app->add_option("-c,--comm", comm, "Only report events of processes with this command name (at most 15 bytes)");
+    app->add_flag("--stats", stats, "Print delivery and loss statistics to standard error every 10 s (always printed at exit)");
+  }
+
+  void apply(waggle::Config& config) const {
+    if (!output.empty()) config.output.format = output == "text" ? waggle::OutputFormat::kText : waggle::OutputFormat::kJson;
+    if (!output_file.empty()) config.output.file = output_file;
+    if (duration > 0) config.duration_s = duration;
+    if (pid) config.pid = pid;
+    if (!comm.empty()) config.comm = comm;
+    if (stats) config.stats = true;
+  }
+};
+
+int finish(waggle::AgentOptions& options) {
+  std::string error = waggle::validate_limits(options.config);
+  if (!error.empty()) {
+    fmt::print(stderr, "waggle: {}\n", error);
+    return 2;
+  }
+  if (geteuid() != 0) fmt::print(stderr, "waggle: warning: not running as root; loading BPF programs will likely fail\n");
+  return waggle::run_agent(options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "waggle: observes processes and files on this host with eBPF, filtering in the kernel.\n"
+      "Run `waggle doctor` first to see what this kernel supports."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+
+  auto* run = app.add_subcommand("run", "Run the agent with every sensor of the configuration");
+  std::string config_path;
+  run->add_option("--config", config_path, "YAML configuration file (see docs/configuration.md); default: built-in defaults")
+      ->check(CLI::ExistingFile);
+  CommonOptions run_common;
+  run_common.add_to(run);
+
+  auto* trace = app.add_subcommand("trace", "Stream one kind of event");
+  trace->require_subcommand(1);
+  auto* exec = trace->add_subcommand("exec", "Process executions and exits");
+  CommonOptions exec_common;
+  exec_common.add_to(exec);
+  auto* open = trace->add_subcommand("open", "File opens (open, openat, openat2, creat), filtered in the kernel");
+  CommonOptions open_common;
+  open_common.add_to(open);
+  std::vector<std::string> prefixes, exacts, suffixes;
+  open->add_option("--prefix", prefixes, "Report opens of paths starting with P (repeatable)")->allow_extra_args(false);
+  open->add_option("--exact", exacts, "Report opens of exactly this absolute path (repeatable)")->allow_extra_args(false);
+  open->add_option("--suffix", suffixes, "Report opens of paths ending with S, e.g. .pem (repeatable)")->allow_extra_args(false);
+  open->footer("With no --prefix, --exact or --suffix, every open is reported. Relative paths are\n"
+               "resolved against the cwd or directory fd before matching; matching is on bytes,\n"
+               "without following symlinks or '..'.");
+
+  auto* doctor = app.add_subcommand("doctor", "Probe what this kernel can do and which hook each sensor will use");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (doctor->parsed()) return waggle::run_doctor();
+
+  waggle::AgentOptions options;
+  if (run->parsed()) {
+    if (!config_path.empty()) {
+      std::string error;
+      auto config = waggle::load_config(config_path, &error);
+      if (!config) {
+        fmt::print(stderr, "waggle: {}\n", error);
+        return 2;
+      }
+      options.config = *config;
+    }
+    run_common.apply(options.config);
+    options.shown = {"process.exec", "process.exit", "file.open"};
+    return finish(options);
+  }
+  if (exec->parsed()) {
+    options.config.file_enabled = false;
+    exec_common.apply(options.config);
+    options.shown = {"process.exec", "process.exit"};
+    return finish(options);
+  }
+  // trace open: the process sensor runs too, unseen, so that new processes are known.
+  open_common.apply(options.config);
+  options.config.file_filter = {prefixes, exacts, suffixes};
+  options.shown = {"file.open"};
+  return finish(options);
+}

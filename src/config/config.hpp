@@ -1,0 +1,61 @@
+// The agent's configuration: read from YAML, validated against its schema, or built from
+// command-line options. A Config that exists is valid.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace waggle {
+
+enum class OutputFormat { kJson, kText };
+
+struct OutputConfig {
+  OutputFormat format = OutputFormat::kJson;
+  std::string file;  // empty: standard output
+  uint64_t rotate_bytes = 100ull << 20;  // rotate the file when it would pass this size
+  uint32_t rotate_keep = 5;              // rotated files kept: file.1 ... file.N
+};
+
+struct FileFilterConfig {
+  std::vector<std::string> prefix;
+  std::vector<std::string> exact;
+  std::vector<std::string> suffix;
+};
+
+struct Config {
+  OutputConfig output;
+  bool process_enabled = true;
+  bool file_enabled = true;
+  FileFilterConfig file_filter;
+  std::optional<uint32_t> pid;       // only this process
+  std::optional<std::string> comm;   // only processes with this comm
+  uint64_t ring_buffer_bytes = 64ull << 20;  // power of two, at least one page
+  std::optional<double> duration_s;  // stop after this long
+  bool stats = false;                // print drop statistics periodically and at exit
+};
+
+// Reads and validates a YAML configuration. On error, returns nothing and sets *error to
+// "FILE:LINE:COLUMN: what was wrong and what was expected".
+std::optional<Config> load_config(const std::string& path, std::string* error);
+
+// Same, from YAML text; `name` stands for the file in error messages.
+std::optional<Config> parse_config(const std::string& yaml, const std::string& name,
+                                   std::string* error);
+
+// Checks limits that hold whatever the source (YAML or command line): filter lengths,
+// ring buffer size. Returns an empty string when valid, else the error.
+std::string validate_limits(const Config& config);
+
+// Parses a byte size as written in the configuration: an integer, optionally followed by a
+// unit B, K or KiB, M or MiB, G or GiB (powers of 1024), e.g. "64MiB" or "4096". Returns
+// nothing when malformed or beyond 64 bits. Limits are checked by validate_limits.
+std::optional<uint64_t> parse_size(std::string_view text);
+
+// Parses a duration: a decimal number (e.g. 10 or 1.5), optionally followed by a unit ms,
+// s, m or h; a plain number means seconds. Returns seconds, or nothing when malformed.
+std::optional<double> parse_duration(std::string_view text);
+
+}  // namespace waggle

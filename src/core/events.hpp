@@ -1,0 +1,92 @@
+// Typed events: what sensors produce and exporters consume. Neither side sees the other's
+// internals; this header is their whole contract.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace waggle {
+
+// A process as the agent knows it. Immutable once shared: an exec makes a new one, so events
+// in flight keep the image they were made with.
+struct ProcessInfo {
+  std::string exec_id;
+  uint32_t pid = 0;
+  uint32_t ppid = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::string comm;
+  std::string binary;  // absolute path, raw bytes (may be non-UTF-8)
+  bool binary_truncated = false;
+  std::vector<std::string> args;  // argv exactly as executed, raw bytes
+  bool args_truncated = false;
+  std::string cwd;
+  bool cwd_truncated = false;
+  uint64_t cgroup_id = 0;
+  std::string container_id;  // empty when not in a container
+  uint64_t start_time_ns = 0;  // wall clock, ns since the Unix epoch
+  uint64_t start_boottime_ns = 0;  // CLOCK_BOOTTIME ns, to compute lifetimes
+  // Exporters may memoize their rendering of this process here (it never changes).
+  mutable std::string rendered_json;
+};
+
+using ProcessRef = std::shared_ptr<const ProcessInfo>;
+
+struct ParentInfo {
+  std::string exec_id;  // empty when the parent is unknown
+  uint32_t pid = 0;
+  std::string binary;
+};
+
+struct ExecEvent {
+  uint64_t time_ns = 0;  // wall clock, ns since the Unix epoch
+  uint32_t tid = 0;
+  ProcessRef process;
+  ParentInfo parent;
+};
+
+struct ExitEvent {
+  uint64_t time_ns = 0;
+  uint32_t tid = 0;
+  ProcessRef process;
+  std::optional<int> exit_code;  // set when the process exited by itself
+  std::optional<int> signal;     // set when a signal ended it
+  bool core_dumped = false;
+  uint64_t duration_ns = 0;      // lifetime of the process
+};
+
+enum class OpenSyscall { kOpen, kOpenat, kOpenat2, kCreat };
+
+struct FileOpenEvent {
+  uint64_t time_ns = 0;
+  uint32_t tid = 0;
+  ProcessRef process;
+  OpenSyscall syscall = OpenSyscall::kOpenat;
+  std::string path;           // absolute: as given, or resolved against the cwd or dirfd
+  std::string given_path;     // as the process gave it
+  bool path_truncated = false;
+  uint64_t flags = 0;         // O_* as passed to the call
+  uint32_t mode = 0;
+  std::optional<int> fd;      // on success
+  std::optional<int> error;   // errno on failure
+};
+
+using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent>;
+
+// Counts of records the kernel could not deliver, by sensor and cause.
+struct DropCount {
+  std::string sensor;
+  std::string cause;
+  uint64_t count = 0;
+};
+
+struct Stats {
+  uint64_t events = 0;  // delivered to the exporter
+  std::vector<DropCount> drops;
+};
+
+}  // namespace waggle

@@ -1,0 +1,66 @@
+/* Tiny programs that `waggle doctor` and the agent load, one at a time, to learn what the
+ * running kernel can do. Each one that runs bumps its counter so that attachment is proven
+ * by execution, not only by a successful syscall. */
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+enum { P_TRACEPOINT, P_RAW_TP, P_TP_BTF, P_KPROBE, P_FENTRY, P_LSM, P_UPROBE, P_PERF, P_COUNT };
+__u64 hits[P_COUNT] = {};
+/* Only the probing process counts, so that others' syscalls do not fake a result. */
+const volatile __u32 probe_tgid = 0;
+
+static __always_inline int hit(int which) {
+  if ((bpf_get_current_pid_tgid() >> 32) == probe_tgid) __sync_fetch_and_add(&hits[which], 1);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int wg_probe_tp(void *ctx) { return hit(P_TRACEPOINT); }
+
+SEC("raw_tp/sys_enter")
+int wg_probe_raw_tp(void *ctx) { return hit(P_RAW_TP); }
+
+SEC("tp_btf/sys_enter")
+int wg_probe_tp_btf(u64 *ctx) { return hit(P_TP_BTF); }
+
+SEC("kprobe/vfs_read")
+int wg_probe_kprobe(void *ctx) { return hit(P_KPROBE); }
+
+SEC("fentry/vfs_read")
+int wg_probe_fentry(u64 *ctx) { return hit(P_FENTRY); }
+
+SEC("lsm/file_open")
+int wg_probe_lsm(u64 *ctx) {
+  hit(P_LSM);
+  return 0;
+}
+
+SEC("uprobe")
+int wg_probe_uprobe(void *ctx) { return hit(P_UPROBE); }
+
+SEC("perf_event")
+int wg_probe_perf(void *ctx) { return hit(P_PERF); }
+
+SEC("xdp")
+int wg_probe_xdp(void *ctx) { return 2; /* XDP_PASS */ }
+
+SEC("cgroup/connect4")
+int wg_probe_cgroup(void *ctx) { return 1; /* allow */ }
+
+/* The helpers the sensors need: a program that calls them must load. */
+static long loop_step(u32 i, void *ctx) { return 0; }
+
+SEC("raw_tp/sys_enter")
+int wg_probe_loop(void *ctx) {
+  bpf_loop(1, loop_step, NULL, 0);
+  return 0;
+}
+
+SEC("raw_tp/sys_enter")
+int wg_probe_signal(void *ctx) {
+  if (probe_tgid == 0xffffffff) bpf_send_signal(9); /* never taken: only loading matters */
+  return 0;
+}

@@ -1,0 +1,71 @@
+// What the agent knows of every live process: its latest image (exec_id, binary, args...),
+// so that any event can name its process and its parent. Seeded from /proc at start; an
+// exec replaces a process's entry, a fork copies the parent's, an exit releases it after a
+// grace period (events of the process still in flight find it). Memory stays bounded by the
+// number of live processes plus the exits of the last grace period.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "core/events.hpp"
+#include "core/host.hpp"
+
+namespace waggle {
+
+class ProcessCache {
+ public:
+  struct Options {
+    std::string proc_root = "/proc";
+    std::string cgroup2_root;            // where to find cgroup ids of seeded processes
+    uint64_t exit_grace_ns = 5'000'000'000;  // how long an exited process stays known
+    size_t max_exited = 65536;           // exited entries kept at most, whatever their age
+  };
+
+  ProcessCache(HostInfo host, Options options);
+
+  // Adds every process in /proc. Returns how many were added.
+  size_t seed();
+
+  // Records a new image for pid; returns the parent's description as of now.
+  ParentInfo on_exec(const ProcessRef& process);
+  // A process forked: the child runs its parent's image until it execs.
+  ProcessRef on_fork(uint32_t parent_pid, uint32_t child_pid, uint64_t child_start_boottime_ns,
+                     uint64_t now_boottime_ns);
+  // The process ended; it stays findable for the grace period. Returns it (or null).
+  ProcessRef on_exit(uint32_t pid, uint64_t now_boottime_ns);
+
+  // The process, from the cache or, on a miss, from /proc (then cached). Null if unknown.
+  ProcessRef find(uint32_t pid);
+  ParentInfo parent_of(uint32_t ppid);
+
+  // Releases exited processes older than the grace period.
+  void expire(uint64_t now_boottime_ns);
+
+  size_t size() const { return entries_.size(); }
+  size_t exited_pending() const { return exited_.size(); }
+  const HostInfo& host() const { return host_; }
+
+ private:
+  struct Entry {
+    ProcessRef process;
+    bool exited = false;
+  };
+  struct Exited {
+    uint64_t at_ns;
+    uint32_t pid;
+    const ProcessInfo* process;  // identity only: the entry may have been replaced since
+  };
+
+  void release(const Exited& e);
+
+  HostInfo host_;
+  Options options_;
+  std::unordered_map<uint32_t, Entry> entries_;
+  std::deque<Exited> exited_;
+};
+
+}  // namespace waggle

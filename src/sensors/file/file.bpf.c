@@ -1,0 +1,242 @@
+/* File sensor: open, openat, openat2 and creat from the syscall tracepoints. The entry
+ * tracepoint resolves the path and runs the filters; only opens that match are remembered
+ * (per thread) until their exit, where the record is built with the result. */
+#include "common.bpf.h"
+
+#define AT_FDCWD -100
+#define O_WRONLY 01
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+/* Which filter maps hold values; with none set, every open is reported. */
+const volatile bool has_prefix = false;
+const volatile bool has_exact = false;
+const volatile bool has_suffix = false;
+
+/* Prefixes: an entry matches every path that starts with its bytes. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct wg_path_key);
+  __type(value, u8);
+} prefix_filter SEC(".maps");
+
+/* Exact paths, stored with their terminating NUL so that only the whole path matches. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct wg_path_key);
+  __type(value, u8);
+} exact_filter SEC(".maps");
+
+/* Suffixes, stored reversed: a suffix of the path is a prefix of the reversed path. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct wg_path_key);
+  __type(value, u8);
+} suffix_filter SEC(".maps");
+
+/* An open that matched, between its entry and its exit. */
+struct pending_open {
+  u64 filename;
+  u64 flags;
+  u32 mode;
+  s32 dfd;
+  u32 syscall;
+  u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, u32);
+  __type(value, struct pending_open);
+} pending SEC(".maps");
+
+/* Record under construction at exit: the path as given, then the resolved path. */
+#define RESOLVED_CAP (2 * WG_PATH_MAX)
+#define OPEN_DATA_CAP (WG_PATH_MAX + RESOLVED_CAP)
+/* At entry, the paths are read straight into LPM keys (the map reads only the key's first
+ * sizeof(struct wg_path_key) bytes). */
+struct wide_key {
+  u32 prefixlen;
+  char data[RESOLVED_CAP];
+};
+struct open_scratch {
+  char bytes[sizeof(struct wg_open) + OPEN_DATA_CAP];
+  struct wide_key given;
+  struct wide_key resolved;
+  struct wg_path_key reversed;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct open_scratch);
+} open_scratch_map SEC(".maps");
+
+struct paths {
+  u32 given_len;
+  u32 resolved_len; /* 0 when the given path is absolute */
+  u16 flags;        /* WG_F_PATH_TRUNC, WG_F_RESOLVED_TRUNC */
+};
+
+/* Reads the path as given into given (WG_PATH_MAX bytes) and, when it is relative, writes
+ * the absolute path it names into resolved (RESOLVED_CAP bytes): the directory it is
+ * relative to (dfd or the cwd), '/', the path as given. Both NUL-terminated. Returns false
+ * when the path cannot be read. */
+static __always_inline bool read_paths(const struct pending_open *p, char *given, char *resolved,
+                                       struct paths *out) {
+  out->resolved_len = 0;
+  out->flags = 0;
+  long n = bpf_probe_read_user_str(given, WG_PATH_MAX, (const void *)p->filename);
+  if (n <= 0) return false;
+  out->given_len = n - 1;
+  if (out->given_len >= WG_PATH_MAX - 1) out->flags |= WG_F_PATH_TRUNC;
+  if (given[0] == '/') return true;
+
+  struct task_struct *task = (void *)bpf_get_current_task();
+  struct vfsmount *mnt;
+  struct dentry *dentry;
+  if (p->dfd == AT_FDCWD) {
+    mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+    dentry = BPF_CORE_READ(task, fs, pwd.dentry);
+  } else {
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (p->dfd < 0 || (u32)p->dfd >= BPF_CORE_READ(fdt, max_fds)) return true; /* EBADF: nothing to resolve */
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *dir = NULL;
+    bpf_probe_read_kernel(&dir, sizeof(dir), &fds[p->dfd]);
+    if (!dir) return true;
+    mnt = BPF_CORE_READ(dir, f_path.mnt);
+    dentry = BPF_CORE_READ(dir, f_path.dentry);
+  }
+  bool truncated = false;
+  u32 off = wg_write_path(mnt, dentry, BPF_CORE_READ(task, fs, root.mnt),
+                          BPF_CORE_READ(task, fs, root.dentry), resolved, &truncated);
+  if (off >= WG_PATH_MAX) return true;
+  if (off > 1) resolved[off++ & (WG_PATH_MAX - 1)] = '/';
+  /* Append the given path by reading it again: cheaper for the verifier than a copy loop. */
+  long m = bpf_probe_read_user_str(&resolved[off & (WG_PATH_MAX - 1)], WG_PATH_MAX, (const void *)p->filename);
+  if (m <= 0) return true;
+  if (truncated || m >= WG_PATH_MAX) out->flags |= WG_F_RESOLVED_TRUNC;
+  out->resolved_len = off + m - 1;
+  return true;
+}
+
+static __always_inline bool matches(struct open_scratch *s, struct wide_key *key, u32 len) {
+  if (has_prefix) {
+    key->prefixlen = (len < WG_FILTER_PATH_MAX ? len : WG_FILTER_PATH_MAX) * 8;
+    if (bpf_map_lookup_elem(&prefix_filter, key)) return true;
+  }
+  if (has_exact && len < WG_FILTER_PATH_MAX) {
+    key->prefixlen = (len + 1) * 8; /* the NUL after the path must match too */
+    if (bpf_map_lookup_elem(&exact_filter, key)) return true;
+  }
+  if (has_suffix) {
+    u32 n = len < WG_FILTER_SUFFIX_MAX ? len : WG_FILTER_SUFFIX_MAX;
+    for (u32 i = 0; i < WG_FILTER_SUFFIX_MAX; i++) {
+      if (i >= n) break;
+      s->reversed.data[i] = key->data[(len - 1 - i) & (RESOLVED_CAP - 1)];
+    }
+    s->reversed.prefixlen = n * 8;
+    if (bpf_map_lookup_elem(&suffix_filter, &s->reversed)) return true;
+  }
+  return false;
+}
+
+static __always_inline int on_enter(u32 syscall, s32 dfd, u64 filename, u64 flags, u32 mode) {
+  u64 pid_tgid = bpf_get_current_pid_tgid();
+  u32 tgid = pid_tgid >> 32;
+  if (tgid == self_tgid || !wg_selected(tgid)) return 0;
+  struct pending_open p = {.filename = filename, .flags = flags, .mode = mode, .dfd = dfd, .syscall = syscall};
+  if (has_prefix || has_exact || has_suffix) {
+    u32 zero = 0;
+    struct open_scratch *s = bpf_map_lookup_elem(&open_scratch_map, &zero);
+    if (!s) return 0;
+    struct paths paths;
+    if (!read_paths(&p, s->given.data, s->resolved.data, &paths)) return 0;
+    struct wide_key *key = paths.resolved_len ? &s->resolved : &s->given;
+    u32 len = paths.resolved_len ? paths.resolved_len : paths.given_len;
+    if (!matches(s, key, len)) return 0;
+  }
+  u32 tid = (u32)pid_tgid;
+  if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY) != 0) wg_count_drop(WG_SENSOR_FILE, WG_DROP_PENDING_FULL);
+  return 0;
+}
+
+static __always_inline int on_exit(long ret) {
+  u32 tid = (u32)bpf_get_current_pid_tgid();
+  struct pending_open *found = bpf_map_lookup_elem(&pending, &tid);
+  if (!found) return 0;
+  struct pending_open p = *found;
+  bpf_map_delete_elem(&pending, &tid);
+
+  u32 zero = 0;
+  struct open_scratch *s = bpf_map_lookup_elem(&open_scratch_map, &zero);
+  if (!s) return 0;
+  struct wg_open *rec = (struct wg_open *)s->bytes;
+  char *data = s->bytes + sizeof(struct wg_open);
+  struct task_struct *task = (void *)bpf_get_current_task();
+  wg_fill_header(&rec->h, WG_REC_OPEN, task);
+  rec->ret = ret;
+  rec->flags = p.flags;
+  rec->mode = p.mode;
+  rec->dfd = p.dfd;
+  rec->syscall = p.syscall;
+  rec->pad = 0;
+  struct paths paths = {};
+  if (!read_paths(&p, data, data + WG_PATH_MAX, &paths)) {
+    paths.given_len = 0;
+    paths.resolved_len = 0;
+  }
+  rec->h.flags |= paths.flags;
+  rec->path_len = paths.given_len;
+  rec->resolved_len = paths.resolved_len;
+  u32 given = paths.given_len & (WG_PATH_MAX - 1);
+  u32 resolved = paths.resolved_len;
+  if (resolved >= RESOLVED_CAP) return 0;
+  /* Pack the resolved path right after the given one. */
+  if (resolved > 0) bpf_probe_read_kernel(data + given, resolved, data + WG_PATH_MAX);
+  u64 size = sizeof(struct wg_open) + given + resolved;
+  rec->h.size = size;
+  wg_emit(WG_SENSOR_FILE, rec, size);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int wg_enter_openat(struct syscall_enter_ctx *ctx) {
+  return on_enter(WG_SYS_OPENAT, (s32)ctx->args[0], ctx->args[1], ctx->args[2], (u32)ctx->args[3]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int wg_enter_open(struct syscall_enter_ctx *ctx) {
+  return on_enter(WG_SYS_OPEN, AT_FDCWD, ctx->args[0], ctx->args[1], (u32)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int wg_enter_creat(struct syscall_enter_ctx *ctx) {
+  return on_enter(WG_SYS_CREAT, AT_FDCWD, ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, (u32)ctx->args[1]);
+}
+
+/* struct open_how { u64 flags; u64 mode; u64 resolve; } lives in user memory. */
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int wg_enter_openat2(struct syscall_enter_ctx *ctx) {
+  u64 how[2] = {};
+  bpf_probe_read_user(how, sizeof(how), (void *)ctx->args[2]);
+  return on_enter(WG_SYS_OPENAT2, (s32)ctx->args[0], ctx->args[1], how[0], (u32)how[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int wg_exit_openat(struct syscall_exit_ctx *ctx) { return on_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_open")
+int wg_exit_open(struct syscall_exit_ctx *ctx) { return on_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_creat")
+int wg_exit_creat(struct syscall_exit_ctx *ctx) { return on_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int wg_exit_openat2(struct syscall_exit_ctx *ctx) { return on_exit(ctx->ret); }

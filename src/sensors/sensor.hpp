@@ -1,0 +1,72 @@
+// What every sensor offers the agent: a plan (can it run here, on which hook), and decoding
+// of the records its BPF programs write into the shared ring.
+#pragma once
+
+#include <linux/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "core/event_ring.hpp"
+#include "core/events.hpp"
+#include "core/feature_probe.hpp"
+#include "core/process_cache.hpp"
+#include "records.h"
+
+namespace waggle {
+
+struct SensorPlan {
+  bool can_run = false;
+  std::string hook;    // what it attaches to, when it can run
+  std::string reason;  // why it cannot, otherwise
+};
+
+struct SensorEnv {
+  EventRing* ring = nullptr;
+  ProcessCache* cache = nullptr;
+  const Config* config = nullptr;
+  const KernelFeatures* features = nullptr;
+  std::string tracefs;
+  uint32_t self_tgid = 0;
+};
+
+using EventCallback = std::function<void(const Event&)>;
+
+class Sensor {
+ public:
+  virtual ~Sensor() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view hook() const = 0;
+  // Whether records of this type are this sensor's.
+  virtual bool handles(uint16_t record_type) const = 0;
+  // Decodes one of its records (already checked to hold at least a wg_header).
+  virtual void decode(const wg_header& header, const void* record, size_t size, const EventCallback& emit) = 0;
+  // Detaches every program; records already in the ring can still be decoded.
+  virtual void detach() = 0;
+};
+
+// The process a record belongs to: from the cache, or, when the process is unknown there
+// and gone from /proc, described from the record's header alone.
+ProcessRef process_of(ProcessCache& cache, const wg_header& header);
+
+// Sets the settings every sensor's BPF object shares (see bpf/common.bpf.h).
+template <typename Rodata>
+void set_common_rodata(Rodata* rodata, const SensorEnv& env) {
+  rodata->wakeup_bytes = env.config->ring_buffer_bytes / 16;
+  rodata->self_tgid = env.self_tgid;
+  rodata->filter_tgid = env.config->pid.value_or(0);
+  if (env.config->comm) {
+    const std::string& comm = *env.config->comm;
+    for (size_t i = 0; i < sizeof(rodata->filter_comm); i++)
+      rodata->filter_comm[i] = i < comm.size() ? comm[i] : 0;
+  }
+}
+
+// Copies a fixed-size, possibly unterminated kernel char array.
+std::string comm_string(const char* comm, size_t size);
+
+}  // namespace waggle

@@ -1,0 +1,97 @@
+/* A program the kernel tests (and benchmarks) start, to make exactly the system calls a test
+ * expects to see. Usage: test_helper MODE ARGS...; see usage() below. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: test_helper exit CODE | signal SIGNO | sleep MS | open PATH... | creat PATH |\n"
+          "       openat2 PATH | openat DIR NAME | chdir-open DIR NAME | storm PATH COUNT |\n"
+          "       exec-storm COUNT BINARY | args ARG...\n");
+  return 64;
+}
+
+/* Prints "fd" or "-errno" for each open, so the test can compare with the agent's report. */
+static void report(long ret) { printf("%ld\n", ret < 0 ? -(long)errno : ret); }
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage();
+  const char *mode = argv[1];
+  if (!strcmp(mode, "exit") && argc == 3) return atoi(argv[2]);
+  if (!strcmp(mode, "signal") && argc == 3) {
+    signal(atoi(argv[2]), SIG_DFL);
+    raise(atoi(argv[2]));
+    return 99;
+  }
+  if (!strcmp(mode, "sleep") && argc == 3) {
+    struct timespec ts = {atoi(argv[2]) / 1000, (atoi(argv[2]) % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+  }
+  if (!strcmp(mode, "args")) return 0;
+  if (!strcmp(mode, "open") && argc >= 3) {
+    for (int i = 2; i < argc; i++) {
+      int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+      report(fd);
+      if (fd >= 0) close(fd);
+    }
+    return 0;
+  }
+  if (!strcmp(mode, "creat") && argc == 3) {
+    int fd = creat(argv[2], 0600);
+    report(fd);
+    return 0;
+  }
+  if (!strcmp(mode, "openat2") && argc == 3) {
+    struct open_how how = {.flags = O_RDONLY | O_NOFOLLOW, .mode = 0, .resolve = 0};
+    long fd = syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof(how));
+    report(fd);
+    return 0;
+  }
+  if (!strcmp(mode, "openat") && argc == 4) {
+    int dir = open(argv[2], O_RDONLY | O_DIRECTORY);
+    if (dir < 0) return 2;
+    int fd = openat(dir, argv[3], O_RDONLY);
+    report(fd);
+    return 0;
+  }
+  if (!strcmp(mode, "chdir-open") && argc == 4) {
+    if (chdir(argv[2]) != 0) return 2;
+    int fd = open(argv[3], O_RDONLY);
+    report(fd);
+    return 0;
+  }
+  if (!strcmp(mode, "storm") && argc == 4) {
+    long count = atol(argv[3]);
+    for (long i = 0; i < count; i++) {
+      int fd = open(argv[2], O_RDONLY);
+      if (fd < 0) return 2;
+      close(fd);
+    }
+    return 0;
+  }
+  if (!strcmp(mode, "exec-storm") && argc == 4) {
+    long count = atol(argv[2]);
+    for (long i = 0; i < count; i++) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        execl(argv[3], argv[3], (char *)NULL);
+        _exit(127);
+      }
+      int status;
+      if (pid < 0 || waitpid(pid, &status, 0) < 0) return 2;
+    }
+    return 0;
+  }
+  return usage();
+}
