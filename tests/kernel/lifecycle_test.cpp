@@ -28,7 +28,7 @@ TEST_F(LifecycleTest, SigintDetachesAndUnloadsEveryProgram) {
 
 TEST_F(LifecycleTest, BadConfigurationAttachesNothingAndNamesFileLineColumn) {
   TempDir t;
-  std::string bad = t.file("bad.yaml", "output:\n  format: json\nsensors:\n  file:\n    prefix: [/etc/, 42x]\n    enabeld: true\n");
+  std::string bad = t.file("bad.yaml", "output:\n  format: json\nsensors:\n  file:\n    prefix: [/etc/, 42x]\n");
   Spawned run = spawn({WAGGLE_BINARY, "run", "--config", bad}, "", true);
   EXPECT_EQ(WEXITSTATUS(run.status), 2);
   EXPECT_NE(run.out.find(bad + ":5:21: "), std::string::npos) << run.out;

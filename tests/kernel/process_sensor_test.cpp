@@ -144,11 +144,13 @@ TEST_F(ProcessSensorTest, ShortLivedProcessesRacingTheReaderAreAllSeenInOrder) {
   auto all = agent.events();
   for (size_t i = 0; i < pids.size(); i++) {
     std::vector<std::string> types;
-    for (auto& e : all)
-      if (e["process"]["pid"] == pids[i]) {
-        types.push_back(e["type"]);
-        if (e["type"] == "process.exit") EXPECT_EQ(e["exit_code"], int(i % 100));
+    for (auto& e : all) {
+      if (e["process"]["pid"] != pids[i]) continue;
+      types.push_back(e["type"]);
+      if (e["type"] == "process.exit") {
+        EXPECT_EQ(e["exit_code"], int(i % 100));
       }
+    }
     EXPECT_EQ(types, (std::vector<std::string>{"process.exec", "process.exit"})) << "pid " << pids[i];
   }
   EXPECT_EQ(agent.final_stats()["lost"], 0);
