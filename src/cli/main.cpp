@@ -98,6 +98,9 @@ int main(int argc, char** argv) {
         return 2;
       }
       options.config = *config;
+    } else {
+      // As config/waggle.yaml: watching every open on the host is too much for a default.
+      options.config.file_filter.prefix = {"/etc/"};
     }
     run_common.apply(options.config);
     options.shown = {"process.exec", "process.exit", "file.open"};

@@ -1,0 +1,215 @@
+// Reading the YAML configuration: the schema walk. Strict value reading lives in
+// yaml_check.cpp, the limits every configuration must respect in limits.cpp.
+#include "config/config.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "config/limits.hpp"
+#include "config/yaml_check.hpp"
+
+namespace waggle {
+namespace {
+
+using yaml_check::Entry;
+using yaml_check::Reader;
+using yaml_check::SchemaError;
+using yaml_check::Value;
+
+constexpr size_t kMaxFileBytes = 64u << 20;
+
+constexpr std::string_view kSizeExpected =
+    "a size (an integer number of bytes, optionally followed by B, K, KiB, M, MiB, G or GiB)";
+constexpr std::string_view kDurationExpected =
+    "a duration (a number followed by ms, s, m or h; a plain number means seconds)";
+
+constexpr std::string_view kPrefixesExpected = "a sequence of path prefixes (e.g. [/etc/], or [] for none)";
+constexpr std::string_view kExactExpected = "a sequence of paths (e.g. [/etc/shadow], or [] for none)";
+constexpr std::string_view kSuffixesExpected = "a sequence of suffixes (e.g. [.pem], or [] for none)";
+
+// Reports a limit broken by `value` at its node.
+void check(const Value& value, const std::string& problem) {
+  if (!problem.empty()) Reader::fail_message(value, problem);
+}
+
+uint64_t read_size(Reader& r, const Value& value) {
+  auto bytes = parse_size(r.string(value, kSizeExpected));
+  if (!bytes) r.fail(value, kSizeExpected);
+  return *bytes;
+}
+
+std::vector<std::string> read_filter(Reader& r, const Value& value, std::string_view expected,
+                                     std::string (*check_one)(std::string_view)) {
+  std::vector<std::string> values;
+  for (const Value& item : r.sequence(value, expected)) {
+    std::string s = r.string(item);
+    check(item, check_one(s));
+    values.push_back(std::move(s));
+  }
+  check(value, limits::check_filter_count(limits::distinct_count(values)));
+  return values;
+}
+
+void read_rotate(Reader& r, const Value& value, OutputConfig& output) {
+  for (const Entry& e : r.mapping(value, {"max_size", "keep"})) {
+    if (e.key == "max_size") {
+      output.rotate_bytes = read_size(r, e.value);
+      check(e.value, limits::check_rotate_bytes(output.rotate_bytes));
+    } else {
+      int64_t keep = r.integer(e.value, limits::kKeepExpected);
+      check(e.value, limits::check_rotate_keep(keep));
+      output.rotate_keep = static_cast<uint32_t>(keep);
+    }
+  }
+}
+
+void read_output(Reader& r, const Value& value, OutputConfig& output) {
+  for (const Entry& e : r.mapping(value, {"format", "file", "rotate"})) {
+    if (e.key == "format") {
+      std::string format = r.string(e.value, "json or text");
+      if (format == "json") {
+        output.format = OutputFormat::kJson;
+      } else if (format == "text") {
+        output.format = OutputFormat::kText;
+      } else {
+        r.fail(e.value, "json or text");
+      }
+    } else if (e.key == "file") {
+      output.file = r.string(e.value, "a file path");
+      if (output.file.empty()) {
+        r.fail(e.value, "a file path (leave output.file out to write to standard output)");
+      }
+      check(e.value, limits::check_output_file(output.file));
+    } else {
+      read_rotate(r, e.value, output);
+    }
+  }
+}
+
+void read_sensors(Reader& r, const Value& value, Config& config) {
+  for (const Entry& sensor : r.mapping(value, {"process", "file"})) {
+    if (sensor.key == "process") {
+      for (const Entry& e : r.mapping(sensor.value, {"enabled"})) {
+        config.process_enabled = r.boolean(e.value);
+      }
+      continue;
+    }
+    for (const Entry& e : r.mapping(sensor.value, {"enabled", "prefix", "exact", "suffix"})) {
+      FileFilterConfig& filter = config.file_filter;
+      if (e.key == "enabled") {
+        config.file_enabled = r.boolean(e.value);
+      } else if (e.key == "prefix") {
+        filter.prefix = read_filter(r, e.value, kPrefixesExpected, limits::check_prefix);
+      } else if (e.key == "exact") {
+        filter.exact = read_filter(r, e.value, kExactExpected, limits::check_exact);
+      } else {
+        filter.suffix = read_filter(r, e.value, kSuffixesExpected, limits::check_suffix);
+      }
+    }
+  }
+}
+
+void read_select(Reader& r, const Value& value, Config& config) {
+  for (const Entry& e : r.mapping(value, {"pid", "comm"})) {
+    if (e.key == "pid") {
+      int64_t pid = r.integer(e.value, limits::kPidExpected);
+      check(e.value, limits::check_pid(pid));
+      config.pid = static_cast<uint32_t>(pid);
+    } else {
+      std::string comm = r.string(e.value, "a process name");
+      check(e.value, limits::check_comm(comm));
+      config.comm = std::move(comm);
+    }
+  }
+}
+
+Config read_config(Reader& r, const YAML::Node& root) {
+  Config config;
+  const Value top = r.root(root);
+  for (const Entry& e :
+       r.mapping(top, {"output", "sensors", "select", "ring_buffer_size", "duration", "stats"})) {
+    if (e.key == "output") {
+      read_output(r, e.value, config.output);
+    } else if (e.key == "sensors") {
+      read_sensors(r, e.value, config);
+    } else if (e.key == "select") {
+      read_select(r, e.value, config);
+    } else if (e.key == "ring_buffer_size") {
+      config.ring_buffer_bytes = read_size(r, e.value);
+      check(e.value, limits::check_ring_buffer(config.ring_buffer_bytes));
+    } else if (e.key == "duration") {
+      auto seconds = parse_duration(r.string(e.value, kDurationExpected));
+      if (!seconds) r.fail(e.value, kDurationExpected);
+      check(e.value, limits::check_duration(*seconds));
+      config.duration_s = *seconds;
+    } else {
+      config.stats = r.boolean(e.value);
+    }
+  }
+  // Every value was checked as it was read; this is the same check the command line gets,
+  // kept so that the two can never disagree.
+  if (auto broken = limits::check_limits(config)) {
+    auto it = r.marks().find(broken->path);
+    throw SchemaError{it != r.marks().end() ? it->second : top.mark, broken->path + ": " + broken->message};
+  }
+  return config;
+}
+
+void set_error(std::string* error, std::string message) {
+  if (error) *error = std::move(message);
+}
+
+}  // namespace
+
+std::optional<Config> parse_config(const std::string& yaml, const std::string& name, std::string* error) {
+  // yaml-cpp counts positions after a UTF-8 byte order mark: drop it so that the text the
+  // reader looks at lines up with the marks.
+  const std::string text = yaml.starts_with("\xEF\xBB\xBF") ? yaml.substr(3) : yaml;
+  try {
+    std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    if (documents.empty()) return Config{};  // empty, or only comments
+    for (size_t i = 1; i < documents.size(); i++) {
+      if (!documents[i].IsNull()) {
+        throw SchemaError{documents[i].Mark(),
+                          "expected a single YAML document, got a second one (after ---)"};
+      }
+    }
+    Reader reader(text);
+    return read_config(reader, documents[0]);
+  } catch (const SchemaError& e) {
+    set_error(error, yaml_check::format_error(name, e.mark, e.message));
+  } catch (const YAML::Exception& e) {
+    set_error(error, yaml_check::format_error(name, e.mark, "invalid YAML: " + e.msg));
+  }
+  return std::nullopt;
+}
+
+std::optional<Config> load_config(const std::string& path, std::string* error) {
+  auto cannot_read = [&](const std::string& why) {
+    set_error(error, path + ": cannot read: " + why);
+    return std::nullopt;
+  };
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cannot_read(std::generic_category().message(errno));
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || text.size() + static_cast<size_t>(n) > kMaxFileBytes) {
+      int saved = errno;
+      close(fd);
+      if (n < 0) return cannot_read(std::generic_category().message(saved));
+      if (n == 0) break;
+      return cannot_read("larger than 64 MiB");
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return parse_config(text, path, error);
+}
+
+}  // namespace waggle
