@@ -41,6 +41,18 @@ std::string container_id_from_cgroup(std::string_view cgroup) {
   return {};
 }
 
+std::vector<std::string> split_args(std::string_view raw) {
+  std::vector<std::string> args;
+  size_t start = 0;
+  while (start < raw.size()) {
+    size_t end = raw.find('\0', start);
+    if (end == std::string_view::npos) end = raw.size();
+    args.emplace_back(raw.substr(start, end - start));
+    start = end + 1;
+  }
+  return args;
+}
+
 std::optional<ProcessInfo> read_proc_process(const std::string& proc_root, uint32_t pid,
                                              const HostInfo& host, const std::string& cgroup2_root) {
   std::string dir = proc_root + "/" + std::to_string(pid);
@@ -72,14 +84,7 @@ std::optional<ProcessInfo> read_proc_process(const std::string& proc_root, uint3
   }
   p.binary = read_link(dir + "/exe");
   p.cwd = read_link(dir + "/cwd");
-  std::string cmdline = read_file(dir + "/cmdline");
-  size_t start = 0;
-  while (start < cmdline.size()) {
-    size_t end = cmdline.find('\0', start);
-    if (end == std::string::npos) end = cmdline.size();
-    p.args.emplace_back(cmdline.substr(start, end - start));
-    start = end + 1;
-  }
+  p.args = split_args(read_file(dir + "/cmdline"));
   std::istringstream cgroups(read_file(dir + "/cgroup"));
   while (std::getline(cgroups, line)) {
     if (line.rfind("0::", 0) != 0) continue;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/events.hpp"
 #include "core/host.hpp"
@@ -14,6 +16,10 @@ namespace waggle {
 // The container id in a cgroup path or leaf name: the first run of 64 hex digits
 // ("docker-<id>.scope", "cri-containerd-<id>.scope", "crio-<id>", "<id>"), or empty.
 std::string container_id_from_cgroup(std::string_view cgroup);
+
+// Splits argv as laid out in memory ("a\0b\0"): every NUL ends an argument. A last piece
+// without its NUL (cut by a size limit) is kept.
+std::vector<std::string> split_args(std::string_view raw);
 
 // Describes /proc/<pid> (proc_root is "/proc" outside tests), or nothing if it is gone.
 // exec_id is derived from the process's start time.

@@ -59,7 +59,7 @@ ProcessCache::Options options_for(const FakeProc& proc) {
 
 TEST(ProcReader, DescribesAProcessFromProcWithCommHoldingParenthesesAndSpaces) {
   FakeProc proc;
-  proc.add(42, 1, "my (odd) comm", std::string("/bin/app\0--flag\0\0last\0", 23), 250, "/usr/bin/app",
+  proc.add(42, 1, "my (odd) comm", std::string("/bin/app\0--flag\0\0last\0", 22), 250, "/usr/bin/app",
            "0::/system.slice/docker-" + std::string(64, 'a') + ".scope\n");
   auto p = read_proc_process(proc.root(), 42, test_host(), "");
   ASSERT_TRUE(p);

@@ -22,18 +22,6 @@ SensorPlan plan_process_sensor(const KernelFeatures& f) {
   return plan;
 }
 
-std::vector<std::string> split_args(std::string_view raw) {
-  std::vector<std::string> args;
-  size_t start = 0;
-  while (start < raw.size()) {
-    size_t end = raw.find('\0', start);
-    if (end == std::string_view::npos) end = raw.size();
-    args.emplace_back(raw.substr(start, end - start));
-    start = end + 1;
-  }
-  return args;
-}
-
 void decode_exit_status(int status, ExitEvent& event) {
   int signal = status & 0x7f;
   if (signal == 0) {
