@@ -58,8 +58,8 @@ std::string stats_json(const EventRing& ring, const Exporter& exporter, const Pr
   }
   return fmt::format(
       "{{\"type\":\"agent.stats\",\"final\":{},\"records\":{},\"events\":{},\"lost\":{},\"drops\":{{{},"
-      "\"user_space\":{{\"undecodable\":{}}}}},\"process_cache\":{}}}\n",
-      final, ring.records(), exporter.events(), lost, by_sensor, undecodable, cache.size());
+      "\"user_space\":{{\"undecodable\":{}}}}},\"output_write_errors\":{},\"process_cache\":{}}}\n",
+      final, ring.records(), exporter.events(), lost, by_sensor, undecodable, exporter.errors(), cache.size());
 }
 
 }  // namespace
@@ -155,7 +155,8 @@ int run_agent(const AgentOptions& options) {
       break;
     }
     auto now = clock::now();
-    if (n == 0 || now >= next_housekeeping) exporter->flush();
+    if ((n == 0 || now >= next_housekeeping) && !exporter->flush())
+      fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
     if (now >= next_housekeeping) {
       cache.expire(boottime_now_ns());
       next_housekeeping = now + std::chrono::seconds(1);
@@ -169,9 +170,9 @@ int run_agent(const AgentOptions& options) {
   for (auto& sensor : sensors) sensor->detach();
   while (ring->poll(0) > 0) {
   }
-  exporter->flush();
+  if (!exporter->flush()) fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
   fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, true));
-  return status;
+  return exporter->errors() > 0 ? 1 : status;
 }
 
 }  // namespace waggle

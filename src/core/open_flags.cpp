@@ -65,25 +65,30 @@ constexpr FlagName kFlags[] = {
 };
 static_assert(std::size(kFlags) + 2 <= OpenFlagNames::kMaxNames);
 
+constexpr std::string_view kModes[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
+
 }  // namespace
+
+std::string_view OpenFlagNames::name(uint8_t index) {
+  return index < std::size(kModes) ? kModes[index] : kFlags[index - std::size(kModes)].name;
+}
 
 OpenFlagNames open_flag_names(uint64_t flags) {
   OpenFlagNames r;
-  static constexpr std::string_view kModes[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
-  r.names_[r.size_++] = kModes[flags & open_flag::kAccMode];
+  r.index_[r.size_++] = static_cast<uint8_t>(flags & open_flag::kAccMode);
   uint64_t rest = flags & ~open_flag::kAccMode;
-  for (const FlagName& f : kFlags) {
+  for (size_t i = 0; rest != 0 && i < std::size(kFlags); ++i) {
+    const FlagName& f = kFlags[i];
     if ((flags & f.mask) == f.mask && (flags & f.exclude) == 0) {
-      r.names_[r.size_++] = f.name;
+      r.index_[r.size_++] = static_cast<uint8_t>(std::size(kModes) + i);
       rest &= ~f.mask;
     }
   }
   if (rest != 0) {
     r.unknown_[0] = '0';
     r.unknown_[1] = 'x';
-    auto res = std::to_chars(r.unknown_.data() + 2, r.unknown_.data() + r.unknown_.size(), rest,
-                             16);
-    r.unknown_len_ = static_cast<uint8_t>(res.ptr - r.unknown_.data());
+    auto res = std::to_chars(r.unknown_ + 2, r.unknown_ + sizeof r.unknown_, rest, 16);
+    r.unknown_len_ = static_cast<uint8_t>(res.ptr - r.unknown_);
     r.size_++;
   }
   return r;

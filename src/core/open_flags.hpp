@@ -1,7 +1,6 @@
 // Names for open(2) flags, errno values and signals, as exporters print them.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -54,16 +53,19 @@ class OpenFlagNames {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   std::string_view operator[](size_t i) const {
-    if (i + 1 == size_ && unknown_len_ > 0) return {unknown_.data(), unknown_len_};
-    return names_[i];
+    if (i + 1 == size_ && unknown_len_ > 0) return {unknown_, unknown_len_};
+    return name(index_[i]);
   }
 
  private:
   friend OpenFlagNames open_flag_names(uint64_t flags);
-  std::array<std::string_view, kMaxNames> names_{};
-  std::array<char, 24> unknown_{};  // "0x" + up to 16 hex digits
+  static std::string_view name(uint8_t index);
+
+  // Indexes into a static table rather than views: cheap to build and copy.
+  uint8_t index_[kMaxNames];
   uint8_t size_ = 0;
   uint8_t unknown_len_ = 0;
+  char unknown_[19];  // "0x" + up to 16 hex digits
 };
 
 // Access mode first ("O_RDONLY", "O_WRONLY", "O_RDWR"; "O_ACCMODE" for the invalid value 3),

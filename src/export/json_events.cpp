@@ -1,0 +1,299 @@
+// Field contract (names and order are fixed; consumers rely on them):
+//
+//   {"time":"<RFC 3339 ns>","type":"process.exec|process.exit|file.open",
+//    "process":{"exec_id","pid","tid","ppid","uid","gid","comm","binary","args":[...],"cwd",
+//               "cgroup_id","container_id" (null when empty),"start_time",
+//               then only when set: "binary_truncated","args_truncated","cwd_truncated",
+//               then only for non-UTF-8 values: "comm_b64","binary_b64","args_b64":[...],
+//               "cwd_b64"},
+//    process.exec: "parent":{"exec_id" (null when unknown),"pid","binary"[,"binary_b64"]}
+//    process.exit: "exit_code" (or null),"signal" ("SIGKILL" or null),"core_dumped",
+//                  "duration_ns"
+//    file.open:    "syscall","path","given_path","flags":[...],"mode" (with O_CREAT/O_TMPFILE),
+//                  "fd" (success) or "error" ("ENOENT"),"path_truncated" (only when set),
+//                  "path_b64","given_path_b64" (only for non-UTF-8 values)}
+//
+// Strings are raw bytes; those that are not UTF-8 carry U+FFFD in the string and their exact
+// bytes in the matching "_b64" field. An event without a process has "process":{"tid":N}.
+#include "export/json_events.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstring>
+#include <string_view>
+#include <variant>
+
+#include "core/open_flags.hpp"
+#include "export/json_string.hpp"
+
+namespace waggle {
+
+namespace {
+
+constexpr uint64_t kNsPerSec = 1'000'000'000;
+
+inline void append_uint(std::string& out, uint64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.size());
+}
+
+inline void append_int(std::string& out, int64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.size());
+}
+
+inline void append_2(char* p, unsigned v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+}
+
+// "YYYY-MM-DDTHH:MM:SS" of the last second formatted (per thread).
+struct SecondCache {
+  uint64_t sec = ~uint64_t{0};
+  char text[19];
+};
+thread_local SecondCache t_second_cache;
+
+void format_second(uint64_t sec, char* text) {
+  using namespace std::chrono;
+  const auto days_since_epoch = static_cast<int64_t>(sec / 86400);
+  const auto rem = static_cast<unsigned>(sec % 86400);
+  const year_month_day ymd{sys_days{days{days_since_epoch}}};
+  const int year = static_cast<int>(ymd.year());
+  text[0] = static_cast<char>('0' + year / 1000 % 10);
+  text[1] = static_cast<char>('0' + year / 100 % 10);
+  append_2(text + 2, static_cast<unsigned>(year % 100));
+  text[4] = '-';
+  append_2(text + 5, static_cast<unsigned>(ymd.month()));
+  text[7] = '-';
+  append_2(text + 8, static_cast<unsigned>(ymd.day()));
+  text[10] = 'T';
+  append_2(text + 11, rem / 3600);
+  text[13] = ':';
+  append_2(text + 14, rem / 60 % 60);
+  text[16] = ':';
+  append_2(text + 17, rem % 60);
+}
+
+// Writes the 30 characters of the RFC 3339 form of time_ns at p.
+void format_rfc3339(char* p, uint64_t time_ns) {
+  const uint64_t sec = time_ns / kNsPerSec;
+  auto frac = static_cast<uint32_t>(time_ns % kNsPerSec);
+  SecondCache& cache = t_second_cache;
+  if (cache.sec != sec) {
+    format_second(sec, cache.text);
+    cache.sec = sec;
+  }
+  std::memcpy(p, cache.text, sizeof cache.text);
+  p += sizeof cache.text;
+  p[0] = '.';
+  // Nine digits at p[1..9]: pairs from the right, then the first one alone.
+  for (int i = 8; i >= 2; i -= 2) {
+    append_2(p + i, frac % 100);
+    frac /= 100;
+  }
+  p[1] = static_cast<char>('0' + frac);
+  p[10] = 'Z';
+}
+constexpr size_t kRfc3339Size = 30;
+
+inline void append_quoted_time(std::string& out, uint64_t ns) {
+  char buf[kRfc3339Size + 2];
+  buf[0] = '"';
+  format_rfc3339(buf + 1, ns);
+  buf[kRfc3339Size + 1] = '"';
+  out.append(buf, sizeof buf);
+}
+
+inline void append_lit(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
+
+// Appends `,"<name>_b64":"..."` when the string needed replacing.
+inline void append_b64_field(std::string& out, std::string_view name, std::string_view raw) {
+  out.append(",\"", 2);
+  append_lit(out, name);
+  append_lit(out, "_b64\":\"");
+  append_base64(out, raw);
+  out.push_back('"');
+}
+
+// Everything of the process object after `"tid":N,`, closing brace included.
+void render_process_tail(std::string& out, const ProcessInfo& p) {
+  append_lit(out, "\"ppid\":");
+  append_uint(out, p.ppid);
+  append_lit(out, ",\"uid\":");
+  append_uint(out, p.uid);
+  append_lit(out, ",\"gid\":");
+  append_uint(out, p.gid);
+  append_lit(out, ",\"comm\":");
+  const bool comm_bad = append_json_string(out, p.comm);
+  append_lit(out, ",\"binary\":");
+  const bool binary_bad = append_json_string(out, p.binary);
+  append_lit(out, ",\"args\":[");
+  bool args_bad = false;
+  for (size_t i = 0; i < p.args.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    args_bad |= append_json_string(out, p.args[i]);
+  }
+  append_lit(out, "],\"cwd\":");
+  const bool cwd_bad = append_json_string(out, p.cwd);
+  append_lit(out, ",\"cgroup_id\":");
+  append_uint(out, p.cgroup_id);
+  append_lit(out, ",\"container_id\":");
+  if (p.container_id.empty()) {
+    append_lit(out, "null");
+  } else {
+    append_json_string(out, p.container_id);
+  }
+  append_lit(out, ",\"start_time\":");
+  append_quoted_time(out, p.start_time_ns);
+  if (p.binary_truncated) append_lit(out, ",\"binary_truncated\":true");
+  if (p.args_truncated) append_lit(out, ",\"args_truncated\":true");
+  if (p.cwd_truncated) append_lit(out, ",\"cwd_truncated\":true");
+  if (comm_bad) append_b64_field(out, "comm", p.comm);
+  if (binary_bad) append_b64_field(out, "binary", p.binary);
+  if (args_bad) {
+    append_lit(out, ",\"args_b64\":[");
+    for (size_t i = 0; i < p.args.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      out.push_back('"');
+      append_base64(out, p.args[i]);
+      out.push_back('"');
+    }
+    out.push_back(']');
+  }
+  if (cwd_bad) append_b64_field(out, "cwd", p.cwd);
+  out.push_back('}');
+}
+
+// `{"time":"...","type":"<type>","process":{...}` (the event object is left open).
+// `type_and_process` is `","type":"<type>","process":{`.
+void append_head(std::string& out, uint64_t time_ns, std::string_view type_and_process,
+                 uint32_t tid, const ProcessRef& process) {
+  static constexpr std::string_view kTime = "{\"time\":\"";
+  char head[kTime.size() + kRfc3339Size];
+  std::memcpy(head, kTime.data(), kTime.size());
+  format_rfc3339(head + kTime.size(), time_ns);
+  out.append(head, sizeof head);
+  append_lit(out, type_and_process);
+  if (!process) {
+    append_lit(out, "\"tid\":");
+    append_uint(out, tid);
+    out.push_back('}');
+    return;
+  }
+  const ProcessInfo& p = *process;
+  append_lit(out, "\"exec_id\":");
+  append_json_string(out, p.exec_id);
+  // ,"pid":N,"tid":N,
+  char ids[64];
+  char* w = ids;
+  auto put = [&w](std::string_view s) {
+    std::memcpy(w, s.data(), s.size());
+    w += s.size();
+  };
+  put(",\"pid\":");
+  const fmt::format_int pid(p.pid);
+  put({pid.data(), pid.size()});
+  put(",\"tid\":");
+  const fmt::format_int tid_text(tid);
+  put({tid_text.data(), tid_text.size()});
+  *w++ = ',';
+  out.append(ids, static_cast<size_t>(w - ids));
+  if (p.rendered_json.empty()) render_process_tail(p.rendered_json, p);
+  out.append(p.rendered_json);
+}
+
+void append_event(std::string& out, const ExecEvent& e) {
+  append_head(out, e.time_ns, "\",\"type\":\"process.exec\",\"process\":{", e.tid, e.process);
+  append_lit(out, ",\"parent\":{\"exec_id\":");
+  if (e.parent.exec_id.empty()) {
+    append_lit(out, "null");
+  } else {
+    append_json_string(out, e.parent.exec_id);
+  }
+  append_lit(out, ",\"pid\":");
+  append_uint(out, e.parent.pid);
+  append_lit(out, ",\"binary\":");
+  if (append_json_string(out, e.parent.binary)) append_b64_field(out, "binary", e.parent.binary);
+  append_lit(out, "}}\n");
+}
+
+void append_event(std::string& out, const ExitEvent& e) {
+  append_head(out, e.time_ns, "\",\"type\":\"process.exit\",\"process\":{", e.tid, e.process);
+  append_lit(out, ",\"exit_code\":");
+  if (e.exit_code) {
+    append_int(out, *e.exit_code);
+  } else {
+    append_lit(out, "null");
+  }
+  append_lit(out, ",\"signal\":");
+  if (e.signal) {
+    out.push_back('"');
+    append_signal_name(out, *e.signal);
+    out.push_back('"');
+  } else {
+    append_lit(out, "null");
+  }
+  append_lit(out, e.core_dumped ? ",\"core_dumped\":true" : ",\"core_dumped\":false");
+  append_lit(out, ",\"duration_ns\":");
+  append_uint(out, e.duration_ns);
+  append_lit(out, "}\n");
+}
+
+// `,"syscall":"<name>","path":`
+std::string_view syscall_field(OpenSyscall s) {
+  switch (s) {
+    case OpenSyscall::kOpen: return ",\"syscall\":\"open\",\"path\":";
+    case OpenSyscall::kOpenat: return ",\"syscall\":\"openat\",\"path\":";
+    case OpenSyscall::kOpenat2: return ",\"syscall\":\"openat2\",\"path\":";
+    case OpenSyscall::kCreat: return ",\"syscall\":\"creat\",\"path\":";
+  }
+  return ",\"syscall\":\"unknown\",\"path\":";
+}
+
+void append_event(std::string& out, const FileOpenEvent& e) {
+  append_head(out, e.time_ns, "\",\"type\":\"file.open\",\"process\":{", e.tid, e.process);
+  append_lit(out, syscall_field(e.syscall));
+  const bool path_bad = append_json_string(out, e.path);
+  append_lit(out, ",\"given_path\":");
+  const bool given_bad = append_json_string(out, e.given_path);
+  append_lit(out, ",\"flags\":[\"");
+  const OpenFlagNames flags = open_flag_names(e.flags);  // never empty
+  for (size_t i = 0; i < flags.size(); ++i) {
+    if (i > 0) append_lit(out, "\",\"");
+    append_lit(out, flags[i]);  // names and hex digits: nothing to escape
+  }
+  append_lit(out, "\"]");
+  if (open_flags_use_mode(e.flags)) {
+    append_lit(out, ",\"mode\":");
+    append_uint(out, e.mode);
+  }
+  if (e.fd) {
+    append_lit(out, ",\"fd\":");
+    append_int(out, *e.fd);
+  }
+  if (e.error) {
+    append_lit(out, ",\"error\":\"");
+    append_errno_name(out, *e.error);
+    out.push_back('"');
+  }
+  if (e.path_truncated) append_lit(out, ",\"path_truncated\":true");
+  if (path_bad) append_b64_field(out, "path", e.path);
+  if (given_bad) append_b64_field(out, "given_path", e.given_path);
+  append_lit(out, "}\n");
+}
+
+}  // namespace
+
+void append_rfc3339(std::string& out, uint64_t time_ns) {
+  char buf[kRfc3339Size];
+  format_rfc3339(buf, time_ns);
+  out.append(buf, sizeof buf);
+}
+
+void append_json_event(std::string& out, const Event& e) {
+  std::visit([&out](const auto& ev) { append_event(out, ev); }, e);
+}
+
+}  // namespace waggle

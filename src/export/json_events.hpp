@@ -1,0 +1,22 @@
+// JSON Lines rendering of events: one object per line, fields in a fixed order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/events.hpp"
+
+namespace waggle {
+
+// Appends one line (ending in '\n') for the event. See the field contract in json_events.cpp.
+//
+// Memoizes the process part of the rendering in ProcessInfo::rendered_json: the first event of a
+// process fills it, later ones reuse it. That memo is not synchronized, so one process's events
+// must be rendered from one thread at a time.
+void append_json_event(std::string& out, const Event& e);
+
+// Appends ns since the Unix epoch as an RFC 3339 UTC time with 9 fractional digits, without
+// quotes: "2026-11-21T16:30:00.123456789Z".
+void append_rfc3339(std::string& out, uint64_t time_ns);
+
+}  // namespace waggle
