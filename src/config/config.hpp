@@ -32,7 +32,7 @@ struct Config {
   FileFilterConfig file_filter;
   std::optional<uint32_t> pid;       // only this process
   std::optional<std::string> comm;   // only processes with this comm
-  uint64_t ring_buffer_bytes = 64ull << 20;  // power of two, at least one page
+  uint64_t ring_buffer_bytes = 8ull << 20;  // power of two, at least one page; mapped twice into the agent
   std::optional<double> duration_s;  // stop after this long
   bool stats = false;                // print drop statistics periodically and at exit
 };

@@ -42,7 +42,7 @@ void expect_defaults(const Config& c) {
   EXPECT_TRUE(c.file_filter.suffix.empty());
   EXPECT_FALSE(c.pid.has_value());
   EXPECT_FALSE(c.comm.has_value());
-  EXPECT_EQ(c.ring_buffer_bytes, 64ull << 20);
+  EXPECT_EQ(c.ring_buffer_bytes, 8ull << 20);
   EXPECT_FALSE(c.duration_s.has_value());
   EXPECT_FALSE(c.stats);
 }
