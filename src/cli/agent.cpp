@@ -66,6 +66,8 @@ std::string stats_json(const EventRing& ring, const Exporter& exporter, const Pr
 
 int run_agent(const AgentOptions& options) {
   const Config& config = options.config;
+  // Before anything is loaded: a SIGINT during startup still ends in a clean, reported stop.
+  install_signal_handlers();
   KernelFeatures features = probe_kernel();
   if (!features.can_load_bpf()) {
     fmt::print(stderr, "waggle: this kernel cannot run BPF programs here; run `waggle doctor` for details\n");
@@ -109,6 +111,18 @@ int run_agent(const AgentOptions& options) {
   };
   add(config.process_enabled, open_process_sensor);
   add(config.file_enabled, open_file_sensor);
+  auto started = [&](std::string_view name) {
+    for (auto& s : sensors)
+      if (s->name() == name) return true;
+    return false;
+  };
+  for (auto [event, sensor] : {std::pair{"process.exec", "process"}, std::pair{"file.open", "file"}}) {
+    bool enabled = std::string_view(sensor) == "process" ? config.process_enabled : config.file_enabled;
+    if (options.require_shown_sensors && options.shown.count(event) && enabled && !started(sensor)) {
+      fmt::print(stderr, "waggle: cannot report {} events without the {} sensor\n", event, sensor);
+      return 1;
+    }
+  }
   if (sensors.empty()) {
     fmt::print(stderr, "waggle: no sensor could start\n");
     return 1;
@@ -118,7 +132,7 @@ int run_agent(const AgentOptions& options) {
   auto emit = [&](const Event& event) {
     if (options.shown.count(event_type(event))) exporter->on_event(event);
   };
-  bool started = ring->start(
+  bool reading = ring->start(
       [&](const void* data, size_t size) {
         if (size < sizeof(wg_header)) {
           undecodable++;
@@ -134,15 +148,15 @@ int run_agent(const AgentOptions& options) {
         undecodable++;
       },
       &error);
-  if (!started) {
+  if (!reading) {
     fmt::print(stderr, "waggle: {}\n", error);
     return 1;
   }
 
-  install_signal_handlers();
   using clock = std::chrono::steady_clock;
   auto start = clock::now();
   auto next_housekeeping = start + std::chrono::seconds(1);
+  auto next_sweep = start + std::chrono::seconds(30);
   auto next_stats = start + std::chrono::seconds(10);
   fmt::print(stderr, "waggle: ready\n");
   int status = 0;
@@ -160,6 +174,10 @@ int run_agent(const AgentOptions& options) {
     if (now >= next_housekeeping) {
       cache.expire(boottime_now_ns());
       next_housekeeping = now + std::chrono::seconds(1);
+    }
+    if (now >= next_sweep) {
+      cache.sweep(boottime_now_ns());
+      next_sweep = now + std::chrono::seconds(30);
     }
     if (config.stats && now >= next_stats) {
       fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, false));

@@ -14,6 +14,9 @@ struct AgentOptions {
   // Event types written out ("process.exec", "process.exit", "file.open"); the other
   // sensors' records still feed the process cache.
   std::set<std::string> shown;
+  // `trace` stops when the sensor behind its events cannot start; `run` carries on with the
+  // sensors it has (one missing feature never stops the whole agent).
+  bool require_shown_sensors = false;
 };
 
 // Returns the process exit status.

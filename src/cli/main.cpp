@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "Run the agent with every sensor of the configuration");
   std::string config_path;
-  run->add_option("--config", config_path, "YAML configuration file (see docs/configuration.md); default: built-in defaults")
+  run->add_option("--config", config_path, "YAML configuration file (see docs/configuration.md). Without it: JSON to standard output, the process sensor, and the file sensor reporting opens under /etc/ (as config/waggle.yaml)")
       ->check(CLI::ExistingFile);
   CommonOptions run_common;
   run_common.add_to(run);
@@ -86,7 +86,10 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (doctor->parsed()) return waggle::run_doctor();
+  if (doctor->parsed()) {
+    if (geteuid() != 0) fmt::print(stderr, "waggle: not running as root: most probes will fail with EPERM; run `sudo waggle doctor`\n");
+    return waggle::run_doctor();
+  }
 
   waggle::AgentOptions options;
   if (run->parsed()) {
@@ -110,11 +113,13 @@ int main(int argc, char** argv) {
     options.config.file_enabled = false;
     exec_common.apply(options.config);
     options.shown = {"process.exec", "process.exit"};
+    options.require_shown_sensors = true;
     return finish(options);
   }
   // trace open: the process sensor runs too, unseen, so that new processes are known.
   open_common.apply(options.config);
   options.config.file_filter = {prefixes, exacts, suffixes};
   options.shown = {"file.open"};
+  options.require_shown_sensors = true;
   return finish(options);
 }

@@ -38,10 +38,17 @@ bool load_object(bpf_object* obj, const std::string& sensor, std::string* error)
   return false;
 }
 
-bool Attachment::attach_all(bpf_object* obj, const std::string& sensor, std::string* error) {
+bool Attachment::attach_all(bpf_object* obj, const std::string& sensor, std::string* error,
+                            bool (*first)(const bpf_program*)) {
+  std::vector<bpf_program*> order;
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj) {
-    if (!bpf_program__autoload(prog)) continue;
+    if (bpf_program__autoload(prog) && first && first(prog)) order.push_back(prog);
+  }
+  bpf_object__for_each_program(prog, obj) {
+    if (bpf_program__autoload(prog) && !(first && first(prog))) order.push_back(prog);
+  }
+  for (bpf_program* prog : order) {
     take_libbpf_log();
     bpf_link* link = bpf_program__attach(prog);
     if (!link) {

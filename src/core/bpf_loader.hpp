@@ -7,6 +7,7 @@
 
 struct bpf_object;
 struct bpf_link;
+struct bpf_program;
 
 namespace waggle {
 
@@ -26,8 +27,10 @@ class Attachment {
   Attachment(const Attachment&) = delete;
   Attachment& operator=(const Attachment&) = delete;
 
-  // Attaches every program of obj that was loaded. All or nothing.
-  bool attach_all(bpf_object* obj, const std::string& sensor, std::string* error);
+  // Attaches every program of obj that was loaded, those for which `first` is true before
+  // the others. All or nothing.
+  bool attach_all(bpf_object* obj, const std::string& sensor, std::string* error,
+                  bool (*first)(const bpf_program*) = nullptr);
   void detach();
   size_t size() const { return links_.size(); }
 

@@ -13,9 +13,16 @@ thread_local std::string captured;
 
 int print_to_buffer(enum libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char line[4096];
-  int n = vsnprintf(line, sizeof(line), format, args);
-  if (n > 0) captured.append(line, std::min<size_t>(n, sizeof(line) - 1));
+  // The verifier's log arrives as one message of any length: size it first.
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, format, copy);
+  va_end(copy);
+  if (n <= 0) return n;
+  size_t at = captured.size();
+  captured.resize(at + n + 1);
+  vsnprintf(captured.data() + at, n + 1, format, args);
+  captured.resize(at + n);
   return n;
 }
 

@@ -1,6 +1,7 @@
 #include "core/process_cache.hpp"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
@@ -96,6 +97,19 @@ void ProcessCache::expire(uint64_t now_boottime_ns) {
     release(exited_.front());
     exited_.pop_front();
   }
+}
+
+size_t ProcessCache::sweep(uint64_t now_boottime_ns) {
+  size_t gone = 0;
+  for (auto& [pid, entry] : entries_) {
+    if (entry.exited) continue;
+    if (access((options_.proc_root + "/" + std::to_string(pid)).c_str(), F_OK) == 0) continue;
+    entry.exited = true;
+    exited_.push_back(Exited{now_boottime_ns, pid, entry.process.get()});
+    gone++;
+  }
+  expire(now_boottime_ns);
+  return gone;
 }
 
 }  // namespace waggle

@@ -45,6 +45,11 @@ class ProcessCache {
   // Releases exited processes older than the grace period.
   void expire(uint64_t now_boottime_ns);
 
+  // Treats processes gone from /proc as exited (their exit record was lost, or filtered out by
+  // --pid/--comm): they are released after the grace period. Returns how many were found.
+  // Costs one access() per cached process; the agent runs it every 30 s.
+  size_t sweep(uint64_t now_boottime_ns);
+
   size_t size() const { return entries_.size(); }
   size_t exited_pending() const { return exited_.size(); }
   const HostInfo& host() const { return host_; }

@@ -90,7 +90,11 @@ int AgentRun::stop() {
   kill(pid_, SIGINT);
   read_stderr(60000, nullptr);  // until EOF: the agent has exited
   int status = 0;
-  waitpid(pid_, &status, 0);
+  if (waitpid(pid_, &status, WNOHANG) == 0) {  // still running a minute after SIGINT: a hang
+    ADD_FAILURE() << "waggle did not stop within 60 s of SIGINT";
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

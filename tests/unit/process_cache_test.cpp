@@ -146,6 +146,20 @@ TEST(ProcessCache, AReusedPidIsNotReleasedByItsPredecessorsExit) {
   EXPECT_EQ(cache.find(20), reused);
 }
 
+TEST(ProcessCache, SweepReleasesProcessesGoneFromProcWhoseExitWasNeverSeen) {
+  FakeProc proc;
+  proc.add(30, 1, "a", std::string("a\0", 2), 1, "/bin/a");
+  proc.add(31, 1, "b", std::string("b\0", 2), 1, "/bin/b");
+  ProcessCache cache(test_host(), options_for(proc));
+  cache.seed();
+  fs::remove_all(proc.root() + "/31");
+  EXPECT_EQ(cache.sweep(100), 1u);
+  cache.expire(100 + 1'000);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_NE(cache.find(30), nullptr);
+  EXPECT_EQ(cache.find(31), nullptr);
+}
+
 TEST(ProcessDecoding, ArgvSplitsOnEveryNulKeepingEmptyArgumentsAndACutLastOne) {
   EXPECT_EQ(split_args(std::string_view("a\0\0b c\0", 7)), (std::vector<std::string>{"a", "", "b c"}));
   EXPECT_EQ(split_args(std::string_view("a\0bc", 4)), (std::vector<std::string>{"a", "bc"}));

@@ -50,6 +50,9 @@ struct pending_open {
   u32 pad;
 };
 
+/* Not an LRU: evicting an open in flight would lose it silently; a full table is counted.
+ * User space attaches the exit programs before the entry programs, so every entry that is
+ * made has its exit seen. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 16384);
@@ -119,9 +122,17 @@ static __always_inline bool read_paths(const struct pending_open *p, char *given
   bool truncated = false;
   u32 off = wg_write_path(mnt, dentry, BPF_CORE_READ(task, fs, root.mnt),
                           BPF_CORE_READ(task, fs, root.dentry), resolved, &truncated);
-  if (off >= WG_PATH_MAX) return true;
-  if (off > 1) resolved[off++ & (WG_PATH_MAX - 1)] = '/';
-  /* Append the given path by reading it again: cheaper for the verifier than a copy loop. */
+  if (off > 1) {
+    if (off + 1 >= WG_PATH_MAX) { /* no room for '/' and a name: report the directory alone */
+      out->flags |= WG_F_RESOLVED_TRUNC;
+      out->resolved_len = off;
+      return true;
+    }
+    resolved[off++ & (WG_PATH_MAX - 1)] = '/';
+  }
+  /* Append the given path by reading it again: cheaper for the verifier than a copy loop.
+   * The barrier keeps clang from dropping the mask that the verifier needs as a bound. */
+  barrier_var(off);
   long m = bpf_probe_read_user_str(&resolved[off & (WG_PATH_MAX - 1)], WG_PATH_MAX, (const void *)p->filename);
   if (m <= 0) return true;
   if (truncated || m >= WG_PATH_MAX) out->flags |= WG_F_RESOLVED_TRUNC;
@@ -170,12 +181,18 @@ static __always_inline int on_enter(u32 syscall, s32 dfd, u64 filename, u64 flag
   return 0;
 }
 
-static __always_inline int on_exit(long ret) {
+#define ERESTARTSYS 512
+#define ERESTART_RESTARTBLOCK 516
+
+static __always_inline int on_exit(u32 syscall, long ret) {
   u32 tid = (u32)bpf_get_current_pid_tgid();
   struct pending_open *found = bpf_map_lookup_elem(&pending, &tid);
   if (!found) return 0;
   struct pending_open p = *found;
   bpf_map_delete_elem(&pending, &tid);
+  if (p.syscall != syscall) return 0; /* left over from an entry whose exit was not seen */
+  /* Interrupted by a signal and restarted: the restarted call is seen (and reported) anew. */
+  if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK) return 0;
 
   u32 zero = 0;
   struct open_scratch *s = bpf_map_lookup_elem(&open_scratch_map, &zero);
@@ -201,6 +218,8 @@ static __always_inline int on_exit(long ret) {
   u32 given = paths.given_len & (WG_PATH_MAX - 1);
   u32 resolved = paths.resolved_len;
   if (resolved >= RESOLVED_CAP) return 0;
+  barrier_var(resolved); /* keep the mask below: it is the verifier's bound */
+  resolved &= RESOLVED_CAP - 1;
   /* Pack the resolved path right after the given one. */
   if (resolved > 0) bpf_probe_read_kernel(data + given, resolved, data + WG_PATH_MAX);
   u64 size = sizeof(struct wg_open) + given + resolved;
@@ -233,10 +252,10 @@ int wg_enter_openat2(struct syscall_enter_ctx *ctx) {
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
-int wg_exit_openat(struct syscall_exit_ctx *ctx) { return on_exit(ctx->ret); }
+int wg_exit_openat(struct syscall_exit_ctx *ctx) { return on_exit(WG_SYS_OPENAT, ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_open")
-int wg_exit_open(struct syscall_exit_ctx *ctx) { return on_exit(ctx->ret); }
+int wg_exit_open(struct syscall_exit_ctx *ctx) { return on_exit(WG_SYS_OPEN, ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_creat")
-int wg_exit_creat(struct syscall_exit_ctx *ctx) { return on_exit(ctx->ret); }
+int wg_exit_creat(struct syscall_exit_ctx *ctx) { return on_exit(WG_SYS_CREAT, ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_openat2")
-int wg_exit_openat2(struct syscall_exit_ctx *ctx) { return on_exit(ctx->ret); }
+int wg_exit_openat2(struct syscall_exit_ctx *ctx) { return on_exit(WG_SYS_OPENAT2, ctx->ret); }

@@ -57,7 +57,12 @@ class FileSensor final : public Sensor {
     file_bpf__destroy(skel_);
   }
 
-  bool attach(std::string* error) { return attachment_.attach_all(skel_->obj, "file", error); }
+  // Exits first: an open whose entry is seen always has its exit seen too.
+  bool attach(std::string* error) {
+    return attachment_.attach_all(skel_->obj, "file", error, [](const bpf_program* prog) {
+      return std::string_view(bpf_program__name(prog)).starts_with("wg_exit_");
+    });
+  }
   void set_hook(std::string hook) { hook_ = std::move(hook); }
 
   std::string_view name() const override { return "file"; }
