@@ -16,7 +16,8 @@
 static int usage(void) {
   fprintf(stderr,
           "usage: test_helper exit CODE | signal SIGNO | sleep MS | open PATH... | creat PATH |\n"
-          "       openat2 PATH | openat DIR NAME | chdir-open DIR NAME | storm PATH COUNT |\n"
+          "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
+          "       storm PATH COUNT |"
           "       exec-storm COUNT BINARY | args ARG...\n");
   return 64;
 }
@@ -62,6 +63,11 @@ int main(int argc, char **argv) {
     int dir = open(argv[2], O_RDONLY | O_DIRECTORY);
     if (dir < 0) return 2;
     int fd = openat(dir, argv[3], O_RDONLY);
+    report(fd);
+    return 0;
+  }
+  if (!strcmp(mode, "openat-badfd") && argc == 3) {
+    int fd = openat(987, argv[2], O_RDONLY); /* 987: a descriptor this process never opened */
     report(fd);
     return 0;
   }

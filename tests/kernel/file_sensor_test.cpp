@@ -66,6 +66,31 @@ TEST_F(FileSensorTest, RelativeOpensAreResolvedInTheKernelBeforeFiltering) {
   EXPECT_EQ(dotdot_events[0]["path"], dir + "/../rel/one");
 }
 
+TEST_F(FileSensorTest, RelativeOpenFromTheRootDirectoryHasOneSlash) {
+  TempDir t;
+  std::string file = t.file("from-root");
+  AgentRun agent({"trace", "open", "--exact", file});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned child = spawn({helper_path(), "chdir-open", "/", file.substr(1)});
+  ASSERT_EQ(agent.stop(), 0);
+  auto events = agent.events_of(child.pid);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["path"], file);
+  EXPECT_EQ(events[0]["given_path"], file.substr(1));
+}
+
+TEST_F(FileSensorTest, RelativeOpenAgainstABadDirectoryFdKeepsThePathAsGivenAndItsError) {
+  AgentRun agent({"trace", "open", "--suffix", "waggle-badfd-target"});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned child = spawn({helper_path(), "openat-badfd", "dir/waggle-badfd-target"});
+  ASSERT_EQ(agent.stop(), 0);
+  auto events = agent.events_of(child.pid);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["path"], "dir/waggle-badfd-target");
+  EXPECT_EQ(events[0]["error"], "EBADF");
+  EXPECT_EQ(child.out, "-9\n");
+}
+
 TEST_F(FileSensorTest, FailedOpenCarriesItsErrnoAndDecodedFlags) {
   TempDir t;
   std::string missing = t.path() + "/missing";
