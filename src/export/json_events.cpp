@@ -25,23 +25,12 @@
 #include <variant>
 
 #include "core/open_flags.hpp"
+#include "export/append.hpp"
 #include "export/json_string.hpp"
 
 namespace waggle {
 
 namespace {
-
-constexpr uint64_t kNsPerSec = 1'000'000'000;
-
-inline void append_uint(std::string& out, uint64_t v) {
-  fmt::format_int f(v);
-  out.append(f.data(), f.size());
-}
-
-inline void append_int(std::string& out, int64_t v) {
-  fmt::format_int f(v);
-  out.append(f.data(), f.size());
-}
 
 inline void append_2(char* p, unsigned v) {
   p[0] = static_cast<char>('0' + v / 10);
@@ -106,7 +95,6 @@ inline void append_quoted_time(std::string& out, uint64_t ns) {
   out.append(buf, sizeof buf);
 }
 
-inline void append_lit(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
 
 // Appends `,"<name>_b64":"..."` when the string needed replacing.
 inline void append_b64_field(std::string& out, std::string_view name, std::string_view raw) {

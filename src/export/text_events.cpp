@@ -9,25 +9,13 @@
 #include <variant>
 
 #include "core/open_flags.hpp"
+#include "export/append.hpp"
 #include "export/json_string.hpp"
 
 namespace waggle {
 
 namespace {
 
-constexpr uint64_t kNsPerSec = 1'000'000'000;
-
-inline void append_uint(std::string& out, uint64_t v) {
-  fmt::format_int f(v);
-  out.append(f.data(), f.size());
-}
-
-inline void append_int(std::string& out, int64_t v) {
-  fmt::format_int f(v);
-  out.append(f.data(), f.size());
-}
-
-inline void append_lit(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
 
 // Appends v right-aligned in `width` columns.
 inline void append_uint_right(std::string& out, uint64_t v, size_t width) {

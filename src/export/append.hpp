@@ -1,0 +1,27 @@
+// Small appenders shared by the line formatters: numbers and literals into a std::string,
+// without iostreams or temporary strings (they run once per event).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace waggle {
+
+inline constexpr uint64_t kNsPerSec = 1'000'000'000;
+
+inline void append_uint(std::string& out, uint64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.size());
+}
+
+inline void append_int(std::string& out, int64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.size());
+}
+
+inline void append_lit(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
+
+}  // namespace waggle
