@@ -9,6 +9,8 @@
 
 namespace waggle {
 
+constexpr uint64_t kNsPerSecond = 1'000'000'000;
+
 ProcessCache::ProcessCache(HostInfo host, Options options)
     : host_(std::move(host)), options_(std::move(options)) {}
 
@@ -83,6 +85,20 @@ ProcessRef ProcessCache::find(uint32_t pid) {
   ProcessRef ref = std::make_shared<const ProcessInfo>(std::move(*info));
   entries_[pid] = Entry{ref};
   return ref;
+}
+
+bool ProcessCache::started_at(const ProcessInfo& p, uint64_t start_boottime_ns) const {
+  // /proc gives start times in clock ticks: allow two ticks of rounding.
+  uint64_t tolerance = 2 * (kNsPerSecond / host_.clock_ticks);
+  return p.start_boottime_ns + tolerance >= start_boottime_ns && start_boottime_ns + tolerance >= p.start_boottime_ns;
+}
+
+ProcessRef ProcessCache::find(uint32_t pid, uint64_t start_boottime_ns) {
+  ProcessRef found = find(pid);
+  if (!found || started_at(*found, start_boottime_ns)) return found;
+  entries_.erase(pid);
+  found = find(pid);  // afresh from /proc
+  return found && started_at(*found, start_boottime_ns) ? found : nullptr;
 }
 
 void ProcessCache::release(const Exited& e) {

@@ -40,6 +40,10 @@ class ProcessCache {
 
   // The process, from the cache or, on a miss, from /proc (then cached). Null if unknown.
   ProcessRef find(uint32_t pid);
+  // Same, for a process known to have started at start_boottime_ns: a cached entry that
+  // started at another time belongs to an earlier process with the same pid (its exit was
+  // missed) and is replaced from /proc. Null when neither is that process.
+  ProcessRef find(uint32_t pid, uint64_t start_boottime_ns);
   ParentInfo parent_of(uint32_t ppid);
 
   // Releases exited processes older than the grace period.
@@ -66,6 +70,7 @@ class ProcessCache {
   };
 
   void release(const Exited& e);
+  bool started_at(const ProcessInfo& p, uint64_t start_boottime_ns) const;
 
   HostInfo host_;
   Options options_;

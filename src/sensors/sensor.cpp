@@ -7,7 +7,7 @@ namespace waggle {
 std::string comm_string(const char* comm, size_t size) { return std::string(comm, strnlen(comm, size)); }
 
 ProcessRef process_of(ProcessCache& cache, const wg_header& header) {
-  if (ProcessRef known = cache.find(header.pid)) return known;
+  if (ProcessRef known = cache.find(header.pid, header.start_boottime)) return known;
   auto p = std::make_shared<ProcessInfo>();
   const HostInfo& host = cache.host();
   p->pid = header.pid;

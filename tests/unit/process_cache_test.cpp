@@ -160,6 +160,17 @@ TEST(ProcessCache, SweepReleasesProcessesGoneFromProcWhoseExitWasNeverSeen) {
   EXPECT_EQ(cache.find(31), nullptr);
 }
 
+TEST(ProcessCache, AnEntryOfAnEarlierProcessWithTheSamePidIsNotReturned) {
+  FakeProc proc;
+  proc.add(40, 1, "new", std::string("new\0", 4), 300, "/bin/new");  // started at 3 s
+  ProcessCache cache(test_host(), options_for(proc));
+  cache.on_fork(1, 40, 1'000'000'000, 1'000'000'000);  // an earlier pid 40, started at 1 s
+  EXPECT_EQ(cache.find(40, 1'000'000'000)->binary, "");          // the forked one
+  EXPECT_EQ(cache.find(40, 3'000'000'000)->binary, "/bin/new");  // replaced from /proc
+  EXPECT_EQ(cache.find(40, 3'010'000'000)->binary, "/bin/new");  // within /proc's rounding
+  EXPECT_EQ(cache.find(40, 9'000'000'000), nullptr);             // neither
+}
+
 TEST(ProcessDecoding, ArgvSplitsOnEveryNulKeepingEmptyArgumentsAndACutLastOne) {
   EXPECT_EQ(split_args(std::string_view("a\0\0b c\0", 7)), (std::vector<std::string>{"a", "", "b c"}));
   EXPECT_EQ(split_args(std::string_view("a\0bc", 4)), (std::vector<std::string>{"a", "bc"}));
