@@ -40,10 +40,24 @@ struct CommonOptions {
   }
 };
 
+// validate_limits names values by their place in the YAML schema; on the command line the
+// user wrote an option.
+std::string as_option(std::string error) {
+  for (auto [yaml, flag] : {std::pair{"sensors.file.prefix", "--prefix"}, std::pair{"sensors.file.exact", "--exact"},
+                            std::pair{"sensors.file.suffix", "--suffix"}, std::pair{"select.comm", "--comm"},
+                            std::pair{"select.pid", "--pid"}}) {
+    if (error.rfind(yaml, 0) != 0) continue;
+    size_t colon = error.find(": ");
+    return fmt::format("{}: {}", flag, colon == std::string::npos ? error : error.substr(colon + 2));
+  }
+  return error;
+}
+
 int finish(waggle::AgentOptions& options) {
+  // The configuration file, if any, was checked when loaded: what fails here came from options.
   std::string error = waggle::validate_limits(options.config);
   if (!error.empty()) {
-    fmt::print(stderr, "waggle: {}\n", error);
+    fmt::print(stderr, "waggle: {}\n", as_option(error));
     return 2;
   }
   if (geteuid() != 0) fmt::print(stderr, "waggle: warning: not running as root; loading BPF programs will likely fail\n");

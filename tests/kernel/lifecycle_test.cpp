@@ -55,6 +55,13 @@ TEST_F(LifecycleTest, BadConfigurationAttachesNothingAndNamesFileLineColumn) {
   EXPECT_EQ(loaded_waggle_programs(), std::vector<std::string>{});
 }
 
+TEST_F(LifecycleTest, BadOptionIsRefusedNamingTheOptionAndAttachesNothing) {
+  Spawned run = spawn({WAGGLE_BINARY, "trace", "open", "--prefix", "/ok/", "--prefix", "etc"}, "", true);
+  EXPECT_EQ(WEXITSTATUS(run.status), 2);
+  EXPECT_EQ(run.out, "waggle: --prefix: expected an absolute path (starting with '/'), got \"etc\"\n");
+  EXPECT_EQ(loaded_waggle_programs(), std::vector<std::string>{});
+}
+
 TEST_F(LifecycleTest, DoctorSaysTheAgentCanRunAndWhichHooksItUses) {
   Spawned doctor = spawn({WAGGLE_BINARY, "doctor"});
   EXPECT_EQ(WEXITSTATUS(doctor.status), 0) << doctor.out;
