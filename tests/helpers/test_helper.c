@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
+static void *spin(void *arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+
 static int usage(void) {
   fprintf(stderr,
           "usage: test_helper exit CODE | signal SIGNO | sleep MS | open PATH... | creat PATH |\n"
           "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
           "       storm PATH COUNT |"
-          "       exec-storm COUNT BINARY | args ARG...\n");
+          "       exec-storm COUNT BINARY | threads COUNT CODE | args ARG...\n");
   return 64;
 }
 
@@ -40,6 +47,13 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "args")) return 0;
+  if (!strcmp(mode, "threads") && argc == 4) { /* N threads, then exit_group(CODE) from main */
+    for (int i = 0; i < atoi(argv[2]); i++) {
+      pthread_t t;
+      pthread_create(&t, NULL, spin, NULL);
+    }
+    exit(atoi(argv[3]));
+  }
   if (!strcmp(mode, "open") && argc >= 3) {
     for (int i = 2; i < argc; i++) {
       int fd = open(argv[i], O_RDONLY | O_CLOEXEC);

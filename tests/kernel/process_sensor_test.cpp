@@ -124,6 +124,18 @@ TEST_F(ProcessSensorTest, ExitCodesAndSignalsAreReported) {
   EXPECT_EQ(et["signal"], "SIGTERM");
 }
 
+TEST_F(ProcessSensorTest, AMultiThreadedProcessExitsOnce) {
+  AgentRun agent({"trace", "exec"});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  std::vector<int> pids;
+  for (int i = 0; i < 20; i++) pids.push_back(spawn({helper_path(), "threads", "8", "5"}).pid);
+  ASSERT_EQ(agent.stop(), 0);
+  for (int pid : pids) {
+    json exit = only(agent.events_of(pid), "process.exit");
+    EXPECT_EQ(exit["exit_code"], 5);
+  }
+}
+
 TEST_F(ProcessSensorTest, LifetimeIsMeasured) {
   AgentRun agent({"trace", "exec"});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();

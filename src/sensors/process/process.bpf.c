@@ -77,11 +77,28 @@ static __always_inline int on_exec(struct linux_binprm *bprm) {
   return 0;
 }
 
+/* Processes whose exit was reported. Two threads exiting at once can both see the live count
+ * at zero; the first to insert here reports. Old entries fall out of the LRU. */
+struct exited_key {
+  u32 tgid;
+  u32 pad;
+  u64 start_boottime;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct exited_key);
+  __type(value, u8);
+} exited SEC(".maps");
+
 static __always_inline int on_exit(struct task_struct *task) {
   /* The tracepoint fires for every thread; report the process once, when its last thread goes. */
   if (BPF_CORE_READ(task, signal, live.counter) != 0) return 0;
   u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (!wg_selected(tgid)) return 0;
+  struct exited_key key = {.tgid = tgid, .start_boottime = BPF_CORE_READ(task, group_leader, start_boottime)};
+  u8 one = 1;
+  if (bpf_map_update_elem(&exited, &key, &one, BPF_NOEXIST) != 0) return 0;
   struct wg_exit rec = {};
   wg_fill_header(&rec.h, WG_REC_EXIT, task);
   rec.h.size = sizeof(rec);
