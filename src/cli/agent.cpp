@@ -33,9 +33,12 @@ void install_signal_handlers() {
 
 const char* event_type(const Event& e) {
   switch (e.index()) {
-    case 0: return "process.exec";
-    case 1: return "process.exit";
-    default: return "file.open";
+    case 0:
+      return "process.exec";
+    case 1:
+      return "process.exit";
+    default:
+      return "file.open";
   }
 }
 
@@ -59,7 +62,8 @@ std::string stats_json(const EventRing& ring, const Exporter& exporter, const Pr
   return fmt::format(
       "{{\"type\":\"agent.stats\",\"final\":{},\"records\":{},\"events\":{},\"lost\":{},\"drops\":{{{},"
       "\"user_space\":{{\"undecodable\":{}}}}},\"output_write_errors\":{},\"process_cache\":{}}}\n",
-      final, ring.records(), exporter.events(), lost, by_sensor, undecodable, exporter.errors(), cache.size());
+      final, ring.records(), exporter.events(), lost, by_sensor, undecodable, exporter.errors(),
+      cache.size());
 }
 
 }  // namespace

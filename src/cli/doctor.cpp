@@ -18,13 +18,16 @@ int run_doctor() {
   for (const Feature* f : k.all()) fmt::print("{:<18} {:<4} {}\n", f->name, f->ok ? "yes" : "no", f->detail);
   fmt::print("{:<18} {:<4} {}\n", "lockdown", "-", k.lockdown);
   std::string caps;
-  for (const auto& [name, held] : k.capabilities) caps += fmt::format("{}{}={}", caps.empty() ? "" : " ", name, held ? "yes" : "no");
+  for (const auto& [name, held] : k.capabilities)
+    caps += fmt::format("{}{}={}", caps.empty() ? "" : " ", name, held ? "yes" : "no");
   fmt::print("{:<18} {:<4} {}\n\n", "capabilities", "-", caps);
 
   fmt::print("{:<10} {:<9} {}\n", "SENSOR", "STATUS", "HOOK / REASON");
   int ready = 0;
-  for (auto [name, plan] : {std::pair{"process", plan_process_sensor(k)}, std::pair{"file", plan_file_sensor(k)}}) {
-    fmt::print("{:<10} {:<9} {}\n", name, plan.can_run ? "ready" : "disabled", plan.can_run ? plan.hook : plan.reason);
+  for (auto [name, plan] :
+       {std::pair{"process", plan_process_sensor(k)}, std::pair{"file", plan_file_sensor(k)}}) {
+    fmt::print("{:<10} {:<9} {}\n", name, plan.can_run ? "ready" : "disabled",
+               plan.can_run ? plan.hook : plan.reason);
     ready += plan.can_run;
   }
   bool ok = k.can_load_bpf() && ready > 0;

@@ -1,7 +1,8 @@
 // waggle: an eBPF agent for process and file visibility. Subcommands: run, trace, doctor.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/agent.hpp"
 #include "cli/doctor.hpp"
@@ -20,18 +21,26 @@ struct CommonOptions {
   bool stats = false;
 
   void add_to(CLI::App* app) {
-    app->add_option("-o,--output", output, "Event format: json (one JSON object per line) or text (one line per event for terminals)")
+    app->add_option(
+           "-o,--output", output,
+           "Event format: json (one JSON object per line) or text (one line per event for terminals)")
         ->check(CLI::IsMember({"json", "text"}));
-    app->add_option("--output-file", output_file, "Write events to this file (rotated by size) instead of standard output");
-    app->add_option("-d,--duration", duration, "Stop after this many seconds (default: until SIGINT or SIGTERM)")
+    app->add_option("--output-file", output_file,
+                    "Write events to this file (rotated by size) instead of standard output");
+    app->add_option("-d,--duration", duration,
+                    "Stop after this many seconds (default: until SIGINT or SIGTERM)")
         ->check(CLI::PositiveNumber);
-    app->add_option("-p,--pid", pid, "Only report events of this process (thread group id)")->check(CLI::PositiveNumber);
-    app->add_option("-c,--comm", comm, "Only report events of processes with this command name (at most 15 bytes)");
-    app->add_flag("--stats", stats, "Print delivery and loss statistics to standard error every 10 s (always printed at exit)");
+    app->add_option("-p,--pid", pid, "Only report events of this process (thread group id)")
+        ->check(CLI::PositiveNumber);
+    app->add_option("-c,--comm", comm,
+                    "Only report events of processes with this command name (at most 15 bytes)");
+    app->add_flag("--stats", stats,
+                  "Print delivery and loss statistics to standard error every 10 s (always printed at exit)");
   }
 
   void apply(waggle::Config& config) const {
-    if (!output.empty()) config.output.format = output == "text" ? waggle::OutputFormat::kText : waggle::OutputFormat::kJson;
+    if (!output.empty())
+      config.output.format = output == "text" ? waggle::OutputFormat::kText : waggle::OutputFormat::kJson;
     if (!output_file.empty()) config.output.file = output_file;
     if (duration > 0) config.duration_s = duration;
     if (pid) config.pid = pid;
@@ -43,9 +52,10 @@ struct CommonOptions {
 // validate_limits names values by their place in the YAML schema; on the command line the
 // user wrote an option.
 std::string as_option(std::string error) {
-  for (auto [yaml, flag] : {std::pair{"sensors.file.prefix", "--prefix"}, std::pair{"sensors.file.exact", "--exact"},
-                            std::pair{"sensors.file.suffix", "--suffix"}, std::pair{"select.comm", "--comm"},
-                            std::pair{"select.pid", "--pid"}}) {
+  for (auto [yaml, flag] :
+       {std::pair{"sensors.file.prefix", "--prefix"}, std::pair{"sensors.file.exact", "--exact"},
+        std::pair{"sensors.file.suffix", "--suffix"}, std::pair{"select.comm", "--comm"},
+        std::pair{"select.pid", "--pid"}}) {
     if (error.rfind(yaml, 0) != 0) continue;
     size_t colon = error.find(": ");
     return fmt::format("{}: {}", flag, colon == std::string::npos ? error : error.substr(colon + 2));
@@ -60,7 +70,8 @@ int finish(waggle::AgentOptions& options) {
     fmt::print(stderr, "waggle: {}\n", as_option(error));
     return 2;
   }
-  if (geteuid() != 0) fmt::print(stderr, "waggle: warning: not running as root; loading BPF programs will likely fail\n");
+  if (geteuid() != 0)
+    fmt::print(stderr, "waggle: warning: not running as root; loading BPF programs will likely fail\n");
   return waggle::run_agent(options);
 }
 
@@ -75,7 +86,10 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "Run the agent with every sensor of the configuration");
   std::string config_path;
-  run->add_option("--config", config_path, "YAML configuration file (see docs/configuration.md). Without it: JSON to standard output, the process sensor, and the file sensor reporting opens under /etc/ (as config/waggle.yaml)")
+  run->add_option(
+         "--config", config_path,
+         "YAML configuration file (see docs/configuration.md). Without it: JSON to standard output, the "
+         "process sensor, and the file sensor reporting opens under /etc/ (as config/waggle.yaml)")
       ->check(CLI::ExistingFile);
   CommonOptions run_common;
   run_common.add_to(run);
@@ -85,23 +99,31 @@ int main(int argc, char** argv) {
   auto* exec = trace->add_subcommand("exec", "Process executions and exits");
   CommonOptions exec_common;
   exec_common.add_to(exec);
-  auto* open = trace->add_subcommand("open", "File opens (open, openat, openat2, creat), filtered in the kernel");
+  auto* open =
+      trace->add_subcommand("open", "File opens (open, openat, openat2, creat), filtered in the kernel");
   CommonOptions open_common;
   open_common.add_to(open);
   std::vector<std::string> prefixes, exacts, suffixes;
-  open->add_option("--prefix", prefixes, "Report opens of paths starting with P (repeatable)")->allow_extra_args(false);
-  open->add_option("--exact", exacts, "Report opens of exactly this absolute path (repeatable)")->allow_extra_args(false);
-  open->add_option("--suffix", suffixes, "Report opens of paths ending with S, e.g. .pem (repeatable)")->allow_extra_args(false);
-  open->footer("With no --prefix, --exact or --suffix, every open is reported. Relative paths are\n"
-               "resolved against the cwd or directory fd before matching; matching is on bytes,\n"
-               "without following symlinks or '..'.");
+  open->add_option("--prefix", prefixes, "Report opens of paths starting with P (repeatable)")
+      ->allow_extra_args(false);
+  open->add_option("--exact", exacts, "Report opens of exactly this absolute path (repeatable)")
+      ->allow_extra_args(false);
+  open->add_option("--suffix", suffixes, "Report opens of paths ending with S, e.g. .pem (repeatable)")
+      ->allow_extra_args(false);
+  open->footer(
+      "With no --prefix, --exact or --suffix, every open is reported. Relative paths are\n"
+      "resolved against the cwd or directory fd before matching; matching is on bytes,\n"
+      "without following symlinks or '..'.");
 
-  auto* doctor = app.add_subcommand("doctor", "Probe what this kernel can do and which hook each sensor will use");
+  auto* doctor =
+      app.add_subcommand("doctor", "Probe what this kernel can do and which hook each sensor will use");
 
   CLI11_PARSE(app, argc, argv);
 
   if (doctor->parsed()) {
-    if (geteuid() != 0) fmt::print(stderr, "waggle: not running as root: most probes will fail with EPERM; run `sudo waggle doctor`\n");
+    if (geteuid() != 0)
+      fmt::print(stderr,
+                 "waggle: not running as root: most probes will fail with EPERM; run `sudo waggle doctor`\n");
     return waggle::run_doctor();
   }
 

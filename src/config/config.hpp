@@ -14,7 +14,7 @@ enum class OutputFormat { kJson, kText };
 
 struct OutputConfig {
   OutputFormat format = OutputFormat::kJson;
-  std::string file;  // empty: standard output
+  std::string file;                      // empty: standard output
   uint64_t rotate_bytes = 100ull << 20;  // rotate the file when it would pass this size
   uint32_t rotate_keep = 5;              // rotated files kept: file.1 ... file.N
 };
@@ -30,11 +30,11 @@ struct Config {
   bool process_enabled = true;
   bool file_enabled = true;
   FileFilterConfig file_filter;
-  std::optional<uint32_t> pid;       // only this process
-  std::optional<std::string> comm;   // only processes with this comm
+  std::optional<uint32_t> pid;              // only this process
+  std::optional<std::string> comm;          // only processes with this comm
   uint64_t ring_buffer_bytes = 8ull << 20;  // power of two, at least one page; mapped twice into the agent
-  std::optional<double> duration_s;  // stop after this long
-  bool stats = false;                // print drop statistics periodically and at exit
+  std::optional<double> duration_s;         // stop after this long
+  bool stats = false;                       // print drop statistics periodically and at exit
 };
 
 // Reads and validates a YAML configuration. On error, returns nothing and sets *error to
@@ -42,8 +42,7 @@ struct Config {
 std::optional<Config> load_config(const std::string& path, std::string* error);
 
 // Same, from YAML text; `name` stands for the file in error messages.
-std::optional<Config> parse_config(const std::string& yaml, const std::string& name,
-                                   std::string* error);
+std::optional<Config> parse_config(const std::string& yaml, const std::string& name, std::string* error);
 
 // Checks limits that hold whatever the source (YAML or command line): filter lengths,
 // ring buffer size. Returns an empty string when valid, else the error.

@@ -27,8 +27,8 @@ struct ProcessInfo {
   std::string cwd;
   bool cwd_truncated = false;
   uint64_t cgroup_id = 0;
-  std::string container_id;  // empty when not in a container
-  uint64_t start_time_ns = 0;  // wall clock, ns since the Unix epoch
+  std::string container_id;        // empty when not in a container
+  uint64_t start_time_ns = 0;      // wall clock, ns since the Unix epoch
   uint64_t start_boottime_ns = 0;  // CLOCK_BOOTTIME ns, to compute lifetimes
   // Exporters may memoize their rendering of this process here (it never changes).
   mutable std::string rendered_json;
@@ -56,7 +56,7 @@ struct ExitEvent {
   std::optional<int> exit_code;  // set when the process exited by itself
   std::optional<int> signal;     // set when a signal ended it
   bool core_dumped = false;
-  uint64_t duration_ns = 0;      // lifetime of the process
+  uint64_t duration_ns = 0;  // lifetime of the process
 };
 
 enum class OpenSyscall { kOpen, kOpenat, kOpenat2, kCreat };
@@ -66,13 +66,13 @@ struct FileOpenEvent {
   uint32_t tid = 0;
   ProcessRef process;
   OpenSyscall syscall = OpenSyscall::kOpenat;
-  std::string path;           // absolute: as given, or resolved against the cwd or dirfd
-  std::string given_path;     // as the process gave it
+  std::string path;        // absolute: as given, or resolved against the cwd or dirfd
+  std::string given_path;  // as the process gave it
   bool path_truncated = false;
-  uint64_t flags = 0;         // O_* as passed to the call
+  uint64_t flags = 0;  // O_* as passed to the call
   uint32_t mode = 0;
-  std::optional<int> fd;      // on success
-  std::optional<int> error;   // errno on failure
+  std::optional<int> fd;     // on success
+  std::optional<int> error;  // errno on failure
 };
 
 using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent>;

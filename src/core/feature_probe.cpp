@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
@@ -14,7 +15,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
 #include <functional>
 
@@ -86,8 +86,8 @@ Feature with_program(const std::string& feature, const char* prog_name,
 
 // Attaches with `attach`, runs `trigger`, and checks the program ran.
 Feature attach_and_run(const std::string& feature, const char* prog_name, int counter,
-                       const std::function<bpf_link*(bpf_program*)>& attach, const std::function<void()>& trigger,
-                       const std::string& proof) {
+                       const std::function<bpf_link*(bpf_program*)>& attach,
+                       const std::function<void()>& trigger, const std::string& proof) {
   return with_program(feature, prog_name, [&](probe_bpf* skel, bpf_program* prog) {
     Feature f{feature};
     bpf_link* link = attach(prog);
@@ -233,15 +233,15 @@ std::vector<std::pair<std::string, bool>> read_capabilities() {
   __user_cap_data_struct data[2]{};
   syscall(SYS_capget, &header, data);
   auto has = [&](int cap) { return (data[cap / 32].effective >> (cap % 32)) & 1; };
-  return {{"CAP_BPF", has(39)},          {"CAP_PERFMON", has(38)}, {"CAP_SYS_ADMIN", has(21)},
-          {"CAP_NET_ADMIN", has(12)},    {"CAP_SYS_RESOURCE", has(24)}, {"CAP_KILL", has(5)}};
+  return {{"CAP_BPF", has(39)},       {"CAP_PERFMON", has(38)},      {"CAP_SYS_ADMIN", has(21)},
+          {"CAP_NET_ADMIN", has(12)}, {"CAP_SYS_RESOURCE", has(24)}, {"CAP_KILL", has(5)}};
 }
 
 }  // namespace
 
 std::vector<const Feature*> KernelFeatures::all() const {
-  return {&btf,  &ringbuf, &tracefs, &tracepoint, &raw_tracepoint, &btf_tracepoint, &kprobe, &fentry,
-          &lsm,  &uprobe,  &perf_event, &xdp,     &cgroup,         &send_signal,    &bpf_loop};
+  return {&btf, &ringbuf, &tracefs,    &tracepoint, &raw_tracepoint, &btf_tracepoint, &kprobe,  &fentry,
+          &lsm, &uprobe,  &perf_event, &xdp,        &cgroup,         &send_signal,    &bpf_loop};
 }
 
 KernelFeatures probe_kernel() {
@@ -251,8 +251,8 @@ KernelFeatures probe_kernel() {
   k.ringbuf = probe_ringbuf();
   k.tracefs = probe_tracefs();
   if (k.tracefs.ok) {
-    k.tracepoint = attach_and_run("tracepoints", "wg_probe_tp", P_TRACEPOINT,
-                                  bpf_program__attach, call_getppid, "syscalls:sys_enter_getppid ran");
+    k.tracepoint = attach_and_run("tracepoints", "wg_probe_tp", P_TRACEPOINT, bpf_program__attach,
+                                  call_getppid, "syscalls:sys_enter_getppid ran");
   } else {
     k.tracepoint = Feature{"tracepoints", false, "needs tracefs"};
   }
@@ -264,9 +264,8 @@ KernelFeatures probe_kernel() {
                             "kprobe on vfs_read ran");
   k.fentry = attach_and_run("fentry/fexit", "wg_probe_fentry", P_FENTRY, bpf_program__attach, read_a_file,
                             "fentry on vfs_read ran");
-  k.lsm = attach_and_run(
-      "BPF LSM", "wg_probe_lsm", P_LSM, bpf_program__attach,
-      read_a_file, "lsm/file_open ran");
+  k.lsm =
+      attach_and_run("BPF LSM", "wg_probe_lsm", P_LSM, bpf_program__attach, read_a_file, "lsm/file_open ran");
   k.uprobe = attach_and_run(
       "uprobes", "wg_probe_uprobe", P_UPROBE,
       [](bpf_program* prog) {

@@ -9,7 +9,7 @@
 namespace waggle {
 
 struct Feature {
-  std::string name;    // e.g. "kprobes"
+  std::string name;  // e.g. "kprobes"
   bool ok = false;
   std::string detail;  // how it was proven, or why it failed
 };
@@ -17,7 +17,7 @@ struct Feature {
 struct KernelFeatures {
   Feature btf, ringbuf, tracefs, tracepoint, raw_tracepoint, btf_tracepoint, kprobe, fentry, lsm, uprobe,
       perf_event, xdp, cgroup, send_signal, bpf_loop;
-  std::string lockdown;  // none, integrity, confidentiality, or why unknown
+  std::string lockdown;                                    // none, integrity, confidentiality, or why unknown
   std::vector<std::pair<std::string, bool>> capabilities;  // name, held (effective)
 
   // Every feature, in display order.

@@ -74,8 +74,7 @@ std::string ensure_tracefs(std::string* error) {
   if (!existing.empty()) return existing;
   const char* target = "/sys/kernel/tracing";
   if (mount("nodev", target, "tracefs", 0, nullptr) != 0) {
-    *error = fmt::format("tracefs is not mounted and mounting it at {} failed: {}", target,
-                         strerror(errno));
+    *error = fmt::format("tracefs is not mounted and mounting it at {} failed: {}", target, strerror(errno));
     return {};
   }
   return target;

@@ -9,7 +9,7 @@ namespace waggle {
 
 struct HostInfo {
   std::string hostname;
-  std::string boot_id;        // first 8 hex digits of /proc/sys/kernel/random/boot_id
+  std::string boot_id;          // first 8 hex digits of /proc/sys/kernel/random/boot_id
   int64_t boot_to_wall_ns = 0;  // wall = boottime + this
   uint64_t clock_ticks = 100;   // sysconf(_SC_CLK_TCK), for /proc's start times
 

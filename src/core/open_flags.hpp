@@ -33,7 +33,7 @@ inline constexpr uint64_t kNoatime = 01000000;
 inline constexpr uint64_t kCloexec = 02000000;
 inline constexpr uint64_t kSync = 04010000;  // __O_SYNC | O_DSYNC
 inline constexpr uint64_t kPath = 010000000;
-inline constexpr uint64_t kTmpfile = 020200000;  // __O_TMPFILE | O_DIRECTORY
+inline constexpr uint64_t kTmpfile = 020200000;     // __O_TMPFILE | O_DIRECTORY
 inline constexpr uint64_t kTmpfileBit = 020000000;  // __O_TMPFILE alone
 }  // namespace open_flag
 

@@ -30,7 +30,8 @@ std::string read_link(const std::string& path) {
 std::string container_id_from_cgroup(std::string_view cgroup) {
   size_t run = 0;
   for (size_t i = 0; i < cgroup.size(); i++) {
-    if (std::isxdigit(static_cast<unsigned char>(cgroup[i])) && !std::isupper(static_cast<unsigned char>(cgroup[i]))) {
+    if (std::isxdigit(static_cast<unsigned char>(cgroup[i])) &&
+        !std::isupper(static_cast<unsigned char>(cgroup[i]))) {
       run++;
       bool ends = i + 1 == cgroup.size() || !std::isxdigit(static_cast<unsigned char>(cgroup[i + 1]));
       if (run == 64 && ends) return std::string(cgroup.substr(i + 1 - 64, 64));
@@ -53,8 +54,8 @@ std::vector<std::string> split_args(std::string_view raw) {
   return args;
 }
 
-std::optional<ProcessInfo> read_proc_process(const std::string& proc_root, uint32_t pid,
-                                             const HostInfo& host, const std::string& cgroup2_root) {
+std::optional<ProcessInfo> read_proc_process(const std::string& proc_root, uint32_t pid, const HostInfo& host,
+                                             const std::string& cgroup2_root) {
   std::string dir = proc_root + "/" + std::to_string(pid);
   std::string stat = read_file(dir + "/stat");
   // Fields after the comm, which is in parentheses and may itself hold ')' and spaces.

@@ -23,7 +23,7 @@ std::vector<std::string> split_args(std::string_view raw);
 
 // Describes /proc/<pid> (proc_root is "/proc" outside tests), or nothing if it is gone.
 // exec_id is derived from the process's start time.
-std::optional<ProcessInfo> read_proc_process(const std::string& proc_root, uint32_t pid,
-                                             const HostInfo& host, const std::string& cgroup2_root);
+std::optional<ProcessInfo> read_proc_process(const std::string& proc_root, uint32_t pid, const HostInfo& host,
+                                             const std::string& cgroup2_root);
 
 }  // namespace waggle

@@ -90,7 +90,8 @@ ProcessRef ProcessCache::find(uint32_t pid) {
 bool ProcessCache::started_at(const ProcessInfo& p, uint64_t start_boottime_ns) const {
   // /proc gives start times in clock ticks: allow two ticks of rounding.
   uint64_t tolerance = 2 * (kNsPerSecond / host_.clock_ticks);
-  return p.start_boottime_ns + tolerance >= start_boottime_ns && start_boottime_ns + tolerance >= p.start_boottime_ns;
+  return p.start_boottime_ns + tolerance >= start_boottime_ns &&
+         start_boottime_ns + tolerance >= p.start_boottime_ns;
 }
 
 ProcessRef ProcessCache::find(uint32_t pid, uint64_t start_boottime_ns) {
@@ -108,8 +109,8 @@ void ProcessCache::release(const Exited& e) {
 }
 
 void ProcessCache::expire(uint64_t now_boottime_ns) {
-  while (!exited_.empty() &&
-         (exited_.size() > options_.max_exited || exited_.front().at_ns + options_.exit_grace_ns <= now_boottime_ns)) {
+  while (!exited_.empty() && (exited_.size() > options_.max_exited ||
+                              exited_.front().at_ns + options_.exit_grace_ns <= now_boottime_ns)) {
     release(exited_.front());
     exited_.pop_front();
   }

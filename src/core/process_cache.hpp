@@ -20,9 +20,9 @@ class ProcessCache {
  public:
   struct Options {
     std::string proc_root = "/proc";
-    std::string cgroup2_root;            // where to find cgroup ids of seeded processes
+    std::string cgroup2_root;                // where to find cgroup ids of seeded processes
     uint64_t exit_grace_ns = 5'000'000'000;  // how long an exited process stays known
-    size_t max_exited = 65536;           // exited entries kept at most, whatever their age
+    size_t max_exited = 65536;               // exited entries kept at most, whatever their age
   };
 
   ProcessCache(HostInfo host, Options options);

@@ -95,7 +95,6 @@ inline void append_quoted_time(std::string& out, uint64_t ns) {
   out.append(buf, sizeof buf);
 }
 
-
 // Appends `,"<name>_b64":"..."` when the string needed replacing.
 inline void append_b64_field(std::string& out, std::string_view name, std::string_view raw) {
   out.append(",\"", 2);
@@ -156,8 +155,8 @@ void render_process_tail(std::string& out, const ProcessInfo& p) {
 
 // `{"time":"...","type":"<type>","process":{...}` (the event object is left open).
 // `type_and_process` is `","type":"<type>","process":{`.
-void append_head(std::string& out, uint64_t time_ns, std::string_view type_and_process,
-                 uint32_t tid, const ProcessRef& process) {
+void append_head(std::string& out, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
+                 const ProcessRef& process) {
   static constexpr std::string_view kTime = "{\"time\":\"";
   char head[kTime.size() + kRfc3339Size];
   std::memcpy(head, kTime.data(), kTime.size());
@@ -232,10 +231,14 @@ void append_event(std::string& out, const ExitEvent& e) {
 // `,"syscall":"<name>","path":`
 std::string_view syscall_field(OpenSyscall s) {
   switch (s) {
-    case OpenSyscall::kOpen: return ",\"syscall\":\"open\",\"path\":";
-    case OpenSyscall::kOpenat: return ",\"syscall\":\"openat\",\"path\":";
-    case OpenSyscall::kOpenat2: return ",\"syscall\":\"openat2\",\"path\":";
-    case OpenSyscall::kCreat: return ",\"syscall\":\"creat\",\"path\":";
+    case OpenSyscall::kOpen:
+      return ",\"syscall\":\"open\",\"path\":";
+    case OpenSyscall::kOpenat:
+      return ",\"syscall\":\"openat\",\"path\":";
+    case OpenSyscall::kOpenat2:
+      return ",\"syscall\":\"openat2\",\"path\":";
+    case OpenSyscall::kCreat:
+      return ",\"syscall\":\"creat\",\"path\":";
   }
   return ",\"syscall\":\"unknown\",\"path\":";
 }

@@ -72,13 +72,27 @@ inline bool is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
 
 void append_escape(std::string& out, unsigned char c) {
   switch (c) {
-    case '"': out.append("\\\"", 2); return;
-    case '\\': out.append("\\\\", 2); return;
-    case '\n': out.append("\\n", 2); return;
-    case '\t': out.append("\\t", 2); return;
-    case '\r': out.append("\\r", 2); return;
-    case '\b': out.append("\\b", 2); return;
-    case '\f': out.append("\\f", 2); return;
+    case '"':
+      out.append("\\\"", 2);
+      return;
+    case '\\':
+      out.append("\\\\", 2);
+      return;
+    case '\n':
+      out.append("\\n", 2);
+      return;
+    case '\t':
+      out.append("\\t", 2);
+      return;
+    case '\r':
+      out.append("\\r", 2);
+      return;
+    case '\b':
+      out.append("\\b", 2);
+      return;
+    case '\f':
+      out.append("\\f", 2);
+      return;
     default: {
       static constexpr char kHex[] = "0123456789abcdef";
       char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
@@ -164,8 +178,7 @@ bool is_valid_utf8(std::string_view raw) {
 }
 
 void append_base64(std::string& out, std::string_view raw) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
   const size_t n = raw.size();
   size_t pos = out.size();

@@ -22,16 +22,13 @@ int open_output(const std::string& path) {
   return fd;
 }
 
-std::string describe(const std::string& path) {
-  return path.empty() ? std::string("standard output") : path;
-}
+std::string describe(const std::string& path) { return path.empty() ? std::string("standard output") : path; }
 
 }  // namespace
 
 std::unique_ptr<OutputSink> OutputSink::open(const OutputConfig& config, std::string* error) {
   if (config.file.empty()) {
-    return std::unique_ptr<OutputSink>(
-        new OutputSink(STDOUT_FILENO, false, std::string(), 0, config));
+    return std::unique_ptr<OutputSink>(new OutputSink(STDOUT_FILENO, false, std::string(), 0, config));
   }
   const int fd = open_output(config.file);
   if (fd < 0) {
@@ -54,8 +51,7 @@ std::unique_ptr<OutputSink> OutputSink::open(const OutputConfig& config, std::st
       new OutputSink(fd, true, config.file, static_cast<uint64_t>(st.st_size), config));
 }
 
-OutputSink::OutputSink(int fd, bool owns_fd, std::string path, uint64_t size,
-                       const OutputConfig& config)
+OutputSink::OutputSink(int fd, bool owns_fd, std::string path, uint64_t size, const OutputConfig& config)
     : fd_(fd),
       owns_fd_(owns_fd),
       path_(std::move(path)),

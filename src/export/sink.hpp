@@ -58,9 +58,9 @@ class OutputSink {
 
   int fd_;
   bool owns_fd_;
-  std::string path_;          // empty for standard output
-  uint64_t file_size_;        // of the current file, buffered bytes included
-  uint64_t rotate_bytes_;     // 0: no rotation
+  std::string path_;       // empty for standard output
+  uint64_t file_size_;     // of the current file, buffered bytes included
+  uint64_t rotate_bytes_;  // 0: no rotation
   uint32_t rotate_keep_;
   std::string buffer_;
   std::string error_;

@@ -16,7 +16,6 @@ namespace waggle {
 
 namespace {
 
-
 // Appends v right-aligned in `width` columns.
 inline void append_uint_right(std::string& out, uint64_t v, size_t width) {
   fmt::format_int f(v);
@@ -30,8 +29,8 @@ constexpr std::array<uint8_t, 256> make_shell_classes() {
   std::array<uint8_t, 256> t{};
   for (int c = 0; c < 256; ++c) {
     const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       c == '_' || c == '@' || c == '%' || c == '+' || c == '=' || c == ':' ||
-                       c == ',' || c == '.' || c == '/' || c == '-';
+                       c == '_' || c == '@' || c == '%' || c == '+' || c == '=' || c == ':' || c == ',' ||
+                       c == '.' || c == '/' || c == '-';
     if (plain) {
       t[c] = 0;
     } else if (c >= 0x20 && c < 0x7F) {
@@ -76,8 +75,7 @@ void append_local_time(std::string& out, uint64_t time_ns) {
     const time_t t = static_cast<time_t>(sec);
     struct tm tm {};
     localtime_r(&t, &tm);
-    fmt::format_to_n(cache.text, sizeof cache.text, "{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min,
-                     tm.tm_sec);
+    fmt::format_to_n(cache.text, sizeof cache.text, "{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
     cache.sec = sec;
   }
   char buf[sizeof cache.text + 7];

@@ -44,7 +44,8 @@ class Sensor {
   // Whether records of this type are this sensor's.
   virtual bool handles(uint16_t record_type) const = 0;
   // Decodes one of its records (already checked to hold at least a wg_header).
-  virtual void decode(const wg_header& header, const void* record, size_t size, const EventCallback& emit) = 0;
+  virtual void decode(const wg_header& header, const void* record, size_t size,
+                      const EventCallback& emit) = 0;
   // Detaches every program; records already in the ring can still be decoded.
   virtual void detach() = 0;
 };

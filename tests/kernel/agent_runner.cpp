@@ -74,7 +74,9 @@ AgentRun::~AgentRun() {
 void AgentRun::read_stderr(int timeout_ms, const char* until) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (until == nullptr || stderr_.find(until) == std::string::npos) {
-    int left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    int left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+            .count();
     if (left <= 0) return;
     pollfd p{err_fd_, POLLIN, 0};
     if (poll(&p, 1, left) <= 0) return;

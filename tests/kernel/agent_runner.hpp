@@ -3,8 +3,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -33,10 +33,10 @@ class AgentRun {
 
   // SIGINT, wait; returns the exit status (or 128+signal).
   int stop();
-  std::vector<json> events() const;                 // every JSON line written
-  std::vector<json> events_of(int pid) const;       // those whose process.pid is pid
+  std::vector<json> events() const;            // every JSON line written
+  std::vector<json> events_of(int pid) const;  // those whose process.pid is pid
   const std::string& stderr_text() const { return stderr_; }
-  json final_stats() const;                         // the agent.stats line printed at exit
+  json final_stats() const;  // the agent.stats line printed at exit
   bool ready() const { return ready_; }
 
  private:
@@ -52,7 +52,7 @@ class AgentRun {
 
 struct Spawned {
   int pid = 0;
-  int status = 0;  // as from waitpid
+  int status = 0;   // as from waitpid
   std::string out;  // standard output
 };
 

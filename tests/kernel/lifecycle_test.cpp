@@ -34,7 +34,7 @@ TEST_F(LifecycleTest, SigintDetachesAndUnloadsEveryProgramAndLeavesNothing) {
   AgentRun agent({"run"});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
   EXPECT_GE(loaded_waggle_programs().size(), 6u);  // process + file programs while running
-  EXPECT_EQ(agent.stop(), 0);  // the clean path: detached, drained, stats printed
+  EXPECT_EQ(agent.stop(), 0);                      // the clean path: detached, drained, stats printed
   EXPECT_EQ(loaded_waggle_programs(), std::vector<std::string>{});
   EXPECT_EQ(leftovers(), std::vector<std::string>{});
   EXPECT_NE(agent.stderr_text().find("waggle: process sensor on"), std::string::npos);
@@ -46,7 +46,8 @@ TEST_F(LifecycleTest, SigintDetachesAndUnloadsEveryProgramAndLeavesNothing) {
 
 TEST_F(LifecycleTest, BadConfigurationAttachesNothingAndNamesFileLineColumn) {
   TempDir t;
-  std::string bad = t.file("bad.yaml", "output:\n  format: json\nsensors:\n  file:\n    prefix: [/etc/, 42x]\n");
+  std::string bad =
+      t.file("bad.yaml", "output:\n  format: json\nsensors:\n  file:\n    prefix: [/etc/, 42x]\n");
   Spawned run = spawn({WAGGLE_BINARY, "run", "--config", bad}, "", true);
   EXPECT_EQ(WEXITSTATUS(run.status), 2);
   EXPECT_NE(run.out.find(bad + ":5:21: sensors.file.prefix[1]: expected an absolute path"), std::string::npos)

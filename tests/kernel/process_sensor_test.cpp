@@ -39,7 +39,8 @@ TEST_F(ProcessSensorTest, ExecCarriesArgvExactlyWithSpacesQuotesEmptyAndNonUtf8)
   AgentRun agent({"trace", "exec"});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
   TempDir cwd;
-  std::vector<std::string> argv = {helper_path(), "args", "two words", "quote\"d'", "", "\xff\xfe-bytes", "é ✓", "tab\there"};
+  std::vector<std::string> argv = {helper_path(),    "args", "two words", "quote\"d'", "",
+                                   "\xff\xfe-bytes", "é ✓",  "tab\there"};
   Spawned child = spawn(argv, cwd.path());
   ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
 
@@ -61,7 +62,8 @@ TEST_F(ProcessSensorTest, ExecCarriesArgvExactlyWithSpacesQuotesEmptyAndNonUtf8)
   }
   EXPECT_EQ(p["args"][5], "\xef\xbf\xbd\xef\xbf\xbd-bytes");  // each invalid byte is U+FFFD
   ASSERT_TRUE(p.contains("args_b64"));
-  for (size_t i = 0; i < argv.size(); i++) EXPECT_EQ(base64_decode(p["args_b64"][i]), argv[i]) << "argument " << i;
+  for (size_t i = 0; i < argv.size(); i++)
+    EXPECT_EQ(base64_decode(p["args_b64"][i]), argv[i]) << "argument " << i;
   EXPECT_FALSE(p.contains("args_truncated"));
   EXPECT_GT(p["cgroup_id"].get<uint64_t>(), 0u);
   std::string exec_id = p["exec_id"];

@@ -21,8 +21,7 @@ using nlohmann::ordered_json;
 const std::string kFffd = "\xEF\xBF\xBD";
 
 std::string decode_base64(const std::string& text) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   EXPECT_EQ(text.size() % 4, 0u) << text;
   std::string out;
   uint32_t acc = 0;
@@ -115,8 +114,7 @@ TEST(JsonString, EscapesPerRfc8259) {
 
 TEST(JsonString, KeepsValidUtf8) {
   bool invalid = true;
-  const std::string text =
-      "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9D\x84\x9E \xEF\xBF\xBF \xF4\x8F\xBF\xBF";
+  const std::string text = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9D\x84\x9E \xEF\xBF\xBF \xF4\x8F\xBF\xBF";
   EXPECT_EQ(json_string(text, &invalid), "\"" + text + "\"");
   EXPECT_FALSE(invalid);
   EXPECT_TRUE(is_valid_utf8(text));
@@ -129,19 +127,23 @@ TEST(JsonString, ReplacesEachInvalidByte) {
   };
   const std::vector<Case> cases = {
       {"\xFF", kFffd},
-      {"a\x80" "b", "a" + kFffd + "b"},                       // stray continuation
-      {"\xC0\xAF", kFffd + kFffd},                            // overlong '/'
-      {"\xC1\xBF", kFffd + kFffd},                            // overlong
-      {"\xE0\x80\xAF", kFffd + kFffd + kFffd},                // overlong 3-byte
-      {"\xF0\x80\x80\xAF", kFffd + kFffd + kFffd + kFffd},    // overlong 4-byte
-      {"\xED\xA0\x80", kFffd + kFffd + kFffd},                // U+D800 surrogate
-      {"\xED\xBF\xBF", kFffd + kFffd + kFffd},                // U+DFFF surrogate
-      {"\xF4\x90\x80\x80", kFffd + kFffd + kFffd + kFffd},    // U+110000
-      {"\xF5\x80\x80\x80", kFffd + kFffd + kFffd + kFffd},    // lead above F4
-      {"\xE2\x82", kFffd + kFffd},                            // truncated at end
-      {"\xE2\x82" "A", kFffd + kFffd + "A"},                  // truncated mid-string
-      {"\xF0\x9D\x84", kFffd + kFffd + kFffd},                // truncated 4-byte
-      {"\xC3", kFffd},                                        // lone lead
+      {"a\x80"
+       "b",
+       "a" + kFffd + "b"},                                  // stray continuation
+      {"\xC0\xAF", kFffd + kFffd},                          // overlong '/'
+      {"\xC1\xBF", kFffd + kFffd},                          // overlong
+      {"\xE0\x80\xAF", kFffd + kFffd + kFffd},              // overlong 3-byte
+      {"\xF0\x80\x80\xAF", kFffd + kFffd + kFffd + kFffd},  // overlong 4-byte
+      {"\xED\xA0\x80", kFffd + kFffd + kFffd},              // U+D800 surrogate
+      {"\xED\xBF\xBF", kFffd + kFffd + kFffd},              // U+DFFF surrogate
+      {"\xF4\x90\x80\x80", kFffd + kFffd + kFffd + kFffd},  // U+110000
+      {"\xF5\x80\x80\x80", kFffd + kFffd + kFffd + kFffd},  // lead above F4
+      {"\xE2\x82", kFffd + kFffd},                          // truncated at end
+      {"\xE2\x82"
+       "A",
+       kFffd + kFffd + "A"},                    // truncated mid-string
+      {"\xF0\x9D\x84", kFffd + kFffd + kFffd},  // truncated 4-byte
+      {"\xC3", kFffd},                          // lone lead
       {"ok\xC3\xA9\xFF!", "ok\xC3\xA9" + kFffd + "!"},
   };
   for (const Case& c : cases) {
@@ -159,10 +161,26 @@ TEST(JsonString, MatchesNaiveReferenceOnRandomInput) {
   std::mt19937 rng(12345);
   // Biased alphabet: mostly ASCII, some specials, UTF-8 fragments, so that runs of plain bytes
   // cross the 8-byte word boundaries of the fast path in every way.
-  const std::vector<std::string> pieces = {
-      "a", "b", "0", " ", "/", "\"", "\\", "\n", "\x01", "\x7f", "\xC3\xA9", "\xE2\x82\xAC",
-      "\xF0\x9F\x98\x80", "\xFF", "\x80", "\xE2\x82", "\xED\xA0\x80", "\xC0\x80", "abcdefgh",
-      "0123456789abcdef"};
+  const std::vector<std::string> pieces = {"a",
+                                           "b",
+                                           "0",
+                                           " ",
+                                           "/",
+                                           "\"",
+                                           "\\",
+                                           "\n",
+                                           "\x01",
+                                           "\x7f",
+                                           "\xC3\xA9",
+                                           "\xE2\x82\xAC",
+                                           "\xF0\x9F\x98\x80",
+                                           "\xFF",
+                                           "\x80",
+                                           "\xE2\x82",
+                                           "\xED\xA0\x80",
+                                           "\xC0\x80",
+                                           "abcdefgh",
+                                           "0123456789abcdef"};
   for (int round = 0; round < 50000; ++round) {
     std::string in;
     const int n = static_cast<int>(rng() % 24);
@@ -182,16 +200,20 @@ TEST(JsonString, MatchesNaiveReferenceOnRandomInput) {
     bool want_invalid = false;
     const std::string want = reference_json_string(in, &want_invalid);
     bool got_invalid = false;
-    ASSERT_EQ(json_string(in, &got_invalid), want)
-        << json(std::vector<uint8_t>(in.begin(), in.end()));
+    ASSERT_EQ(json_string(in, &got_invalid), want) << json(std::vector<uint8_t>(in.begin(), in.end()));
     ASSERT_EQ(got_invalid, want_invalid);
   }
 }
 
 TEST(JsonString, Base64Vectors) {
   const std::vector<std::pair<std::string, std::string>> vectors = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
       {std::string("\xFF\xFE\x00\x80", 4), "//4AgA=="}};
   for (const auto& [in, out] : vectors) {
     std::string got = "x";
@@ -274,9 +296,8 @@ TEST(JsonEvents, ExecFieldsAndOrder) {
   EXPECT_EQ(j["type"], "process.exec");
   const ordered_json& proc = j["process"];
   EXPECT_EQ(keys(proc),
-            (std::vector<std::string>{"exec_id", "pid", "tid", "ppid", "uid", "gid", "comm",
-                                      "binary", "args", "cwd", "cgroup_id", "container_id",
-                                      "start_time"}));
+            (std::vector<std::string>{"exec_id", "pid", "tid", "ppid", "uid", "gid", "comm", "binary", "args",
+                                      "cwd", "cgroup_id", "container_id", "start_time"}));
   EXPECT_EQ(proc["exec_id"], "OjEyMzQ6MTIzNDU2Nzg5");
   EXPECT_EQ(proc["pid"], 1234);
   EXPECT_EQ(proc["tid"], 1235);
@@ -326,8 +347,8 @@ TEST(JsonEvents, FalseFlagsAndB64AreAbsent) {
   ExecEvent e;
   e.process = make_process();
   const ordered_json j = render(e);
-  for (const char* key : {"binary_truncated", "args_truncated", "cwd_truncated", "comm_b64",
-                          "binary_b64", "args_b64", "cwd_b64"}) {
+  for (const char* key : {"binary_truncated", "args_truncated", "cwd_truncated", "comm_b64", "binary_b64",
+                          "args_b64", "cwd_b64"}) {
     EXPECT_FALSE(j["process"].contains(key)) << key;
   }
   EXPECT_FALSE(j["parent"].contains("binary_b64"));
@@ -364,7 +385,9 @@ TEST(JsonEvents, EmptyArgv) {
 TEST(JsonEvents, NonUtf8GetsReplacementAndExactBase64) {
   auto p = make_process();
   p->comm = "bad\xFF";
-  p->binary = "/tmp/\xC0\xAF" "evil";
+  p->binary =
+      "/tmp/\xC0\xAF"
+      "evil";
   p->args = {"prog", "\xED\xA0\x80", "fine", "\xE2\x82"};
   p->cwd = "/x\xF4\x90\x80\x80";
   ExecEvent e;
@@ -450,8 +473,8 @@ TEST(JsonEvents, FileOpenSuccess) {
   e.mode = 0777;  // ignored without O_CREAT
   e.fd = 3;
   const ordered_json j = render(e);
-  EXPECT_EQ(keys(j), (std::vector<std::string>{"time", "type", "process", "syscall", "path",
-                                               "given_path", "flags", "fd"}));
+  EXPECT_EQ(keys(j), (std::vector<std::string>{"time", "type", "process", "syscall", "path", "given_path",
+                                               "flags", "fd"}));
   EXPECT_EQ(j["type"], "file.open");
   EXPECT_EQ(j["process"]["tid"], 1236);
   EXPECT_EQ(j["syscall"], "openat");
@@ -472,9 +495,8 @@ TEST(JsonEvents, FileOpenErrorModeAndTruncation) {
   e.mode = 0644;
   e.error = EACCES;
   const ordered_json j = render(e);
-  EXPECT_EQ(keys(j), (std::vector<std::string>{"time", "type", "process", "syscall", "path",
-                                               "given_path", "flags", "mode", "error",
-                                               "path_truncated"}));
+  EXPECT_EQ(keys(j), (std::vector<std::string>{"time", "type", "process", "syscall", "path", "given_path",
+                                               "flags", "mode", "error", "path_truncated"}));
   EXPECT_EQ(j["syscall"], "creat");
   EXPECT_EQ(j["flags"], ordered_json({"O_WRONLY", "O_CREAT", "O_TRUNC", "0x40000000"}));
   EXPECT_EQ(j["mode"], 0644);

@@ -332,7 +332,8 @@ TEST_F(ExportSinkTest, SurvivesPartialWritesAndEintr) {
   });
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
 
-  struct sigaction sa {}, old_sa {};
+  struct sigaction sa {
+  }, old_sa{};
   sa.sa_handler = on_alarm;
   sa.sa_flags = 0;  // no SA_RESTART: write(2) returns short or fails with EINTR
   sigemptyset(&sa.sa_mask);

@@ -92,8 +92,7 @@ TEST(TextEvents, ExitBySignal) {
   e.signal = SIGSEGV;
   e.core_dumped = true;
   e.duration_ns = 12345678901;
-  EXPECT_EQ(text(e),
-            local_prefix(kTime) + " exit   1234 sleep signal=SIGSEGV core-dumped 12.345s\n");
+  EXPECT_EQ(text(e), local_prefix(kTime) + " exit   1234 sleep signal=SIGSEGV core-dumped 12.345s\n");
 }
 
 TEST(TextEvents, Open) {
@@ -143,10 +142,12 @@ TEST(TextEvents, ShellWords) {
   EXPECT_EQ(word("del\x7f"), "$'del\\x7f'");
   EXPECT_EQ(word("bad\xFF"), "$'bad\\xff'");
   EXPECT_EQ(word("q'\\\x01"), "$'q\\'\\\\\\x01'");
-  EXPECT_EQ(word("csi\xC2\x9B" "2J"), "$'csi\\xc2\\x9b2J'");          // C1 control
+  EXPECT_EQ(word("csi\xC2\x9B"
+                 "2J"),
+            "$'csi\\xc2\\x9b2J'");                                              // C1 control
   EXPECT_EQ(word("evil\xE2\x80\xAEtxt.exe"), "$'evil\\xe2\\x80\\xaetxt.exe'");  // RLO
-  EXPECT_EQ(word("\xE2\x82"), "$'\\xe2\\x82'");                     // truncated
-  EXPECT_EQ(word("\xC3\xA9\x01"), "$'\xC3\xA9\\x01'");               // valid UTF-8 kept
+  EXPECT_EQ(word("\xE2\x82"), "$'\\xe2\\x82'");                                 // truncated
+  EXPECT_EQ(word("\xC3\xA9\x01"), "$'\xC3\xA9\\x01'");                          // valid UTF-8 kept
   EXPECT_EQ(word(std::string_view("a\0b", 3)), "$'a\\x00b'");
 }
 

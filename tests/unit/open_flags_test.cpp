@@ -23,13 +23,12 @@ TEST(OpenFlags, AccessModeComesFirst) {
 }
 
 TEST(OpenFlags, EveryNamedFlag) {
-  const uint64_t all = O_RDWR | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |
-                       O_ASYNC | O_DIRECT | open_flag::kLargefile | O_DIRECTORY | O_NOFOLLOW |
-                       O_NOATIME | O_CLOEXEC | O_PATH | O_DSYNC;
-  EXPECT_EQ(decode_open_flags(all),
-            Names({"O_RDWR", "O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC", "O_APPEND",
-                   "O_NONBLOCK", "O_DSYNC", "O_ASYNC", "O_DIRECT", "O_LARGEFILE", "O_DIRECTORY",
-                   "O_NOFOLLOW", "O_NOATIME", "O_CLOEXEC", "O_PATH"}));
+  const uint64_t all = O_RDWR | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_ASYNC |
+                       O_DIRECT | open_flag::kLargefile | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |
+                       O_PATH | O_DSYNC;
+  EXPECT_EQ(decode_open_flags(all), Names({"O_RDWR", "O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC", "O_APPEND",
+                                           "O_NONBLOCK", "O_DSYNC", "O_ASYNC", "O_DIRECT", "O_LARGEFILE",
+                                           "O_DIRECTORY", "O_NOFOLLOW", "O_NOATIME", "O_CLOEXEC", "O_PATH"}));
   EXPECT_EQ(decode_open_flags(O_RDONLY | O_NDELAY), Names({"O_RDONLY", "O_NONBLOCK"}));
   EXPECT_EQ(decode_open_flags(O_RDONLY | FASYNC), Names({"O_RDONLY", "O_ASYNC"}));
   EXPECT_EQ(open_flag::kLargefile, 0100000u);

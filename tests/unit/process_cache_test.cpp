@@ -1,11 +1,12 @@
 // The process cache without a kernel: a fake /proc tree, execs, forks and exits.
+#include "core/process_cache.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "core/proc_reader.hpp"
-#include "core/process_cache.hpp"
 #include "sensors/process/process_sensor.hpp"
 
 namespace waggle {
@@ -29,7 +30,8 @@ class FakeProc {
     // Field 22 (starttime) is the 20th after the comm.
     std::ofstream(dir + "/stat") << pid << " (" << comm << ") S " << ppid
                                  << " 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 " << start_ticks << " 0 0\n";
-    std::ofstream(dir + "/status") << "Name:\t" << comm << "\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n";
+    std::ofstream(dir + "/status") << "Name:\t" << comm
+                                   << "\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n";
     std::ofstream(dir + "/cmdline", std::ios::binary) << cmdline;
     std::ofstream(dir + "/cgroup") << cgroup;
     fs::create_symlink(exe, dir + "/exe");
@@ -164,7 +166,7 @@ TEST(ProcessCache, AnEntryOfAnEarlierProcessWithTheSamePidIsNotReturned) {
   FakeProc proc;
   proc.add(40, 1, "new", std::string("new\0", 4), 300, "/bin/new");  // started at 3 s
   ProcessCache cache(test_host(), options_for(proc));
-  cache.on_fork(1, 40, 1'000'000'000, 1'000'000'000);  // an earlier pid 40, started at 1 s
+  cache.on_fork(1, 40, 1'000'000'000, 1'000'000'000);            // an earlier pid 40, started at 1 s
   EXPECT_EQ(cache.find(40, 1'000'000'000)->binary, "");          // the forked one
   EXPECT_EQ(cache.find(40, 3'000'000'000)->binary, "/bin/new");  // replaced from /proc
   EXPECT_EQ(cache.find(40, 3'010'000'000)->binary, "/bin/new");  // within /proc's rounding

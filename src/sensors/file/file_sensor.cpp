@@ -14,12 +14,18 @@ namespace waggle {
 
 SensorPlan plan_file_sensor(const KernelFeatures& f) {
   SensorPlan plan;
-  if (!f.btf.ok) plan.reason = "needs kernel BTF: " + f.btf.detail;
-  else if (!f.ringbuf.ok) plan.reason = "needs BPF ring buffers: " + f.ringbuf.detail;
-  else if (!f.bpf_loop.ok) plan.reason = "needs the bpf_loop helper (Linux 5.17+): " + f.bpf_loop.detail;
-  else if (!f.tracefs.ok) plan.reason = "needs tracefs: " + f.tracefs.detail;
-  else if (!f.tracepoint.ok) plan.reason = "needs syscall tracepoints: " + f.tracepoint.detail;
-  else plan.hook = "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2,creat}";
+  if (!f.btf.ok)
+    plan.reason = "needs kernel BTF: " + f.btf.detail;
+  else if (!f.ringbuf.ok)
+    plan.reason = "needs BPF ring buffers: " + f.ringbuf.detail;
+  else if (!f.bpf_loop.ok)
+    plan.reason = "needs the bpf_loop helper (Linux 5.17+): " + f.bpf_loop.detail;
+  else if (!f.tracefs.ok)
+    plan.reason = "needs tracefs: " + f.tracefs.detail;
+  else if (!f.tracepoint.ok)
+    plan.reason = "needs syscall tracepoints: " + f.tracepoint.detail;
+  else
+    plan.hook = "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2,creat}";
   plan.can_run = plan.reason.empty();
   return plan;
 }
