@@ -84,6 +84,25 @@ static __always_inline void wg_fill_header(struct wg_header *h, u16 type, struct
   bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+/* The same from the current task's BTF pointer (kernels with bpf_get_current_task_btf):
+ * plain loads instead of a probe-read helper call per field. */
+static __always_inline void wg_fill_header_btf(struct wg_header *h, u16 type) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  u64 uid_gid = bpf_get_current_uid_gid();
+  h->type = type;
+  h->flags = 0;
+  h->ktime = bpf_ktime_get_boot_ns();
+  h->pid = task->tgid;
+  h->tid = task->pid;
+  h->ppid = task->real_parent->tgid;
+  h->uid = (u32)uid_gid;
+  h->gid = uid_gid >> 32;
+  h->pad = 0;
+  h->cgroup_id = bpf_get_current_cgroup_id();
+  h->start_boottime = task->group_leader->start_boottime;
+  __builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
+}
+
 /* Dentries from a path's leaf up to the process's root, collected before they are written
  * root-first. */
 struct wg_walk {

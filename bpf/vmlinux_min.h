@@ -35,6 +35,7 @@ enum bpf_map_type {
   BPF_MAP_TYPE_LRU_HASH = 9,
   BPF_MAP_TYPE_LPM_TRIE = 11,
   BPF_MAP_TYPE_RINGBUF = 27,
+  BPF_MAP_TYPE_TASK_STORAGE = 29,
 };
 
 enum {
@@ -45,6 +46,10 @@ enum {
 
 enum {
   BPF_F_NO_PREALLOC = 1,
+};
+
+enum {
+  BPF_LOCAL_STORAGE_GET_F_CREATE = 1,
 };
 
 enum {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -237,11 +238,33 @@ std::vector<std::pair<std::string, bool>> read_capabilities() {
           {"CAP_NET_ADMIN", has(12)}, {"CAP_SYS_RESOURCE", has(24)}, {"CAP_KILL", has(5)}};
 }
 
+// WAGGLE_DISABLE_FEATURES="task storage,BTF tracepoints" makes features count as absent: how
+// the tests (and a cautious operator) run the fallbacks a newer kernel would never take.
+void apply_disabled_features(KernelFeatures& k) {
+  const char* env = getenv("WAGGLE_DISABLE_FEATURES");
+  if (!env) return;
+  std::string list = env;
+  for (const Feature* f : k.all()) {
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      if (strcasecmp(list.substr(start, end - start).c_str(), f->name.c_str()) == 0) {
+        auto* mutable_feature = const_cast<Feature*>(f);
+        mutable_feature->ok = false;
+        mutable_feature->detail = "disabled by WAGGLE_DISABLE_FEATURES";
+      }
+      start = end + 1;
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<const Feature*> KernelFeatures::all() const {
-  return {&btf, &ringbuf, &tracefs,    &tracepoint, &raw_tracepoint, &btf_tracepoint, &kprobe,  &fentry,
-          &lsm, &uprobe,  &perf_event, &xdp,        &cgroup,         &send_signal,    &bpf_loop};
+  return {&btf,    &ringbuf,     &tracefs,  &tracepoint,  &raw_tracepoint, &btf_tracepoint,
+          &kprobe, &fentry,      &lsm,      &uprobe,      &perf_event,     &xdp,
+          &cgroup, &send_signal, &bpf_loop, &task_storage};
 }
 
 KernelFeatures probe_kernel() {
@@ -282,6 +305,14 @@ KernelFeatures probe_kernel() {
   k.cgroup = probe_cgroup();
   k.send_signal = probe_helper("bpf_send_signal", "wg_probe_signal");
   k.bpf_loop = probe_helper("bpf_loop", "wg_probe_loop");
+  k.task_storage =
+      k.tracefs.ok
+          ? with_program("task storage", "wg_probe_task_st",
+                         [](probe_bpf*, bpf_program*) {
+                           return Feature{"task storage", true, "a tracepoint program using it loaded"};
+                         })
+          : Feature{"task storage", false, "needs tracefs"};
+  apply_disabled_features(k);
   k.lockdown = read_lockdown();
   k.capabilities = read_capabilities();
   take_libbpf_log();

@@ -64,3 +64,18 @@ int wg_probe_signal(void *ctx) {
   if (probe_tgid == 0xffffffff) bpf_send_signal(9); /* never taken: only loading matters */
   return 0;
 }
+
+/* Task-local storage from a tracepoint program (the file sensor keeps pending opens there). */
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, __u64);
+} probe_task_storage SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int wg_probe_task_st(void *ctx) {
+  __u64 *v = bpf_task_storage_get(&probe_task_storage, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (v) *v += 1;
+  return 0;
+}

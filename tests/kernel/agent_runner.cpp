@@ -44,7 +44,7 @@ std::string TempDir::mkdir(const std::string& name) const {
   return p;
 }
 
-AgentRun::AgentRun(std::vector<std::string> args) {
+AgentRun::AgentRun(std::vector<std::string> args, std::vector<std::string> env) {
   out_ = dir_.path() + "/events.jsonl";
   args.insert(args.begin(), WAGGLE_BINARY);
   for (const char* extra : {"--output", "json", "--output-file"}) args.push_back(extra);
@@ -54,6 +54,7 @@ AgentRun::AgentRun(std::vector<std::string> args) {
   pid_ = fork();
   if (pid_ == 0) {
     dup2(pipefd[1], 2);
+    for (auto& e : env) putenv(e.data());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -64,6 +65,14 @@ AgentRun::AgentRun(std::vector<std::string> args) {
   err_fd_ = pipefd[0];
   read_stderr(30000, "waggle: ready\n");
   ready_ = stderr_.find("waggle: ready\n") != std::string::npos;
+}
+
+int AgentRun::wait_exit() {
+  read_stderr(30000, nullptr);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 AgentRun::~AgentRun() {
@@ -171,6 +180,16 @@ std::vector<std::string> loaded_waggle_programs() {
     close(fd);
   }
   return names;
+}
+
+std::vector<std::string> waggle_programs_left() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::vector<std::string> left = loaded_waggle_programs();
+  while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
+    usleep(10000);
+    left = loaded_waggle_programs();
+  }
+  return left;
 }
 
 std::string helper_path() {

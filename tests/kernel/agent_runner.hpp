@@ -27,8 +27,9 @@ class TempDir {
 
 class AgentRun {
  public:
-  // Starts `waggle ARGS... --output json --output-file <tmp>` and waits until it is ready.
-  explicit AgentRun(std::vector<std::string> args);
+  // Starts `waggle ARGS... --output json --output-file <tmp>` with these extra environment
+  // variables ("NAME=value") and waits until it is ready (or has exited).
+  explicit AgentRun(std::vector<std::string> args, std::vector<std::string> env = {});
   ~AgentRun();  // stops it if still running
 
   // SIGINT, wait; returns the exit status (or 128+signal).
@@ -38,6 +39,8 @@ class AgentRun {
   const std::string& stderr_text() const { return stderr_; }
   json final_stats() const;  // the agent.stats line printed at exit
   bool ready() const { return ready_; }
+  // Waits for the agent to exit by itself; returns its exit status.
+  int wait_exit();
 
  private:
   void read_stderr(int timeout_ms, const char* until);
@@ -62,6 +65,9 @@ Spawned spawn(const std::vector<std::string>& argv, const std::string& cwd = "",
 
 // Names (wg_*) of the BPF programs currently loaded in the kernel.
 std::vector<std::string> loaded_waggle_programs();
+// The same once the kernel has finished freeing the programs of exited agents (it does so
+// asynchronously, after the last descriptor closes): polls for up to 5 s.
+std::vector<std::string> waggle_programs_left();
 
 std::string helper_path();  // the test helper binary, absolute and resolved
 std::string base64_decode(const std::string& text);

@@ -13,7 +13,7 @@ class LifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {
     skip_unless_bpf();
-    ASSERT_EQ(loaded_waggle_programs(), std::vector<std::string>{}) << "a previous run left programs loaded";
+    ASSERT_EQ(waggle_programs_left(), std::vector<std::string>{}) << "a previous run left programs loaded";
   }
 };
 
@@ -35,7 +35,7 @@ TEST_F(LifecycleTest, SigintDetachesAndUnloadsEveryProgramAndLeavesNothing) {
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
   EXPECT_GE(loaded_waggle_programs().size(), 6u);  // process + file programs while running
   EXPECT_EQ(agent.stop(), 0);                      // the clean path: detached, drained, stats printed
-  EXPECT_EQ(loaded_waggle_programs(), std::vector<std::string>{});
+  EXPECT_EQ(waggle_programs_left(), std::vector<std::string>{});
   EXPECT_EQ(leftovers(), std::vector<std::string>{});
   EXPECT_NE(agent.stderr_text().find("waggle: process sensor on"), std::string::npos);
   EXPECT_NE(agent.stderr_text().find("waggle: file sensor on"), std::string::npos);
@@ -53,14 +53,14 @@ TEST_F(LifecycleTest, BadConfigurationAttachesNothingAndNamesFileLineColumn) {
   EXPECT_NE(run.out.find(bad + ":5:21: sensors.file.prefix[1]: expected an absolute path"), std::string::npos)
       << run.out;
   EXPECT_EQ(run.out.find("ready"), std::string::npos) << run.out;
-  EXPECT_EQ(loaded_waggle_programs(), std::vector<std::string>{});
+  EXPECT_EQ(waggle_programs_left(), std::vector<std::string>{});
 }
 
 TEST_F(LifecycleTest, BadOptionIsRefusedNamingTheOptionAndAttachesNothing) {
   Spawned run = spawn({WAGGLE_BINARY, "trace", "open", "--prefix", "/ok/", "--prefix", "etc"}, "", true);
   EXPECT_EQ(WEXITSTATUS(run.status), 2);
   EXPECT_EQ(run.out, "waggle: --prefix: expected an absolute path (starting with '/'), got \"etc\"\n");
-  EXPECT_EQ(loaded_waggle_programs(), std::vector<std::string>{});
+  EXPECT_EQ(waggle_programs_left(), std::vector<std::string>{});
 }
 
 TEST_F(LifecycleTest, DoctorSaysTheAgentCanRunAndWhichHooksItUses) {
@@ -68,7 +68,7 @@ TEST_F(LifecycleTest, DoctorSaysTheAgentCanRunAndWhichHooksItUses) {
   EXPECT_EQ(WEXITSTATUS(doctor.status), 0) << doctor.out;
   EXPECT_NE(doctor.out.find("process    ready"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("file       ready"), std::string::npos) << doctor.out;
-  EXPECT_EQ(loaded_waggle_programs(), std::vector<std::string>{});
+  EXPECT_EQ(waggle_programs_left(), std::vector<std::string>{});
 }
 
 }  // namespace

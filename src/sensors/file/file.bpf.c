@@ -47,8 +47,20 @@ struct pending_open {
   u32 mode;
   s32 dfd;
   u32 syscall;
-  u32 pad;
+  u32 valid; /* task storage: 1 between an entry and its exit */
 };
+
+/* Set by user space when the kernel has task storage for tracepoint programs: the pending
+ * open then lives with the thread (no hashing, no locking, freed with the thread) instead
+ * of in the `pending` hash below, whose map is then not even created. */
+const volatile bool use_task_storage = false;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct pending_open);
+} pending_task SEC(".maps");
 
 /* Not an LRU: evicting an open in flight would lose it silently; a full table is counted.
  * User space attaches the exit programs before the entry programs, so every entry that is
@@ -176,6 +188,17 @@ static __always_inline int on_enter(u32 syscall, s32 dfd, u64 filename, u64 flag
     u32 len = paths.resolved_len ? paths.resolved_len : paths.given_len;
     if (!matches(s, key, len)) return 0;
   }
+  if (use_task_storage) {
+    struct pending_open *slot =
+        bpf_task_storage_get(&pending_task, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!slot) {
+      wg_count_drop(WG_SENSOR_FILE, WG_DROP_PENDING_FULL);
+      return 0;
+    }
+    p.valid = 1;
+    *slot = p;
+    return 0;
+  }
   u32 tid = (u32)pid_tgid;
   if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY) != 0) wg_count_drop(WG_SENSOR_FILE, WG_DROP_PENDING_FULL);
   return 0;
@@ -185,11 +208,19 @@ static __always_inline int on_enter(u32 syscall, s32 dfd, u64 filename, u64 flag
 #define ERESTART_RESTARTBLOCK 516
 
 static __always_inline int on_exit(u32 syscall, long ret) {
-  u32 tid = (u32)bpf_get_current_pid_tgid();
-  struct pending_open *found = bpf_map_lookup_elem(&pending, &tid);
-  if (!found) return 0;
-  struct pending_open p = *found;
-  bpf_map_delete_elem(&pending, &tid);
+  struct pending_open p;
+  if (use_task_storage) {
+    struct pending_open *slot = bpf_task_storage_get(&pending_task, bpf_get_current_task_btf(), 0, 0);
+    if (!slot || !slot->valid) return 0;
+    p = *slot;
+    slot->valid = 0;
+  } else {
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    struct pending_open *found = bpf_map_lookup_elem(&pending, &tid);
+    if (!found) return 0;
+    p = *found;
+    bpf_map_delete_elem(&pending, &tid);
+  }
   if (p.syscall != syscall) return 0; /* left over from an entry whose exit was not seen */
   /* Interrupted by a signal and restarted: the restarted call is seen (and reported) anew. */
   if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK) return 0;
@@ -200,7 +231,10 @@ static __always_inline int on_exit(u32 syscall, long ret) {
   struct wg_open *rec = (struct wg_open *)s->bytes;
   char *data = s->bytes + sizeof(struct wg_open);
   struct task_struct *task = (void *)bpf_get_current_task();
-  wg_fill_header(&rec->h, WG_REC_OPEN, task);
+  if (use_task_storage) /* the same kernels have BTF task pointers */
+    wg_fill_header_btf(&rec->h, WG_REC_OPEN);
+  else
+    wg_fill_header(&rec->h, WG_REC_OPEN, task);
   rec->ret = ret;
   rec->flags = p.flags;
   rec->mode = p.mode;

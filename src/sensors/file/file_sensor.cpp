@@ -126,6 +126,11 @@ std::unique_ptr<Sensor> open_file_sensor(const SensorEnv& env, std::string* erro
   skel->rodata->has_prefix = !filter.prefix.empty();
   skel->rodata->has_exact = !filter.exact.empty();
   skel->rodata->has_suffix = !filter.suffix.empty();
+  // Pending opens live with their thread where the kernel allows it (cheaper than a hash).
+  bool task_storage = env.features->task_storage.ok;
+  skel->rodata->use_task_storage = task_storage;
+  bpf_map__set_autocreate(skel->maps.pending_task, task_storage);
+  bpf_map__set_autocreate(skel->maps.pending, !task_storage);
 
   // Each syscall is traced where this kernel has its tracepoints (arm64 has no open or creat).
   struct Pair {
