@@ -22,14 +22,16 @@ enum wg_record_type {
   WG_REC_EXIT = 2,
   WG_REC_FORK = 3,
   WG_REC_OPEN = 4,
+  WG_REC_POLICY_OPEN = 5,
 };
 
 /* Which sensor a drop is charged to: index into the drops map is sensor * WG_DROP_CAUSES + cause. */
 enum wg_sensor_id {
   WG_SENSOR_PROCESS = 0,
   WG_SENSOR_FILE = 1,
+  WG_SENSOR_POLICY = 2,
 };
-#define WG_SENSORS 2
+#define WG_SENSORS 3
 
 enum wg_drop_cause {
   WG_DROP_RINGBUF_FULL = 0,  /* bpf_ringbuf_output failed: the reader fell behind */
@@ -115,6 +117,74 @@ struct wg_open {
 struct wg_path_key {
   __u32 prefixlen;
   char data[WG_FILTER_PATH_MAX];
+};
+
+/* --- Policies ---------------------------------------------------------------------------
+ * Rules are numbered 0..WG_MAX_RULES-1 host-wide; a set of rules is a u64 bitmap. Each
+ * selector map gives, for a value, the rules that list it; the kernel combines them. */
+#define WG_MAX_RULES 64
+
+enum wg_rule_action {
+  WG_ACTION_LOG = 0,
+  WG_ACTION_KILL = 1,
+  WG_ACTION_DENY = 2,
+  WG_ACTION_COUNT = 3,
+};
+
+enum wg_policy_outcome {
+  WG_OUTCOME_LOGGED = 0,
+  WG_OUTCOME_KILLED = 1,
+  WG_OUTCOME_WOULD_KILL = 2,  /* monitor mode */
+  WG_OUTCOME_REFUSED = 3,     /* kill asked for pid 1, the agent, or a kernel thread */
+};
+
+struct wg_rule {
+  __u8 action;   /* enum wg_rule_action */
+  __u8 monitor;  /* 1: report what would have been done */
+  __u8 in_use;
+  __u8 pad[5];
+};
+
+/* For every selector kind, which rules use it with `in`, with `notIn`, or not at all. A rule
+ * holds for a value of that kind when (listed & in) | (~listed & not_in) | unused. */
+struct wg_selector_masks {
+  __u64 in;
+  __u64 not_in;
+  __u64 unused;
+};
+
+enum wg_selector_kind {
+  WG_SEL_PATH = 0,    /* `in` only: path lists */
+  WG_SEL_BINARY = 1,
+  WG_SEL_UID = 2,
+  WG_SEL_CGROUP = 3,
+  WG_SEL_KINDS = 4,
+};
+
+struct wg_policy_masks {
+  __u64 file_open_rules;  /* rules whose event is file.open */
+  struct wg_selector_masks sel[WG_SEL_KINDS];
+};
+
+/* A file.open that matched a rule: outcome for `rule`, the first rule (lowest number) whose
+ * action decided it; `matched` is every rule that matched. data: path as given, then the
+ * resolved path (as in wg_open). */
+struct wg_policy_open {
+  struct wg_header h;
+  __u64 matched;
+  __u64 flags;
+  __u32 rule;
+  __u32 outcome;    /* enum wg_policy_outcome */
+  __u32 syscall;
+  __u32 path_len;
+  __u32 resolved_len;
+  __u32 pad;
+  char data[];
+};
+
+/* The executable of each process, as an LPM key for the binary selector maps. */
+struct wg_proc_binary {
+  struct wg_path_key binary;
 };
 
 #endif

@@ -12,6 +12,7 @@
 #include "core/feature_probe.hpp"
 #include "core/host.hpp"
 #include "export/exporter.hpp"
+#include "policy/policy_sensor.hpp"
 #include "sensors/file/file_sensor.hpp"
 #include "sensors/process/process_sensor.hpp"
 
@@ -37,12 +38,14 @@ const char* event_type(const Event& e) {
       return "process.exec";
     case 1:
       return "process.exit";
-    default:
+    case 2:
       return "file.open";
+    default:
+      return "policy.match";
   }
 }
 
-const char* kSensorNames[WG_SENSORS] = {"process", "file"};
+const char* kSensorNames[WG_SENSORS] = {"process", "file", "policy"};
 const char* kCauseNames[WG_DROP_CAUSES] = {"ring_buffer_full", "pending_table_full", "read_failed"};
 
 std::string stats_json(const EventRing& ring, const Exporter& exporter, const ProcessCache& cache,
@@ -115,6 +118,18 @@ int run_agent(const AgentOptions& options) {
   };
   add(config.process_enabled, open_process_sensor);
   add(config.file_enabled, open_file_sensor);
+  if (!options.policies.empty()) {
+    // Policies asked for and not enforced would be a silent hole: stop instead.
+    std::string why;
+    auto enforcer = open_policy_sensor(env, options.policies, &why);
+    if (!enforcer) {
+      fmt::print(stderr, "waggle: {}\n", why);
+      return 1;
+    }
+    fmt::print(stderr, "waggle: {} polic{} enforced on {}\n", options.policies.size(),
+               options.policies.size() == 1 ? "y" : "ies", enforcer->hook());
+    sensors.push_back(std::move(enforcer));
+  }
   auto started = [&](std::string_view name) {
     for (auto& s : sensors)
       if (s->name() == name) return true;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "policy/policy.hpp"
 
 namespace waggle {
 
@@ -17,6 +18,8 @@ struct AgentOptions {
   // `trace` stops when the sensor behind its events cannot start; `run` carries on with the
   // sensors it has (one missing feature never stops the whole agent).
   bool require_shown_sensors = false;
+  // Policies to enforce (already validated and compiled once by the caller).
+  std::vector<Policy> policies;
 };
 
 // Returns the process exit status.

@@ -6,6 +6,8 @@
 
 #include "cli/agent.hpp"
 #include "cli/doctor.hpp"
+#include "cli/policy_check.hpp"
+#include "cli/policy_files.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -93,6 +95,14 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   CommonOptions run_common;
   run_common.add_to(run);
+  std::vector<std::string> policy_files;
+  std::string policy_dir;
+  run->add_option("--policy", policy_files,
+                  "Enforce the policy in this YAML file (repeatable; see docs/policies.md)")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingFile);
+  run->add_option("--policy-dir", policy_dir, "Enforce every *.yaml / *.yml policy in this directory")
+      ->check(CLI::ExistingDirectory);
 
   auto* trace = app.add_subcommand("trace", "Stream one kind of event");
   trace->require_subcommand(1);
@@ -118,6 +128,13 @@ int main(int argc, char** argv) {
   auto* doctor =
       app.add_subcommand("doctor", "Probe what this kernel can do and which hook each sensor will use");
 
+  auto* policy = app.add_subcommand("policy", "Security policies");
+  policy->require_subcommand(1);
+  auto* check =
+      policy->add_subcommand("check", "Validate policy files and explain what they do (loads nothing)");
+  std::vector<std::string> check_files;
+  check->add_option("FILE", check_files, "Policy files")->required()->check(CLI::ExistingFile);
+
   CLI11_PARSE(app, argc, argv);
 
   if (doctor->parsed()) {
@@ -127,8 +144,19 @@ int main(int argc, char** argv) {
     return waggle::run_doctor();
   }
 
+  if (check->parsed()) return waggle::run_policy_check(check_files);
+
   waggle::AgentOptions options;
   if (run->parsed()) {
+    if (!policy_dir.empty()) {
+      std::vector<std::string> found = waggle::policy_files_in(policy_dir);
+      policy_files.insert(policy_files.end(), found.begin(), found.end());
+    }
+    std::string error;
+    if (!waggle::load_policies(policy_files, &options.policies, &error)) {
+      fmt::print(stderr, "waggle: {}\n", error);
+      return 2;
+    }
     if (!config_path.empty()) {
       std::string error;
       auto config = waggle::load_config(config_path, &error);
@@ -142,7 +170,7 @@ int main(int argc, char** argv) {
       options.config.file_filter.prefix = {"/etc/"};
     }
     run_common.apply(options.config);
-    options.shown = {"process.exec", "process.exit", "file.open"};
+    options.shown = {"process.exec", "process.exit", "file.open", "policy.match"};
     return finish(options);
   }
   if (exec->parsed()) {

@@ -75,7 +75,27 @@ struct FileOpenEvent {
   std::optional<int> error;  // errno on failure
 };
 
-using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent>;
+enum class PolicyOutcome { kLogged, kKilled, kWouldKill, kRefused };
+
+// A rule of a policy matched an event. For now the matched event is always a file open.
+struct PolicyEvent {
+  uint64_t time_ns = 0;
+  uint32_t tid = 0;
+  ProcessRef process;
+  std::string policy;
+  std::string rule;
+  std::string action;  // as the rule says: log, kill, deny, count
+  PolicyOutcome outcome = PolicyOutcome::kLogged;
+  std::vector<std::string> also_matched;  // "policy/rule" of the other rules that matched
+  // The open that matched.
+  OpenSyscall syscall = OpenSyscall::kOpenat;
+  std::string path;
+  std::string given_path;
+  bool path_truncated = false;
+  uint64_t flags = 0;
+};
+
+using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent, PolicyEvent>;
 
 // Counts of records the kernel could not deliver, by sensor and cause.
 struct DropCount {

@@ -275,6 +275,53 @@ void append_event(std::string& out, const FileOpenEvent& e) {
   append_lit(out, "}\n");
 }
 
+std::string_view outcome_name(PolicyOutcome o) {
+  switch (o) {
+    case PolicyOutcome::kLogged:
+      return "logged";
+    case PolicyOutcome::kKilled:
+      return "killed";
+    case PolicyOutcome::kWouldKill:
+      return "would_kill";
+    case PolicyOutcome::kRefused:
+      return "refused";
+  }
+  return "unknown";
+}
+
+void append_event(std::string& out, const PolicyEvent& e) {
+  append_head(out, e.time_ns, "\",\"type\":\"policy.match\",\"process\":{", e.tid, e.process);
+  append_lit(out, ",\"policy\":");
+  append_json_string(out, e.policy);
+  append_lit(out, ",\"rule\":");
+  append_json_string(out, e.rule);
+  append_lit(out, ",\"action\":");
+  append_json_string(out, e.action);
+  append_lit(out, ",\"outcome\":\"");
+  append_lit(out, outcome_name(e.outcome));
+  append_lit(out, "\",\"also_matched\":[");
+  for (size_t i = 0; i < e.also_matched.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_json_string(out, e.also_matched[i]);
+  }
+  append_lit(out, "],\"event\":{\"type\":\"file.open\"");
+  append_lit(out, syscall_field(e.syscall));
+  const bool path_bad = append_json_string(out, e.path);
+  append_lit(out, ",\"given_path\":");
+  const bool given_bad = append_json_string(out, e.given_path);
+  append_lit(out, ",\"flags\":[\"");
+  const OpenFlagNames flags = open_flag_names(e.flags);
+  for (size_t i = 0; i < flags.size(); ++i) {
+    if (i > 0) append_lit(out, "\",\"");
+    append_lit(out, flags[i]);
+  }
+  append_lit(out, "\"]");
+  if (e.path_truncated) append_lit(out, ",\"path_truncated\":true");
+  if (path_bad) append_b64_field(out, "path", e.path);
+  if (given_bad) append_b64_field(out, "given_path", e.given_path);
+  append_lit(out, "}}\n");
+}
+
 }  // namespace
 
 void append_rfc3339(std::string& out, uint64_t time_ns) {

@@ -180,6 +180,31 @@ void append_event(std::string& out, const FileOpenEvent& e) {
   out.push_back('\n');
 }
 
+void append_event(std::string& out, const PolicyEvent& e) {
+  append_head(out, e.time_ns, "policy", e.tid, e.process);
+  append_comm(out, e.process);
+  out.push_back(' ');
+  switch (e.outcome) {
+    case PolicyOutcome::kLogged:
+      append_lit(out, "LOGGED");
+      break;
+    case PolicyOutcome::kKilled:
+      append_lit(out, "KILLED");
+      break;
+    case PolicyOutcome::kWouldKill:
+      append_lit(out, "WOULD-KILL");
+      break;
+    case PolicyOutcome::kRefused:
+      append_lit(out, "KILL-REFUSED");
+      break;
+  }
+  out.push_back(' ');
+  append_shell_word(out, e.policy + "/" + e.rule);
+  append_lit(out, " open ");
+  append_shell_word(out, e.path);
+  out.push_back('\n');
+}
+
 }  // namespace
 
 void append_shell_word(std::string& out, std::string_view raw) {

@@ -22,7 +22,7 @@ static void *spin(void *arg) {
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: test_helper exit CODE | signal SIGNO | sleep MS | open PATH... | creat PATH |\n"
+          "usage: test_helper exit CODE | signal SIGNO | sleep MS | open PATH... | open-print PATH | creat PATH |\n"
           "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
           "       storm PATH COUNT |"
           "       exec-storm COUNT BINARY | threads COUNT CODE | args ARG...\n");
@@ -60,6 +60,14 @@ int main(int argc, char **argv) {
       report(fd);
       if (fd >= 0) close(fd);
     }
+    return 0;
+  }
+  if (!strcmp(mode, "open-print") && argc == 3) { /* open, then print what the file holds */
+    int fd = open(argv[2], O_RDONLY);
+    if (fd < 0) return 3;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n > 0) fwrite(buf, 1, n, stdout);
     return 0;
   }
   if (!strcmp(mode, "creat") && argc == 3) {

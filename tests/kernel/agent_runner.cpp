@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/feature_probe.hpp"
+#include "core/host.hpp"
 
 namespace waggle::test {
 
@@ -142,7 +143,18 @@ json AgentRun::final_stats() const {
   return json();
 }
 
-Spawned spawn(const std::vector<std::string>& argv_in, const std::string& cwd, bool merge_stderr) {
+TestCgroup::TestCgroup() {
+  static int counter = 0;
+  relative_ = "/waggle-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+  path_ = cgroup2_mount() + relative_;
+  if (cgroup2_mount().empty() || ::mkdir(path_.c_str(), 0755) != 0)
+    throw std::runtime_error("cannot create the test cgroup " + path_);
+}
+
+TestCgroup::~TestCgroup() { rmdir(path_.c_str()); }
+
+Spawned spawn(const std::vector<std::string>& argv_in, const std::string& cwd, bool merge_stderr,
+              const std::string& cgroup) {
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   Spawned s;
@@ -150,6 +162,12 @@ Spawned spawn(const std::vector<std::string>& argv_in, const std::string& cwd, b
   if (s.pid == 0) {
     dup2(pipefd[1], 1);
     if (merge_stderr) dup2(pipefd[1], 2);
+    if (!cgroup.empty()) {  // join the test's cgroup before exec: the new image runs in it
+      std::string pid = std::to_string(getpid());
+      int fd = open((cgroup + "/cgroup.procs").c_str(), O_WRONLY);
+      if (fd < 0 || write(fd, pid.data(), pid.size()) != ssize_t(pid.size())) _exit(125);
+      close(fd);
+    }
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     std::vector<std::string> copy = argv_in;
     std::vector<char*> argv;

@@ -61,7 +61,20 @@ struct Spawned {
 
 // Runs argv[0] (an absolute path) with exactly these arguments in `cwd` (if not empty) and
 // waits for it. With merge_stderr, `out` holds standard error too.
-Spawned spawn(const std::vector<std::string>& argv, const std::string& cwd = "", bool merge_stderr = false);
+Spawned spawn(const std::vector<std::string>& argv, const std::string& cwd = "", bool merge_stderr = false,
+              const std::string& cgroup = "");
+
+// A cgroup v2 group made for one test, removed at the end (its processes must have exited).
+class TestCgroup {
+ public:
+  TestCgroup();
+  ~TestCgroup();
+  const std::string& path() const { return path_; }          // absolute directory
+  const std::string& relative() const { return relative_; }  // as a policy names it
+ private:
+  std::string path_;
+  std::string relative_;
+};
 
 // Names (wg_*) of the BPF programs currently loaded in the kernel.
 std::vector<std::string> loaded_waggle_programs();

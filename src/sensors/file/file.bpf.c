@@ -2,8 +2,8 @@
  * tracepoint resolves the path and runs the filters; only opens that match are remembered
  * (per thread) until their exit, where the record is built with the result. */
 #include "common.bpf.h"
+#include "open_paths.bpf.h"
 
-#define AT_FDCWD -100
 #define O_WRONLY 01
 #define O_CREAT 0100
 #define O_TRUNC 01000
@@ -73,14 +73,7 @@ struct {
 } pending SEC(".maps");
 
 /* Record under construction at exit: the path as given, then the resolved path. */
-#define RESOLVED_CAP (2 * WG_PATH_MAX)
 #define OPEN_DATA_CAP (WG_PATH_MAX + RESOLVED_CAP)
-/* At entry, the paths are read straight into LPM keys (the map reads only the key's first
- * sizeof(struct wg_path_key) bytes). */
-struct wide_key {
-  u32 prefixlen;
-  char data[RESOLVED_CAP];
-};
 struct open_scratch {
   char bytes[sizeof(struct wg_open) + OPEN_DATA_CAP];
   struct wide_key given;
@@ -95,63 +88,6 @@ struct {
   __type(value, struct open_scratch);
 } open_scratch_map SEC(".maps");
 
-struct paths {
-  u32 given_len;
-  u32 resolved_len; /* 0 when the given path is absolute */
-  u16 flags;        /* WG_F_PATH_TRUNC, WG_F_RESOLVED_TRUNC */
-};
-
-/* Reads the path as given into given (WG_PATH_MAX bytes) and, when it is relative, writes
- * the absolute path it names into resolved (RESOLVED_CAP bytes): the directory it is
- * relative to (dfd or the cwd), '/', the path as given. Both NUL-terminated. Returns false
- * when the path cannot be read. */
-static __always_inline bool read_paths(const struct pending_open *p, char *given, char *resolved,
-                                       struct paths *out) {
-  out->resolved_len = 0;
-  out->flags = 0;
-  long n = bpf_probe_read_user_str(given, WG_PATH_MAX, (const void *)p->filename);
-  if (n <= 0) return false;
-  out->given_len = n - 1;
-  if (out->given_len >= WG_PATH_MAX - 1) out->flags |= WG_F_PATH_TRUNC;
-  if (given[0] == '/') return true;
-
-  struct task_struct *task = (void *)bpf_get_current_task();
-  struct vfsmount *mnt;
-  struct dentry *dentry;
-  if (p->dfd == AT_FDCWD) {
-    mnt = BPF_CORE_READ(task, fs, pwd.mnt);
-    dentry = BPF_CORE_READ(task, fs, pwd.dentry);
-  } else {
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    if (p->dfd < 0 || (u32)p->dfd >= BPF_CORE_READ(fdt, max_fds)) return true; /* EBADF: nothing to resolve */
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *dir = NULL;
-    bpf_probe_read_kernel(&dir, sizeof(dir), &fds[p->dfd]);
-    if (!dir) return true;
-    mnt = BPF_CORE_READ(dir, f_path.mnt);
-    dentry = BPF_CORE_READ(dir, f_path.dentry);
-  }
-  bool truncated = false;
-  u32 off = wg_write_path(mnt, dentry, BPF_CORE_READ(task, fs, root.mnt),
-                          BPF_CORE_READ(task, fs, root.dentry), resolved, &truncated);
-  if (off > 1) {
-    if (off + 1 >= WG_PATH_MAX) { /* no room for '/' and a name: report the directory alone */
-      out->flags |= WG_F_RESOLVED_TRUNC;
-      out->resolved_len = off;
-      return true;
-    }
-    resolved[off++ & (WG_PATH_MAX - 1)] = '/';
-  }
-  /* Append the given path by reading it again: cheaper for the verifier than a copy loop.
-   * The barrier keeps clang from dropping the mask that the verifier needs as a bound. */
-  barrier_var(off);
-  long m = bpf_probe_read_user_str(&resolved[off & (WG_PATH_MAX - 1)], WG_PATH_MAX, (const void *)p->filename);
-  if (m <= 0) return true;
-  if (truncated || m >= WG_PATH_MAX) out->flags |= WG_F_RESOLVED_TRUNC;
-  out->resolved_len = off + m - 1;
-  return true;
-}
-
 static __always_inline bool matches(struct open_scratch *s, struct wide_key *key, u32 len) {
   if (has_prefix) {
     key->prefixlen = (len < WG_FILTER_PATH_MAX ? len : WG_FILTER_PATH_MAX) * 8;
@@ -162,12 +98,7 @@ static __always_inline bool matches(struct open_scratch *s, struct wide_key *key
     if (bpf_map_lookup_elem(&exact_filter, key)) return true;
   }
   if (has_suffix) {
-    u32 n = len < WG_FILTER_SUFFIX_MAX ? len : WG_FILTER_SUFFIX_MAX;
-    for (u32 i = 0; i < WG_FILTER_SUFFIX_MAX; i++) {
-      if (i >= n) break;
-      s->reversed.data[i] = key->data[(len - 1 - i) & (RESOLVED_CAP - 1)];
-    }
-    s->reversed.prefixlen = n * 8;
+    reverse_tail(key, len, &s->reversed);
     if (bpf_map_lookup_elem(&suffix_filter, &s->reversed)) return true;
   }
   return false;
@@ -183,7 +114,7 @@ static __always_inline int on_enter(u32 syscall, s32 dfd, u64 filename, u64 flag
     struct open_scratch *s = bpf_map_lookup_elem(&open_scratch_map, &zero);
     if (!s) return 0;
     struct paths paths;
-    if (!read_paths(&p, s->given.data, s->resolved.data, &paths)) return 0;
+    if (!read_paths(p.filename, p.dfd, s->given.data, s->resolved.data, &paths)) return 0;
     struct wide_key *key = paths.resolved_len ? &s->resolved : &s->given;
     u32 len = paths.resolved_len ? paths.resolved_len : paths.given_len;
     if (!matches(s, key, len)) return 0;
@@ -242,7 +173,7 @@ static __always_inline int on_exit(u32 syscall, long ret) {
   rec->syscall = p.syscall;
   rec->pad = 0;
   struct paths paths = {};
-  if (!read_paths(&p, data, data + WG_PATH_MAX, &paths)) {
+  if (!read_paths(p.filename, p.dfd, data, data + WG_PATH_MAX, &paths)) {
     paths.given_len = 0;
     paths.resolved_len = 0;
   }

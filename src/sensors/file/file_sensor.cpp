@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/bpf_loader.hpp"
+#include "core/path_key.hpp"
 #include "file.skel.h"
 
 namespace waggle {
@@ -34,18 +35,15 @@ namespace {
 
 // Fills one LPM trie: each value becomes a key whose prefix length covers its bytes (plus the
 // terminating NUL for exact paths). Suffixes are stored reversed.
-bool fill_filter(bpf_map* map, const std::vector<std::string>& values, bool exact, bool reverse,
-                 const char* what, std::string* error) {
+bool fill_filter(bpf_map* map, const std::vector<std::string>& values, bool exact, bool reverse, const char* what,
+                 std::string* error) {
   for (const std::string& value : values) {
-    wg_path_key key{};
     std::string bytes = reverse ? std::string(value.rbegin(), value.rend()) : value;
-    size_t bits = (bytes.size() + (exact ? 1 : 0)) * 8;
-    if (bytes.size() + (exact ? 1 : 0) > sizeof(key.data)) {
-      *error = fmt::format("file sensor: {} \"{}\" is longer than {} bytes", what, value, sizeof(key.data));
+    if (bytes.size() > path_key_capacity(exact)) {
+      *error = fmt::format("file sensor: {} \"{}\" is longer than {} bytes", what, value, path_key_capacity(exact));
       return false;
     }
-    memcpy(key.data, bytes.data(), bytes.size());
-    key.prefixlen = bits;
+    wg_path_key key = make_path_key(bytes, exact);
     uint8_t one = 1;
     if (bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), BPF_ANY) != 0) {
       *error = fmt::format("file sensor: cannot load {} \"{}\": {}", what, value, strerror(errno));

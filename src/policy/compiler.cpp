@@ -1,0 +1,127 @@
+#include "policy/compiler.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace waggle {
+
+void fold_prefixes(std::map<std::string, uint64_t>& entries) {
+  // Shorter keys first, so that a key's prefixes are complete when it is visited.
+  std::vector<std::pair<std::string, uint64_t*>> by_length;
+  for (auto& [key, bits] : entries) by_length.emplace_back(key, &bits);
+  std::stable_sort(by_length.begin(), by_length.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() < b.first.size(); });
+  for (auto& [key, bits] : by_length) {
+    // The longest proper prefix that is a key already holds all of its own prefixes.
+    for (size_t len = key.size(); len-- > 0;) {
+      auto it = entries.find(key.substr(0, len));
+      if (it != entries.end()) {
+        *bits |= it->second;
+        break;
+      }
+    }
+  }
+}
+
+namespace {
+
+void set_selector(wg_selector_masks& m, uint64_t bit, bool given, bool negate) {
+  if (!given)
+    m.unused |= bit;
+  else if (negate)
+    m.not_in |= bit;
+  else
+    m.in |= bit;
+}
+
+std::string unsupported(const Policy& p, const Rule& r) {
+  if (r.on == RuleEvent::kProcessExec) return "process.exec rules";
+  if (r.on == RuleEvent::kNetworkConnect) return "network.connect rules";
+  if (r.parent_binary) return "the parentBinary selector";
+  if (r.gid) return "the gid selector";
+  (void)p;
+  return {};
+}
+
+}  // namespace
+
+std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& policies,
+                                                 const std::string& cgroup2_root, std::string* error) {
+  CompiledPolicies c;
+  for (const Policy& p : policies) {
+    for (const Rule& r : p.rules) {
+      std::string where = fmt::format("{}: policy {}, rule {}", p.source, p.name, r.name);
+      if (std::string what = unsupported(p, r); !what.empty()) {
+        *error = fmt::format("{}: {} are not enforced by this version of waggle yet", where, what);
+        return std::nullopt;
+      }
+      if (c.rules.size() >= WG_MAX_RULES) {
+        *error = fmt::format("{}: more than {} rules in force on this host", where, WG_MAX_RULES);
+        return std::nullopt;
+      }
+      size_t index = c.rules.size();
+      uint64_t bit = 1ull << index;
+      CompiledRule compiled{p.name, r.name, "", {}, r.rate_limit_per_s};
+      switch (r.action) {
+        case RuleAction::kLog:
+          compiled.action = "log";
+          compiled.kernel.action = WG_ACTION_LOG;
+          break;
+        case RuleAction::kKill:
+          compiled.action = "kill";
+          compiled.kernel.action = WG_ACTION_KILL;
+          break;
+        case RuleAction::kCount:
+          compiled.action = "count";
+          compiled.kernel.action = WG_ACTION_COUNT;
+          break;
+        case RuleAction::kDeny:
+          *error = fmt::format("{}: deny is only possible for network.connect", where);
+          return std::nullopt;
+      }
+      compiled.kernel.monitor = p.mode == PolicyMode::kMonitor;
+      compiled.kernel.in_use = 1;
+      c.rules.push_back(compiled);
+      c.masks.file_open_rules |= bit;
+
+      set_selector(c.masks.sel[WG_SEL_PATH], bit, r.path.has_value(), false);
+      if (r.path) {
+        for (const auto& v : r.path->prefix) c.path_prefix[v] |= bit;
+        for (const auto& v : r.path->exact) c.path_exact[v] |= bit;
+        for (const auto& v : r.path->suffix) c.path_suffix_reversed[std::string(v.rbegin(), v.rend())] |= bit;
+      }
+      set_selector(c.masks.sel[WG_SEL_BINARY], bit, r.binary.has_value(), r.binary && r.binary->negate);
+      if (r.binary) {
+        for (const auto& v : r.binary->exact) c.binary_exact[v] |= bit;
+        for (const auto& v : r.binary->prefix) c.binary_prefix[v] |= bit;
+      }
+      set_selector(c.masks.sel[WG_SEL_UID], bit, r.uid.has_value(), r.uid && r.uid->negate);
+      if (r.uid)
+        for (uint32_t id : r.uid->ids) c.uid[id] |= bit;
+      set_selector(c.masks.sel[WG_SEL_CGROUP], bit, r.cgroup.has_value(), r.cgroup && r.cgroup->negate);
+      if (r.cgroup) {
+        for (const auto& path : r.cgroup->exact) {
+          struct stat st {};
+          std::string full = cgroup2_root + path;
+          if (cgroup2_root.empty() || stat(full.c_str(), &st) != 0) {
+            *error =
+                fmt::format("{}: cgroup {} not found under {}: {}", where, path,
+                            cgroup2_root.empty() ? "(no cgroup v2 mount)" : cgroup2_root, strerror(errno));
+            return std::nullopt;
+          }
+          c.cgroup[st.st_ino] |= bit;  // a cgroup v2 id is its directory's inode number
+        }
+      }
+    }
+  }
+  fold_prefixes(c.path_prefix);
+  fold_prefixes(c.path_suffix_reversed);
+  fold_prefixes(c.binary_prefix);
+  return c;
+}
+
+}  // namespace waggle

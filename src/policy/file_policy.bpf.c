@@ -1,0 +1,292 @@
+/* File policies: file.open rules evaluated at the entry of open, openat, openat2 and creat,
+ * so that a kill lands before the call returns to user space. Rules are bits of a u64; each
+ * selector map gives the rules that list a value, and the rules that hold are the AND over
+ * selector kinds. An open that matches no rule costs its lookups and nothing else. */
+#include "common.bpf.h"
+#include "open_paths.bpf.h"
+
+#define O_WRONLY 01
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define PF_KTHREAD 0x00200000
+#define SIGKILL 9
+
+/* Path lists: values are rule bitmaps. A prefix entry holds its own rules and those of every
+ * shorter prefix of it (user space folds them in), so the longest match is the whole answer;
+ * the same for suffixes (reversed) and exact paths (with their NUL). */
+#define PATH_TRIE(name)                        \
+  struct {                                     \
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);       \
+    __uint(max_entries, 65536);                \
+    __uint(map_flags, BPF_F_NO_PREALLOC);      \
+    __type(key, struct wg_path_key);           \
+    __type(value, u64);                        \
+  } name SEC(".maps")
+
+PATH_TRIE(path_prefix);
+PATH_TRIE(path_exact);
+PATH_TRIE(path_suffix);
+PATH_TRIE(binary_prefix);
+PATH_TRIE(binary_exact);
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, u32);
+  __type(value, u64);
+} uid_rules SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, u64);
+  __type(value, u64);
+} cgroup_rules SEC(".maps");
+
+/* Every rule: its action and mode. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, WG_MAX_RULES);
+  __type(key, u32);
+  __type(value, struct wg_rule);
+} rules SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct wg_policy_masks);
+} masks SEC(".maps");
+
+/* How many times each rule matched, per CPU (the `count` action, and every other). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, WG_MAX_RULES);
+  __type(key, u32);
+  __type(value, u64);
+} rule_hits SEC(".maps");
+
+/* The executable of every process, kept by the exec/fork/exit programs below and seeded
+ * from /proc by user space. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, u32);
+  __type(value, struct wg_proc_binary);
+} proc_binary SEC(".maps");
+
+#define POLICY_DATA_CAP (WG_PATH_MAX + RESOLVED_CAP)
+struct policy_scratch {
+  char bytes[sizeof(struct wg_policy_open) + POLICY_DATA_CAP];
+  struct wide_key given;
+  struct wide_key resolved;
+  struct wg_path_key reversed;
+  struct wg_proc_binary exec_binary;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct policy_scratch);
+} policy_scratch_map SEC(".maps");
+
+static __always_inline u64 lookup_bits(void *map, void *key) {
+  u64 *bits = bpf_map_lookup_elem(map, key);
+  return bits ? *bits : 0;
+}
+
+static __always_inline u64 holds(const struct wg_selector_masks *m, u64 listed) {
+  return (listed & m->in) | (~listed & m->not_in) | m->unused;
+}
+
+static __always_inline u64 path_rules(struct policy_scratch *s, struct wide_key *key, u32 len) {
+  u64 bits = 0;
+  key->prefixlen = (len < WG_FILTER_PATH_MAX ? len : WG_FILTER_PATH_MAX) * 8;
+  bits |= lookup_bits(&path_prefix, key);
+  if (len < WG_FILTER_PATH_MAX) {
+    key->prefixlen = (len + 1) * 8;
+    bits |= lookup_bits(&path_exact, key);
+  }
+  reverse_tail(key, len, &s->reversed);
+  bits |= lookup_bits(&path_suffix, &s->reversed);
+  return bits;
+}
+
+/* The rules listing this process's executable (exact or by prefix). Unknown: none. */
+static __always_inline u64 binary_rules(struct policy_scratch *s, u32 tgid) {
+  struct wg_proc_binary *b = bpf_map_lookup_elem(&proc_binary, &tgid);
+  if (!b) return 0;
+  u64 rules = lookup_bits(&binary_exact, &b->binary);
+  /* The stored key covers the path and its NUL; a prefix must not need the NUL. A copy:
+   * other threads of the process read the stored key at the same time. */
+  s->reversed = b->binary;
+  s->reversed.prefixlen = s->reversed.prefixlen > 8 ? s->reversed.prefixlen - 8 : 0;
+  return rules | lookup_bits(&binary_prefix, &s->reversed);
+}
+
+struct decision {
+  u64 candidates;
+  u32 rule;
+  u32 outcome;
+  bool report;
+};
+
+/* One rule of the matching set: count it, and let it decide if it is the first with an
+ * action (or the first kill in enforce mode). A bpf_loop step, so the verifier checks it once. */
+static long decide_step(u32 i, struct decision *d) {
+  if (i >= WG_MAX_RULES) return 1;
+  if (!(d->candidates & (1ull << i))) return 0;
+  u64 *hits = bpf_map_lookup_elem(&rule_hits, &i);
+  if (hits) *hits += 1;
+  struct wg_rule *r = bpf_map_lookup_elem(&rules, &i);
+  if (!r || r->action == WG_ACTION_COUNT) return 0;
+  u32 outcome = WG_OUTCOME_LOGGED;
+  if (r->action == WG_ACTION_KILL) outcome = r->monitor ? WG_OUTCOME_WOULD_KILL : WG_OUTCOME_KILLED;
+  if (!d->report || (outcome == WG_OUTCOME_KILLED && d->outcome != WG_OUTCOME_KILLED)) {
+    d->rule = i;
+    d->outcome = outcome;
+    d->report = true;
+  }
+  return 0;
+}
+
+static __always_inline bool protected_process(u32 tgid) {
+  struct task_struct *task = (void *)bpf_get_current_task();
+  return tgid == 1 || tgid == self_tgid || (BPF_CORE_READ(task, flags) & PF_KTHREAD);
+}
+
+static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags) {
+  u32 zero = 0;
+  struct wg_policy_masks *m = bpf_map_lookup_elem(&masks, &zero);
+  if (!m || !m->file_open_rules) return 0;
+  u64 pid_tgid = bpf_get_current_pid_tgid();
+  u32 tgid = pid_tgid >> 32;
+  u64 candidates = m->file_open_rules;
+  u32 uid = (u32)bpf_get_current_uid_gid();
+  candidates &= holds(&m->sel[WG_SEL_UID], lookup_bits(&uid_rules, &uid));
+  u64 cgroup = bpf_get_current_cgroup_id();
+  candidates &= holds(&m->sel[WG_SEL_CGROUP], lookup_bits(&cgroup_rules, &cgroup));
+  if (!candidates) return 0;
+  struct policy_scratch *s = bpf_map_lookup_elem(&policy_scratch_map, &zero);
+  if (!s) return 0;
+  candidates &= holds(&m->sel[WG_SEL_BINARY], binary_rules(s, tgid));
+  if (!candidates) return 0;
+
+  struct paths paths;
+  if (!read_paths(filename, dfd, s->given.data, s->resolved.data, &paths)) {
+    wg_count_drop(WG_SENSOR_POLICY, WG_DROP_READ_FAILED);
+    return 0;
+  }
+  struct wide_key *key = paths.resolved_len ? &s->resolved : &s->given;
+  u32 len = paths.resolved_len ? paths.resolved_len : paths.given_len;
+  candidates &= holds(&m->sel[WG_SEL_PATH], path_rules(s, key, len));
+  if (!candidates) return 0;
+
+  /* Every matching rule is counted; the first one (lowest number) with an action decides.
+   * A kill in enforce mode overrides the others. */
+  struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
+  bpf_loop(WG_MAX_RULES, decide_step, &d, 0);
+  u32 decided = d.rule;
+  u32 outcome = d.outcome;
+  bool report = d.report;
+  if (!report) return 0;
+  if (outcome == WG_OUTCOME_KILLED) {
+    if (protected_process(tgid))
+      outcome = WG_OUTCOME_REFUSED;
+    else
+      bpf_send_signal(SIGKILL); /* delivered before the call returns to user space */
+  }
+
+  struct wg_policy_open *rec = (struct wg_policy_open *)s->bytes;
+  char *data = s->bytes + sizeof(struct wg_policy_open);
+  wg_fill_header_btf(&rec->h, WG_REC_POLICY_OPEN);
+  rec->h.flags |= paths.flags;
+  rec->matched = candidates;
+  rec->flags = flags;
+  rec->rule = decided;
+  rec->outcome = outcome;
+  rec->syscall = syscall;
+  rec->pad = 0;
+  u32 given = paths.given_len & (WG_PATH_MAX - 1);
+  rec->path_len = given;
+  bpf_probe_read_kernel(data, given, s->given.data);
+  u32 resolved = paths.resolved_len;
+  if (resolved >= RESOLVED_CAP) resolved = 0;
+  barrier_var(resolved);
+  resolved &= RESOLVED_CAP - 1;
+  rec->resolved_len = resolved;
+  if (resolved > 0) bpf_probe_read_kernel(data + given, resolved, s->resolved.data);
+  u64 size = sizeof(struct wg_policy_open) + given + resolved;
+  rec->h.size = size;
+  wg_emit(WG_SENSOR_POLICY, rec, size);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int wg_pol_openat(struct syscall_enter_ctx *ctx) {
+  return on_open(WG_SYS_OPENAT, (s32)ctx->args[0], ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int wg_pol_open(struct syscall_enter_ctx *ctx) { return on_open(WG_SYS_OPEN, AT_FDCWD, ctx->args[0], ctx->args[1]); }
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int wg_pol_creat(struct syscall_enter_ctx *ctx) {
+  return on_open(WG_SYS_CREAT, AT_FDCWD, ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int wg_pol_openat2(struct syscall_enter_ctx *ctx) {
+  u64 how[1] = {};
+  bpf_probe_read_user(how, sizeof(how), (void *)ctx->args[2]);
+  return on_open(WG_SYS_OPENAT2, (s32)ctx->args[0], ctx->args[1], how[0]);
+}
+
+/* Keeping proc_binary: an exec records the new executable, a fork copies the parent's, an
+ * exit forgets the process. */
+SEC("tp_btf/sched_process_exec")
+int wg_pol_exec(u64 *ctx) {
+  struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+  struct task_struct *task = (void *)bpf_get_current_task();
+  u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  u32 zero = 0;
+  struct policy_scratch *s = bpf_map_lookup_elem(&policy_scratch_map, &zero);
+  if (!s) return 0;
+  bool truncated = false;
+  struct file *exe = BPF_CORE_READ(bprm, file);
+  /* Written into the resolved buffer (WG_PATH_BUF bytes), then copied into the key. */
+  u32 len = wg_write_path(BPF_CORE_READ(exe, f_path.mnt), BPF_CORE_READ(exe, f_path.dentry),
+                          BPF_CORE_READ(task, fs, root.mnt), BPF_CORE_READ(task, fs, root.dentry),
+                          s->resolved.data, &truncated);
+  if (len >= WG_FILTER_PATH_MAX) len = WG_FILTER_PATH_MAX - 1; /* longer paths match prefixes only */
+  barrier_var(len);
+  len &= WG_FILTER_PATH_MAX - 1;
+  __builtin_memset(s->exec_binary.binary.data, 0, sizeof(s->exec_binary.binary.data));
+  bpf_probe_read_kernel(s->exec_binary.binary.data, len, s->resolved.data);
+  s->exec_binary.binary.prefixlen = (len + 1) * 8; /* with the NUL: exact matches need it */
+  bpf_map_update_elem(&proc_binary, &tgid, &s->exec_binary, BPF_ANY);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int wg_pol_fork(u64 *ctx) {
+  struct task_struct *parent = (struct task_struct *)ctx[0];
+  struct task_struct *child = (struct task_struct *)ctx[1];
+  u32 child_pid = BPF_CORE_READ(child, pid);
+  if (BPF_CORE_READ(child, tgid) != child_pid) return 0;
+  u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+  struct wg_proc_binary *b = bpf_map_lookup_elem(&proc_binary, &parent_tgid);
+  if (b) bpf_map_update_elem(&proc_binary, &child_pid, b, BPF_ANY);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int wg_pol_exit(u64 *ctx) {
+  struct task_struct *task = (struct task_struct *)ctx[0];
+  if (BPF_CORE_READ(task, signal, live.counter) != 0) return 0;
+  u32 tgid = BPF_CORE_READ(task, tgid);
+  bpf_map_delete_elem(&proc_binary, &tgid);
+  return 0;
+}

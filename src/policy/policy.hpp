@@ -1,0 +1,89 @@
+// Security policies: what a policy file says, once read and validated. The kernel-side
+// representation (maps of rule bitmaps) is built from this by the policy compiler.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace waggle {
+
+enum class PolicyMode { kEnforce, kMonitor };
+enum class RuleEvent { kFileOpen, kProcessExec, kNetworkConnect };
+enum class RuleAction { kLog, kKill, kDeny, kCount };
+
+// `in` or `notIn` of binaries or cgroup paths. A binary value written with a trailing '*' is a
+// prefix (stored here without the '*').
+struct StringSetSelector {
+  bool negate = false;  // notIn
+  std::vector<std::string> exact;
+  std::vector<std::string> prefix;
+};
+
+struct IdSetSelector {
+  bool negate = false;  // notIn
+  std::vector<uint32_t> ids;
+};
+
+struct PathSelector {
+  std::vector<std::string> prefix;
+  std::vector<std::string> exact;
+  std::vector<std::string> suffix;
+};
+
+struct Cidr {
+  int family = 0;                  // AF_INET or AF_INET6
+  std::array<uint8_t, 16> addr{};  // network byte order; IPv4 in the first 4 bytes
+  uint8_t prefix_len = 0;
+};
+
+struct DestinationSelector {
+  bool negate = false;  // notCidr
+  std::vector<Cidr> cidrs;
+};
+
+struct PortRange {
+  uint16_t low = 0;
+  uint16_t high = 0;
+};
+
+struct Rule {
+  std::string name;  // given, or "rule-N" (1-based position)
+  RuleEvent on = RuleEvent::kFileOpen;
+  RuleAction action = RuleAction::kLog;
+  std::optional<PathSelector> path;
+  std::optional<StringSetSelector> binary;
+  std::optional<StringSetSelector> parent_binary;
+  std::optional<IdSetSelector> uid;
+  std::optional<IdSetSelector> gid;
+  std::optional<StringSetSelector> cgroup;  // exact cgroup v2 paths, e.g. "/system.slice/x.service"
+  std::optional<DestinationSelector> destination;
+  std::vector<PortRange> ports;  // empty: any port
+  bool tcp = true, udp = true;   // protocol selector; both when not given
+  double rate_limit_per_s = 0;   // log only; 0: no limit
+};
+
+struct Policy {
+  std::string name;
+  PolicyMode mode = PolicyMode::kEnforce;
+  std::vector<Rule> rules;
+  std::string source;  // the file it came from, for messages
+};
+
+// Host-wide limits, enforced with an error (never by truncation).
+inline constexpr size_t kMaxRulesPerHost = 64;
+inline constexpr size_t kMaxValuesPerSelector = 65536;
+inline constexpr size_t kMaxPolicyName = 63;
+
+// Reads and validates one policy. On error returns nothing and sets *error to
+// "FILE:LINE:COLUMN: what was wrong and what was expected".
+std::optional<Policy> load_policy(const std::string& path, std::string* error);
+std::optional<Policy> parse_policy(const std::string& yaml, const std::string& name, std::string* error);
+
+// Checks what holds across the policies in force together: unique names, at most
+// kMaxRulesPerHost rules. Returns an empty string when valid.
+std::string check_policy_set(const std::vector<Policy>& policies);
+
+}  // namespace waggle

@@ -1,0 +1,226 @@
+#include "policy/policy_sensor.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+
+#include "core/bpf_loader.hpp"
+#include "core/host.hpp"
+#include "core/path_key.hpp"
+#include "file_policy.skel.h"
+#include "policy/compiler.hpp"
+
+namespace waggle {
+
+SensorPlan plan_policy_sensor(const KernelFeatures& f) {
+  SensorPlan plan;
+  if (!f.btf.ok)
+    plan.reason = "needs kernel BTF: " + f.btf.detail;
+  else if (!f.ringbuf.ok)
+    plan.reason = "needs BPF ring buffers: " + f.ringbuf.detail;
+  else if (!f.bpf_loop.ok)
+    plan.reason = "needs the bpf_loop helper: " + f.bpf_loop.detail;
+  else if (!f.tracepoint.ok)
+    plan.reason = "needs syscall tracepoints: " + f.tracepoint.detail;
+  else if (!f.btf_tracepoint.ok)
+    plan.reason = "needs BTF tracepoints: " + f.btf_tracepoint.detail;
+  else if (!f.task_storage.ok)
+    plan.reason = "needs BTF task pointers (Linux 5.11+): " + f.task_storage.detail;
+  else if (!f.send_signal.ok)
+    plan.reason = "needs bpf_send_signal to kill: " + f.send_signal.detail;
+  else
+    plan.hook =
+        "tracepoint/syscalls/sys_enter_{open,openat,openat2,creat} + tp_btf/sched_process_{exec,fork,exit}";
+  plan.can_run = plan.reason.empty();
+  return plan;
+}
+
+namespace {
+
+bool fill_paths(bpf_map* map, const std::map<std::string, uint64_t>& entries, bool with_nul, const char* what,
+                std::string* error) {
+  for (const auto& [bytes, rules] : entries) {
+    if (bytes.size() > path_key_capacity(with_nul)) {
+      *error =
+          fmt::format("policy: {} \"{}\" is longer than {} bytes", what, bytes, path_key_capacity(with_nul));
+      return false;
+    }
+    wg_path_key key = make_path_key(bytes, with_nul);
+    if (bpf_map__update_elem(map, &key, sizeof(key), &rules, sizeof(rules), BPF_ANY) != 0) {
+      *error = fmt::format("policy: cannot load {} \"{}\": {}", what, bytes, strerror(errno));
+      return false;
+    }
+  }
+  return true;
+}
+
+template <typename Key>
+bool fill_ids(bpf_map* map, const std::unordered_map<Key, uint64_t>& entries, std::string* error) {
+  for (const auto& [id, rules] : entries) {
+    if (bpf_map__update_elem(map, &id, sizeof(id), &rules, sizeof(rules), BPF_ANY) != 0) {
+      *error = fmt::format("policy: cannot load {}: {}", bpf_map__name(map), strerror(errno));
+      return false;
+    }
+  }
+  return true;
+}
+
+// The executables of the processes that run already; new ones are tracked by the kernel.
+void seed_binaries(bpf_map* map) {
+  DIR* proc = opendir("/proc");
+  if (!proc) return;
+  while (dirent* d = readdir(proc)) {
+    char* end = nullptr;
+    unsigned long pid = strtoul(d->d_name, &end, 10);
+    if (*end != '\0' || pid == 0) continue;
+    char exe[PATH_MAX];
+    ssize_t n = readlink(fmt::format("/proc/{}/exe", pid).c_str(), exe, sizeof(exe));
+    if (n <= 0) continue;  // a kernel thread, or gone
+    wg_proc_binary value{};
+    value.binary = make_path_key(std::string_view(exe, n), true);
+    __u32 key = pid;
+    bpf_map__update_elem(map, &key, sizeof(key), &value, sizeof(value),
+                         BPF_NOEXIST);  // the kernel's is newer
+  }
+  closedir(proc);
+}
+
+class PolicySensor final : public Sensor {
+ public:
+  PolicySensor(const SensorEnv& env, file_policy_bpf* skel, CompiledPolicies compiled)
+      : cache_(*env.cache), skel_(skel), compiled_(std::move(compiled)) {}
+  ~PolicySensor() override {
+    attachment_.detach();
+    file_policy_bpf__destroy(skel_);
+  }
+
+  // The process tracking programs first: from then on no process starts unseen.
+  bool start(std::string* error) {
+    return attachment_.attach_all(skel_->obj, "policy", error, [](const bpf_program* prog) {
+      return std::string_view(bpf_program__section_name(prog)).starts_with("tp_btf/");
+    });
+  }
+  void seed() { seed_binaries(skel_->maps.proc_binary); }
+
+  std::string_view name() const override { return "policy"; }
+  std::string_view hook() const override { return "tracepoint/syscalls/sys_enter_open* (file.open rules)"; }
+  bool handles(uint16_t type) const override { return type == WG_REC_POLICY_OPEN; }
+  void detach() override { attachment_.detach(); }
+
+  void decode(const wg_header& h, const void* record, size_t size, const EventCallback& emit) override {
+    if (size < sizeof(wg_policy_open)) return;
+    const auto& rec = *static_cast<const wg_policy_open*>(record);
+    if (sizeof(wg_policy_open) + size_t(rec.path_len) + rec.resolved_len > size) return;
+    if (rec.rule >= compiled_.rules.size()) return;
+    const CompiledRule& rule = compiled_.rules[rec.rule];
+    PolicyEvent event;
+    event.time_ns = cache_.host().wall_ns(h.ktime);
+    event.tid = h.tid;
+    event.process = process_of(cache_, h);
+    event.policy = rule.policy;
+    event.rule = rule.rule;
+    event.action = rule.action;
+    event.outcome = static_cast<PolicyOutcome>(std::min<uint32_t>(rec.outcome, WG_OUTCOME_REFUSED));
+    for (size_t i = 0; i < compiled_.rules.size(); i++) {
+      if (i != rec.rule && (rec.matched >> i) & 1)
+        event.also_matched.push_back(compiled_.rules[i].policy + "/" + compiled_.rules[i].rule);
+    }
+    event.syscall = static_cast<OpenSyscall>(std::min<uint32_t>(rec.syscall, WG_SYS_CREAT));
+    event.given_path.assign(rec.data, rec.path_len);
+    event.path = rec.resolved_len ? std::string(rec.data + rec.path_len, rec.resolved_len) : event.given_path;
+    event.path_truncated = h.flags & (WG_F_PATH_TRUNC | WG_F_RESOLVED_TRUNC);
+    event.flags = rec.flags;
+    if (rule.kernel.action == WG_ACTION_LOG && !within_rate(rec.rule, rule, h.ktime)) return;
+    emit(Event{std::move(event)});
+  }
+
+ private:
+  // Token bucket per rule for `log` with a rateLimit: a burst of one second's worth.
+  bool within_rate(uint32_t index, const CompiledRule& rule, uint64_t now_ns) {
+    if (rule.rate_limit_per_s <= 0) return true;
+    Bucket& b = buckets_[index];
+    double elapsed = b.last_ns ? double(now_ns - b.last_ns) / 1e9 : 1.0;
+    b.last_ns = now_ns;
+    b.tokens = std::min(rule.rate_limit_per_s, b.tokens + elapsed * rule.rate_limit_per_s);
+    if (b.tokens < 1) {
+      suppressed_++;
+      return false;
+    }
+    b.tokens -= 1;
+    return true;
+  }
+
+  struct Bucket {
+    uint64_t last_ns = 0;
+    double tokens = 0;
+  };
+
+  ProcessCache& cache_;
+  file_policy_bpf* skel_;
+  CompiledPolicies compiled_;
+  Attachment attachment_;
+  std::unordered_map<uint32_t, Bucket> buckets_;
+  uint64_t suppressed_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Sensor> open_policy_sensor(const SensorEnv& env, const std::vector<Policy>& policies,
+                                           std::string* error) {
+  SensorPlan plan = plan_policy_sensor(*env.features);
+  if (!plan.can_run) {
+    *error = "policies cannot be enforced: " + plan.reason;
+    return nullptr;
+  }
+  auto compiled = compile_policies(policies, cgroup2_mount(), error);
+  if (!compiled) return nullptr;
+  file_policy_bpf* skel = file_policy_bpf__open();
+  if (!skel) {
+    *error = std::string("policy: cannot open its BPF object: ") + strerror(errno);
+    return nullptr;
+  }
+  set_common_rodata(skel->rodata, env);
+  skel->rodata->filter_tgid = 0;  // --pid/--comm select what is shown, never what is enforced
+  skel->rodata->filter_comm[0] = 0;
+  for (auto [prog, syscall] :
+       {std::pair{skel->progs.wg_pol_open, "open"}, std::pair{skel->progs.wg_pol_creat, "creat"},
+        std::pair{skel->progs.wg_pol_openat, "openat"}, std::pair{skel->progs.wg_pol_openat2, "openat2"}})
+    bpf_program__set_autoload(
+        prog, tracepoint_exists(env.tracefs, "syscalls", std::string("sys_enter_") + syscall));
+  auto sensor = std::make_unique<PolicySensor>(env, skel, *compiled);
+  if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "policy", error))
+    return nullptr;
+
+  const CompiledPolicies& c = *compiled;
+  for (uint32_t i = 0; i < c.rules.size(); i++) {
+    if (bpf_map__update_elem(skel->maps.rules, &i, sizeof(i), &c.rules[i].kernel, sizeof(wg_rule), BPF_ANY) !=
+        0) {
+      *error = fmt::format("policy: cannot load rule {}: {}", i, strerror(errno));
+      return nullptr;
+    }
+  }
+  if (!fill_paths(skel->maps.path_prefix, c.path_prefix, false, "path prefix", error) ||
+      !fill_paths(skel->maps.path_exact, c.path_exact, true, "exact path", error) ||
+      !fill_paths(skel->maps.path_suffix, c.path_suffix_reversed, false, "path suffix", error) ||
+      !fill_paths(skel->maps.binary_prefix, c.binary_prefix, false, "binary prefix", error) ||
+      !fill_paths(skel->maps.binary_exact, c.binary_exact, true, "binary", error) ||
+      !fill_ids(skel->maps.uid_rules, c.uid, error) || !fill_ids(skel->maps.cgroup_rules, c.cgroup, error))
+    return nullptr;
+  if (!sensor->start(error)) return nullptr;
+  sensor->seed();
+  // The masks last: until they are set, no rule is in force, so no process is judged before
+  // its executable is known.
+  __u32 zero = 0;
+  if (bpf_map__update_elem(skel->maps.masks, &zero, sizeof(zero), &c.masks, sizeof(c.masks), BPF_ANY) != 0) {
+    *error = fmt::format("policy: cannot load the rule masks: {}", strerror(errno));
+    return nullptr;
+  }
+  return sensor;
+}
+
+}  // namespace waggle
