@@ -41,8 +41,8 @@ void set_selector(wg_selector_masks& m, uint64_t bit, bool given, bool negate) {
 std::string unsupported(const Policy& p, const Rule& r) {
   if (r.on == RuleEvent::kProcessExec) return "process.exec rules";
   if (r.on == RuleEvent::kNetworkConnect) return "network.connect rules";
-  if (r.parent_binary) return "the parentBinary selector";
-  if (r.gid) return "the gid selector";
+  if (r.parent_binary) return "rules with the parentBinary selector";
+  if (r.gid) return "rules with the gid selector";
   (void)p;
   return {};
 }

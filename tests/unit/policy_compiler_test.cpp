@@ -1,0 +1,99 @@
+// Policies compiled into the kernel's rule bitmaps, without a kernel.
+#include <gtest/gtest.h>
+
+#include "policy/compiler.hpp"
+
+namespace waggle {
+namespace {
+
+Policy policy_with(std::vector<Rule> rules, PolicyMode mode = PolicyMode::kEnforce) {
+  Policy p;
+  p.name = "p";
+  p.source = "p.yaml";
+  p.mode = mode;
+  p.rules = std::move(rules);
+  return p;
+}
+
+Rule file_rule(const std::string& name, RuleAction action) {
+  Rule r;
+  r.name = name;
+  r.on = RuleEvent::kFileOpen;
+  r.action = action;
+  return r;
+}
+
+TEST(PolicyCompiler, FoldPrefixesGivesEveryKeyTheRulesOfItsShorterPrefixes) {
+  std::map<std::string, uint64_t> m{
+      {"/etc/", 1}, {"/etc/ssh/", 2}, {"/etc/ssh/keys/", 4}, {"/var/", 8}, {"/e", 16}};
+  fold_prefixes(m);
+  EXPECT_EQ(m["/e"], 16u);
+  EXPECT_EQ(m["/etc/"], 17u);
+  EXPECT_EQ(m["/etc/ssh/"], 19u);
+  EXPECT_EQ(m["/etc/ssh/keys/"], 23u);
+  EXPECT_EQ(m["/var/"], 8u);
+}
+
+TEST(PolicyCompiler, SelectorsBecomeMasksAndValueBitmaps) {
+  std::string error;
+  Rule a = file_rule("a", RuleAction::kKill);
+  a.path = PathSelector{{"/etc/"}, {"/etc/shadow"}, {".pem"}};
+  a.binary = StringSetSelector{true, {"/usr/sbin/sshd"}, {"/usr/lib/openssh/"}};
+  Rule b = file_rule("b", RuleAction::kLog);
+  b.uid = IdSetSelector{false, {0, 1000}};
+  Rule c = file_rule("c", RuleAction::kCount);
+  c.path = PathSelector{{"/etc/ssh/"}, {}, {}};
+  auto compiled = compile_policies({policy_with({a, b}), policy_with({c}, PolicyMode::kMonitor)}, "", &error);
+  ASSERT_TRUE(compiled) << error;
+  const CompiledPolicies& k = *compiled;
+  ASSERT_EQ(k.rules.size(), 3u);
+  EXPECT_EQ(k.rules[0].kernel.action, WG_ACTION_KILL);
+  EXPECT_EQ(k.rules[0].kernel.monitor, 0);
+  EXPECT_EQ(k.rules[2].kernel.monitor, 1);
+  EXPECT_EQ(k.masks.file_open_rules, 0b111u);
+  EXPECT_EQ(k.masks.sel[WG_SEL_PATH].in, 0b101u);
+  EXPECT_EQ(k.masks.sel[WG_SEL_PATH].unused, 0b010u);
+  EXPECT_EQ(k.masks.sel[WG_SEL_BINARY].not_in, 0b001u);
+  EXPECT_EQ(k.masks.sel[WG_SEL_BINARY].unused, 0b110u);
+  EXPECT_EQ(k.masks.sel[WG_SEL_UID].in, 0b010u);
+  EXPECT_EQ(k.path_prefix.at("/etc/"), 0b001u);
+  EXPECT_EQ(k.path_prefix.at("/etc/ssh/"), 0b101u);  // folded: /etc/ is a prefix of it
+  EXPECT_EQ(k.path_exact.at("/etc/shadow"), 0b001u);
+  EXPECT_EQ(k.path_suffix_reversed.at("mep."), 0b001u);
+  EXPECT_EQ(k.binary_exact.at("/usr/sbin/sshd"), 0b001u);
+  EXPECT_EQ(k.binary_prefix.at("/usr/lib/openssh/"), 0b001u);
+  EXPECT_EQ(k.uid.at(1000), 0b010u);
+}
+
+TEST(PolicyCompiler, RefusesWhatItCannotEnforceNamingPolicyAndRule) {
+  Rule exec = file_rule("no-curl", RuleAction::kKill);
+  exec.on = RuleEvent::kProcessExec;
+  std::string error;
+  EXPECT_FALSE(compile_policies({policy_with({exec})}, "", &error));
+  EXPECT_EQ(
+      error,
+      "p.yaml: policy p, rule no-curl: process.exec rules are not enforced by this version of waggle yet");
+
+  Rule gid = file_rule("g", RuleAction::kLog);
+  gid.gid = IdSetSelector{false, {5}};
+  EXPECT_FALSE(compile_policies({policy_with({gid})}, "", &error));
+  EXPECT_EQ(
+      error,
+      "p.yaml: policy p, rule g: rules with the gid selector are not enforced by this version of waggle yet");
+
+  Rule cg = file_rule("cg", RuleAction::kLog);
+  cg.cgroup = StringSetSelector{false, {"/no-such-cgroup-waggle"}, {}};
+  EXPECT_FALSE(compile_policies({policy_with({cg})}, "/sys/fs/cgroup/unified", &error));
+  EXPECT_NE(error.find("cgroup /no-such-cgroup-waggle not found"), std::string::npos) << error;
+}
+
+TEST(PolicyCompiler, RefusesMoreThan64RulesInForce) {
+  std::vector<Rule> rules;
+  for (int i = 0; i < 65; i++) rules.push_back(file_rule("r" + std::to_string(i), RuleAction::kLog));
+  std::string error;
+  EXPECT_FALSE(compile_policies({policy_with(rules)}, "", &error));
+  EXPECT_EQ(error, "p.yaml: policy p, rule r64: more than 64 rules in force on this host");
+}
+
+}  // namespace
+}  // namespace waggle
