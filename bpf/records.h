@@ -23,6 +23,7 @@ enum wg_record_type {
   WG_REC_FORK = 3,
   WG_REC_OPEN = 4,
   WG_REC_POLICY_OPEN = 5,
+  WG_REC_POLICY_CONNECT = 6,
 };
 
 /* Which sensor a drop is charged to: index into the drops map is sensor * WG_DROP_CAUSES + cause. */
@@ -136,6 +137,8 @@ enum wg_policy_outcome {
   WG_OUTCOME_KILLED = 1,
   WG_OUTCOME_WOULD_KILL = 2,  /* monitor mode */
   WG_OUTCOME_REFUSED = 3,     /* kill asked for pid 1, the agent, or a kernel thread */
+  WG_OUTCOME_DENIED = 4,      /* the call failed with EPERM */
+  WG_OUTCOME_WOULD_DENY = 5,  /* monitor mode */
 };
 
 struct wg_rule {
@@ -158,12 +161,40 @@ enum wg_selector_kind {
   WG_SEL_BINARY = 1,
   WG_SEL_UID = 2,
   WG_SEL_CGROUP = 3,
-  WG_SEL_KINDS = 4,
+  WG_SEL_DESTINATION = 4,
+  WG_SEL_PORT = 5,   /* `in` only */
+  WG_SEL_KINDS = 6,
 };
 
 struct wg_policy_masks {
   __u64 file_open_rules;  /* rules whose event is file.open */
+  __u64 connect_rules;    /* rules whose event is network.connect */
+  __u64 tcp_rules;        /* connect rules that apply to TCP */
+  __u64 udp_rules;        /* ... and to UDP */
   struct wg_selector_masks sel[WG_SEL_KINDS];
+};
+
+/* LPM keys of the destination selector maps. */
+struct wg_ip4_key {
+  __u32 prefixlen;
+  __u8 addr[4];
+};
+struct wg_ip6_key {
+  __u32 prefixlen;
+  __u8 addr[16];
+};
+
+/* A connect that matched a rule. addr holds the IPv4 address in its first 4 bytes. */
+struct wg_policy_connect {
+  struct wg_header h;
+  __u64 matched;
+  __u32 rule;
+  __u32 outcome;
+  __u32 family;  /* AF_INET, AF_INET6 */
+  __u32 type;    /* SOCK_STREAM, SOCK_DGRAM */
+  __u8 addr[16];
+  __u16 port;    /* host byte order */
+  __u16 pad[3];
 };
 
 /* A file.open that matched a rule: outcome for `rule`, the first rule (lowest number) whose

@@ -183,4 +183,19 @@ struct bpf_raw_tracepoint_args {
   u64 args[0];
 };
 
+/* Context of cgroup/connect4 and connect6 programs (UAPI layout: the verifier rewrites the
+ * accesses, no relocation needed). */
+struct bpf_sock_addr {
+  __u32 user_family;
+  __u32 user_ip4;    /* network byte order */
+  __u32 user_ip6[4]; /* network byte order */
+  __u32 user_port;   /* network byte order */
+  __u32 family;
+  __u32 type;
+  __u32 protocol;
+  __u32 msg_src_ip4;
+  __u32 msg_src_ip6[4];
+  __u64 sk;
+};
+
 #endif

@@ -31,6 +31,8 @@ class Attachment {
   // the others. All or nothing.
   bool attach_all(bpf_object* obj, const std::string& sensor, std::string* error,
                   bool (*first)(const bpf_program*) = nullptr);
+  // Takes a link attached by other means (e.g. to a cgroup); it is detached with the rest.
+  void add(bpf_link* link) { links_.push_back(link); }
   void detach();
   size_t size() const { return links_.size(); }
 

@@ -285,6 +285,10 @@ std::string_view outcome_name(PolicyOutcome o) {
       return "would_kill";
     case PolicyOutcome::kRefused:
       return "refused";
+    case PolicyOutcome::kDenied:
+      return "denied";
+    case PolicyOutcome::kWouldDeny:
+      return "would_deny";
   }
   return "unknown";
 }
@@ -303,6 +307,16 @@ void append_event(std::string& out, const PolicyEvent& e) {
   for (size_t i = 0; i < e.also_matched.size(); ++i) {
     if (i > 0) out.push_back(',');
     append_json_string(out, e.also_matched[i]);
+  }
+  if (e.is_connect) {
+    append_lit(out, "],\"event\":{\"type\":\"network.connect\",\"address\":");
+    append_json_string(out, e.address);
+    append_lit(out, ",\"port\":");
+    append_uint(out, e.port);
+    append_lit(out, ",\"protocol\":");
+    append_json_string(out, e.protocol);
+    append_lit(out, "}}\n");
+    return;
   }
   append_lit(out, "],\"event\":{\"type\":\"file.open\"");
   append_lit(out, syscall_field(e.syscall));

@@ -197,11 +197,26 @@ void append_event(std::string& out, const PolicyEvent& e) {
     case PolicyOutcome::kRefused:
       append_lit(out, "KILL-REFUSED");
       break;
+    case PolicyOutcome::kDenied:
+      append_lit(out, "DENIED");
+      break;
+    case PolicyOutcome::kWouldDeny:
+      append_lit(out, "WOULD-DENY");
+      break;
   }
   out.push_back(' ');
   append_shell_word(out, e.policy + "/" + e.rule);
-  append_lit(out, " open ");
-  append_shell_word(out, e.path);
+  if (e.is_connect) {
+    append_lit(out, " connect ");
+    append_lit(out, e.protocol);
+    out.push_back(' ');
+    append_shell_word(out, e.address);
+    out.push_back(':');
+    append_uint(out, e.port);
+  } else {
+    append_lit(out, " open ");
+    append_shell_word(out, e.path);
+  }
   out.push_back('\n');
 }
 

@@ -1,11 +1,13 @@
 #include "policy/compiler.hpp"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 namespace waggle {
 
@@ -40,7 +42,8 @@ void set_selector(wg_selector_masks& m, uint64_t bit, bool given, bool negate) {
 
 std::string unsupported(const Policy& p, const Rule& r) {
   if (r.on == RuleEvent::kProcessExec) return "process.exec rules";
-  if (r.on == RuleEvent::kNetworkConnect) return "network.connect rules";
+  if (r.on == RuleEvent::kNetworkConnect && r.action == RuleAction::kKill)
+    return "kill on network.connect (use deny) rules";
   if (r.parent_binary) return "rules with the parentBinary selector";
   if (r.gid) return "rules with the gid selector";
   (void)p;
@@ -52,6 +55,8 @@ std::string unsupported(const Policy& p, const Rule& r) {
 std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& policies,
                                                  const std::string& cgroup2_root, std::string* error) {
   CompiledPolicies c;
+  bool connect_everywhere = false;
+  std::set<std::string> connect_cgroups;
   for (const Policy& p : policies) {
     for (const Rule& r : p.rules) {
       std::string where = fmt::format("{}: policy {}, rule {}", p.source, p.name, r.name);
@@ -80,13 +85,43 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
           compiled.kernel.action = WG_ACTION_COUNT;
           break;
         case RuleAction::kDeny:
-          *error = fmt::format("{}: deny is only possible for network.connect", where);
-          return std::nullopt;
+          if (r.on != RuleEvent::kNetworkConnect) {
+            *error = fmt::format("{}: deny is only possible for network.connect", where);
+            return std::nullopt;
+          }
+          compiled.action = "deny";
+          compiled.kernel.action = WG_ACTION_DENY;
+          break;
       }
       compiled.kernel.monitor = p.mode == PolicyMode::kMonitor;
       compiled.kernel.in_use = 1;
       c.rules.push_back(compiled);
-      c.masks.file_open_rules |= bit;
+      if (r.on == RuleEvent::kFileOpen) c.masks.file_open_rules |= bit;
+      if (r.on == RuleEvent::kNetworkConnect) {
+        c.masks.connect_rules |= bit;
+        if (r.tcp) c.masks.tcp_rules |= bit;
+        if (r.udp) c.masks.udp_rules |= bit;
+        set_selector(c.masks.sel[WG_SEL_DESTINATION], bit, r.destination.has_value(),
+                     r.destination && r.destination->negate);
+        if (r.destination) {
+          for (const Cidr& net : r.destination->cidrs) {
+            if (net.family == AF_INET) {
+              std::array<uint8_t, 4> a{};
+              std::copy_n(net.addr.begin(), 4, a.begin());
+              c.dest4[{a, net.prefix_len}] |= bit;
+            } else {
+              c.dest6[{net.addr, net.prefix_len}] |= bit;
+            }
+          }
+        }
+        set_selector(c.masks.sel[WG_SEL_PORT], bit, !r.ports.empty(), false);
+        for (const PortRange& range : r.ports)
+          for (uint32_t port = range.low; port <= range.high; port++) c.ports[uint16_t(port)] |= bit;
+        if (!r.cgroup || r.cgroup->negate)
+          connect_everywhere = true;
+        else
+          for (const auto& path : r.cgroup->exact) connect_cgroups.insert(path);
+      }
 
       set_selector(c.masks.sel[WG_SEL_PATH], bit, r.path.has_value(), false);
       if (r.path) {
@@ -118,6 +153,12 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
       }
     }
   }
+  if (connect_everywhere)
+    c.connect_cgroups = {"/"};
+  else
+    c.connect_cgroups.assign(connect_cgroups.begin(), connect_cgroups.end());
+  fold_networks(c.dest4);
+  fold_networks(c.dest6);
   fold_prefixes(c.path_prefix);
   fold_prefixes(c.path_suffix_reversed);
   fold_prefixes(c.binary_prefix);

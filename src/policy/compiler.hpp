@@ -4,6 +4,8 @@
 
 #include <linux/types.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -34,6 +36,13 @@ struct CompiledPolicies {
   std::map<std::string, uint64_t> binary_prefix, binary_exact;
   std::unordered_map<uint32_t, uint64_t> uid;
   std::unordered_map<uint64_t, uint64_t> cgroup;  // by cgroup id
+  // Destinations: (network bytes, prefix length) -> rules, wider networks folded in.
+  std::map<std::pair<std::array<uint8_t, 4>, uint8_t>, uint64_t> dest4;
+  std::map<std::pair<std::array<uint8_t, 16>, uint8_t>, uint64_t> dest6;
+  std::map<uint16_t, uint64_t> ports;  // ranges expanded
+  // Where the connect programs attach: these cgroups (paths under the cgroup2 mount) when
+  // every connect rule names its cgroups, else the root of the cgroup tree ({"/"}).
+  std::vector<std::string> connect_cgroups;
 };
 
 // Compiles the policies in force together. Refuses, with an error naming the policy and the
@@ -44,5 +53,27 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
 
 // Adds to every key the rules of each of its proper prefixes that is also a key.
 void fold_prefixes(std::map<std::string, uint64_t>& entries);
+
+// The same for networks: every CIDR gets the rules of each wider CIDR that contains it.
+template <size_t N>
+void fold_networks(std::map<std::pair<std::array<uint8_t, N>, uint8_t>, uint64_t>& entries) {
+  auto masked = [](std::array<uint8_t, N> addr, unsigned len) {
+    for (unsigned bit = len; bit < N * 8; bit++) addr[bit / 8] &= uint8_t(~(0x80u >> (bit % 8)));
+    return addr;
+  };
+  std::vector<std::pair<std::pair<std::array<uint8_t, N>, uint8_t>, uint64_t*>> by_length;
+  for (auto& [key, bits] : entries) by_length.emplace_back(key, &bits);
+  std::stable_sort(by_length.begin(), by_length.end(),
+                   [](const auto& a, const auto& b) { return a.first.second < b.first.second; });
+  for (auto& [key, bits] : by_length) {
+    for (int len = int(key.second) - 1; len >= 0; len--) {
+      auto it = entries.find({masked(key.first, len), uint8_t(len)});
+      if (it != entries.end()) {
+        *bits |= it->second;
+        break;
+      }
+    }
+  }
+}
 
 }  // namespace waggle

@@ -4,6 +4,7 @@
  * selector kinds. An open that matches no rule costs its lookups and nothing else. */
 #include "common.bpf.h"
 #include "open_paths.bpf.h"
+#include "policy_common.bpf.h"
 
 #define O_WRONLY 01
 #define O_CREAT 0100
@@ -26,55 +27,6 @@
 PATH_TRIE(path_prefix);
 PATH_TRIE(path_exact);
 PATH_TRIE(path_suffix);
-PATH_TRIE(binary_prefix);
-PATH_TRIE(binary_exact);
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 65536);
-  __type(key, u32);
-  __type(value, u64);
-} uid_rules SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 65536);
-  __type(key, u64);
-  __type(value, u64);
-} cgroup_rules SEC(".maps");
-
-/* Every rule: its action and mode. */
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, WG_MAX_RULES);
-  __type(key, u32);
-  __type(value, struct wg_rule);
-} rules SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, u32);
-  __type(value, struct wg_policy_masks);
-} masks SEC(".maps");
-
-/* How many times each rule matched, per CPU (the `count` action, and every other). */
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, WG_MAX_RULES);
-  __type(key, u32);
-  __type(value, u64);
-} rule_hits SEC(".maps");
-
-/* The executable of every process, kept by the exec/fork/exit programs below and seeded
- * from /proc by user space. */
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 65536);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __type(key, u32);
-  __type(value, struct wg_proc_binary);
-} proc_binary SEC(".maps");
 
 #define POLICY_DATA_CAP (WG_PATH_MAX + RESOLVED_CAP)
 struct policy_scratch {
@@ -92,15 +44,6 @@ struct {
   __type(value, struct policy_scratch);
 } policy_scratch_map SEC(".maps");
 
-static __always_inline u64 lookup_bits(void *map, void *key) {
-  u64 *bits = bpf_map_lookup_elem(map, key);
-  return bits ? *bits : 0;
-}
-
-static __always_inline u64 holds(const struct wg_selector_masks *m, u64 listed) {
-  return (listed & m->in) | (~listed & m->not_in) | m->unused;
-}
-
 static __always_inline u64 path_rules(struct policy_scratch *s, struct wide_key *key, u32 len) {
   u64 bits = 0;
   key->prefixlen = (len < WG_FILTER_PATH_MAX ? len : WG_FILTER_PATH_MAX) * 8;
@@ -112,44 +55,6 @@ static __always_inline u64 path_rules(struct policy_scratch *s, struct wide_key 
   reverse_tail(key, len, &s->reversed);
   bits |= lookup_bits(&path_suffix, &s->reversed);
   return bits;
-}
-
-/* The rules listing this process's executable (exact or by prefix). Unknown: none. */
-static __always_inline u64 binary_rules(struct policy_scratch *s, u32 tgid) {
-  struct wg_proc_binary *b = bpf_map_lookup_elem(&proc_binary, &tgid);
-  if (!b) return 0;
-  u64 rules = lookup_bits(&binary_exact, &b->binary);
-  /* The stored key covers the path and its NUL; a prefix must not need the NUL. A copy:
-   * other threads of the process read the stored key at the same time. */
-  s->reversed = b->binary;
-  s->reversed.prefixlen = s->reversed.prefixlen > 8 ? s->reversed.prefixlen - 8 : 0;
-  return rules | lookup_bits(&binary_prefix, &s->reversed);
-}
-
-struct decision {
-  u64 candidates;
-  u32 rule;
-  u32 outcome;
-  bool report;
-};
-
-/* One rule of the matching set: count it, and let it decide if it is the first with an
- * action (or the first kill in enforce mode). A bpf_loop step, so the verifier checks it once. */
-static long decide_step(u32 i, struct decision *d) {
-  if (i >= WG_MAX_RULES) return 1;
-  if (!(d->candidates & (1ull << i))) return 0;
-  u64 *hits = bpf_map_lookup_elem(&rule_hits, &i);
-  if (hits) *hits += 1;
-  struct wg_rule *r = bpf_map_lookup_elem(&rules, &i);
-  if (!r || r->action == WG_ACTION_COUNT) return 0;
-  u32 outcome = WG_OUTCOME_LOGGED;
-  if (r->action == WG_ACTION_KILL) outcome = r->monitor ? WG_OUTCOME_WOULD_KILL : WG_OUTCOME_KILLED;
-  if (!d->report || (outcome == WG_OUTCOME_KILLED && d->outcome != WG_OUTCOME_KILLED)) {
-    d->rule = i;
-    d->outcome = outcome;
-    d->report = true;
-  }
-  return 0;
 }
 
 static __always_inline bool protected_process(u32 tgid) {
@@ -171,7 +76,7 @@ static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags
   if (!candidates) return 0;
   struct policy_scratch *s = bpf_map_lookup_elem(&policy_scratch_map, &zero);
   if (!s) return 0;
-  candidates &= holds(&m->sel[WG_SEL_BINARY], binary_rules(s, tgid));
+  candidates &= holds(&m->sel[WG_SEL_BINARY], binary_rules(tgid, &s->reversed));
   if (!candidates) return 0;
 
   struct paths paths;

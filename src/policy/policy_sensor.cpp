@@ -1,14 +1,18 @@
 #include "policy/policy_sensor.hpp"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <climits>
 #include <cstring>
 
+#include "connect_policy.skel.h"
 #include "core/bpf_loader.hpp"
 #include "core/host.hpp"
 #include "core/path_key.hpp"
@@ -90,13 +94,95 @@ void seed_binaries(bpf_map* map) {
   closedir(proc);
 }
 
+// The maps every policy object has (policy_common.bpf.h), from the same compiled rules.
+template <typename Skel>
+bool fill_common(Skel* skel, const CompiledPolicies& c, std::string* error) {
+  for (uint32_t i = 0; i < c.rules.size(); i++) {
+    if (bpf_map__update_elem(skel->maps.rules, &i, sizeof(i), &c.rules[i].kernel, sizeof(wg_rule), BPF_ANY) !=
+        0) {
+      *error = fmt::format("policy: cannot load rule {}: {}", i, strerror(errno));
+      return false;
+    }
+  }
+  return fill_paths(skel->maps.binary_prefix, c.binary_prefix, false, "binary prefix", error) &&
+         fill_paths(skel->maps.binary_exact, c.binary_exact, true, "binary", error) &&
+         fill_ids(skel->maps.uid_rules, c.uid, error) && fill_ids(skel->maps.cgroup_rules, c.cgroup, error);
+}
+
+// Sets the masks: until then no rule of this object is in force.
+template <typename Skel>
+bool arm(Skel* skel, const CompiledPolicies& c, std::string* error) {
+  __u32 zero = 0;
+  if (bpf_map__update_elem(skel->maps.masks, &zero, sizeof(zero), &c.masks, sizeof(c.masks), BPF_ANY) != 0) {
+    *error = fmt::format("policy: cannot load the rule masks: {}", strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool fill_connect(connect_policy_bpf* skel, const CompiledPolicies& c, std::string* error) {
+  for (const auto& [net, rules] : c.dest4) {
+    wg_ip4_key key{net.second, {}};
+    std::copy(net.first.begin(), net.first.end(), key.addr);
+    if (bpf_map__update_elem(skel->maps.dest4, &key, sizeof(key), &rules, sizeof(rules), BPF_ANY) != 0) {
+      *error = fmt::format("policy: cannot load an IPv4 destination: {}", strerror(errno));
+      return false;
+    }
+  }
+  for (const auto& [net, rules] : c.dest6) {
+    wg_ip6_key key{net.second, {}};
+    std::copy(net.first.begin(), net.first.end(), key.addr);
+    if (bpf_map__update_elem(skel->maps.dest6, &key, sizeof(key), &rules, sizeof(rules), BPF_ANY) != 0) {
+      *error = fmt::format("policy: cannot load an IPv6 destination: {}", strerror(errno));
+      return false;
+    }
+  }
+  for (const auto& [port, rules] : c.ports) {
+    __u32 key = port;
+    if (bpf_map__update_elem(skel->maps.port_rules, &key, sizeof(key), &rules, sizeof(rules), BPF_ANY) != 0) {
+      *error = fmt::format("policy: cannot load port {}: {}", port, strerror(errno));
+      return false;
+    }
+  }
+  return true;
+}
+
 class PolicySensor final : public Sensor {
  public:
   PolicySensor(const SensorEnv& env, file_policy_bpf* skel, CompiledPolicies compiled)
       : cache_(*env.cache), skel_(skel), compiled_(std::move(compiled)) {}
   ~PolicySensor() override {
     attachment_.detach();
+    connect_policy_bpf__destroy(connect_);
     file_policy_bpf__destroy(skel_);
+  }
+
+  // Takes the connect object: destroyed with this sensor, whatever happens next.
+  void own_connect(connect_policy_bpf* connect) { connect_ = connect; }
+
+  // The connect programs, on the cgroups the rules name (or the root).
+  bool attach_connect(const std::string& cgroup2_root, std::string* error) {
+    connect_policy_bpf* connect = connect_;
+    for (const std::string& cgroup : compiled_.connect_cgroups) {
+      std::string dir = cgroup == "/" ? cgroup2_root : cgroup2_root + cgroup;
+      int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+      if (fd < 0) {
+        *error = fmt::format("policy: cannot open cgroup {}: {}", dir, strerror(errno));
+        return false;
+      }
+      for (bpf_program* prog : {connect->progs.wg_pol_conn4, connect->progs.wg_pol_conn6}) {
+        bpf_link* link = bpf_program__attach_cgroup(prog, fd);
+        if (!link) {
+          *error = fmt::format("policy: cannot attach {} to cgroup {}: {}", bpf_program__name(prog), dir,
+                               strerror(errno));
+          close(fd);
+          return false;
+        }
+        attachment_.add(link);
+      }
+      close(fd);
+    }
+    return true;
   }
 
   // The process tracking programs first: from then on no process starts unseen.
@@ -109,15 +195,34 @@ class PolicySensor final : public Sensor {
 
   std::string_view name() const override { return "policy"; }
   std::string_view hook() const override { return "tracepoint/syscalls/sys_enter_open* (file.open rules)"; }
-  bool handles(uint16_t type) const override { return type == WG_REC_POLICY_OPEN; }
+  bool handles(uint16_t type) const override {
+    return type == WG_REC_POLICY_OPEN || type == WG_REC_POLICY_CONNECT;
+  }
   void detach() override { attachment_.detach(); }
 
   void decode(const wg_header& h, const void* record, size_t size, const EventCallback& emit) override {
+    if (h.type == WG_REC_POLICY_CONNECT) {
+      if (size >= sizeof(wg_policy_connect))
+        decode_connect(*static_cast<const wg_policy_connect*>(record), emit);
+      return;
+    }
     if (size < sizeof(wg_policy_open)) return;
     const auto& rec = *static_cast<const wg_policy_open*>(record);
     if (sizeof(wg_policy_open) + size_t(rec.path_len) + rec.resolved_len > size) return;
     if (rec.rule >= compiled_.rules.size()) return;
-    const CompiledRule& rule = compiled_.rules[rec.rule];
+    PolicyEvent event = event_for(h, rec.rule, rec.outcome, rec.matched);
+    event.syscall = static_cast<OpenSyscall>(std::min<uint32_t>(rec.syscall, WG_SYS_CREAT));
+    event.given_path.assign(rec.data, rec.path_len);
+    event.path = rec.resolved_len ? std::string(rec.data + rec.path_len, rec.resolved_len) : event.given_path;
+    event.path_truncated = h.flags & (WG_F_PATH_TRUNC | WG_F_RESOLVED_TRUNC);
+    event.flags = rec.flags;
+    if (!within_rate(rec.rule, compiled_.rules[rec.rule], h.ktime)) return;
+    emit(Event{std::move(event)});
+  }
+
+ private:
+  PolicyEvent event_for(const wg_header& h, uint32_t index, uint32_t outcome, uint64_t matched) {
+    const CompiledRule& rule = compiled_.rules[index];
     PolicyEvent event;
     event.time_ns = cache_.host().wall_ns(h.ktime);
     event.tid = h.tid;
@@ -125,24 +230,30 @@ class PolicySensor final : public Sensor {
     event.policy = rule.policy;
     event.rule = rule.rule;
     event.action = rule.action;
-    event.outcome = static_cast<PolicyOutcome>(std::min<uint32_t>(rec.outcome, WG_OUTCOME_REFUSED));
+    event.outcome = static_cast<PolicyOutcome>(std::min<uint32_t>(outcome, WG_OUTCOME_WOULD_DENY));
     for (size_t i = 0; i < compiled_.rules.size(); i++) {
-      if (i != rec.rule && (rec.matched >> i) & 1)
+      if (i != index && (matched >> i) & 1)
         event.also_matched.push_back(compiled_.rules[i].policy + "/" + compiled_.rules[i].rule);
     }
-    event.syscall = static_cast<OpenSyscall>(std::min<uint32_t>(rec.syscall, WG_SYS_CREAT));
-    event.given_path.assign(rec.data, rec.path_len);
-    event.path = rec.resolved_len ? std::string(rec.data + rec.path_len, rec.resolved_len) : event.given_path;
-    event.path_truncated = h.flags & (WG_F_PATH_TRUNC | WG_F_RESOLVED_TRUNC);
-    event.flags = rec.flags;
-    if (rule.kernel.action == WG_ACTION_LOG && !within_rate(rec.rule, rule, h.ktime)) return;
+    return event;
+  }
+
+  void decode_connect(const wg_policy_connect& rec, const EventCallback& emit) {
+    if (rec.rule >= compiled_.rules.size()) return;
+    PolicyEvent event = event_for(rec.h, rec.rule, rec.outcome, rec.matched);
+    event.is_connect = true;
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(rec.family == AF_INET6 ? AF_INET6 : AF_INET, rec.addr, text, sizeof(text));
+    event.address = text;
+    event.port = rec.port;
+    event.protocol = rec.type == SOCK_DGRAM ? "udp" : "tcp";
+    if (!within_rate(rec.rule, compiled_.rules[rec.rule], rec.h.ktime)) return;
     emit(Event{std::move(event)});
   }
 
- private:
   // Token bucket per rule for `log` with a rateLimit: a burst of one second's worth.
   bool within_rate(uint32_t index, const CompiledRule& rule, uint64_t now_ns) {
-    if (rule.rate_limit_per_s <= 0) return true;
+    if (rule.kernel.action != WG_ACTION_LOG || rule.rate_limit_per_s <= 0) return true;
     Bucket& b = buckets_[index];
     double elapsed = b.last_ns ? double(now_ns - b.last_ns) / 1e9 : 1.0;
     b.last_ns = now_ns;
@@ -162,6 +273,7 @@ class PolicySensor final : public Sensor {
 
   ProcessCache& cache_;
   file_policy_bpf* skel_;
+  connect_policy_bpf* connect_ = nullptr;
   CompiledPolicies compiled_;
   Attachment attachment_;
   std::unordered_map<uint32_t, Bucket> buckets_;
@@ -197,29 +309,38 @@ std::unique_ptr<Sensor> open_policy_sensor(const SensorEnv& env, const std::vect
     return nullptr;
 
   const CompiledPolicies& c = *compiled;
-  for (uint32_t i = 0; i < c.rules.size(); i++) {
-    if (bpf_map__update_elem(skel->maps.rules, &i, sizeof(i), &c.rules[i].kernel, sizeof(wg_rule), BPF_ANY) !=
-        0) {
-      *error = fmt::format("policy: cannot load rule {}: {}", i, strerror(errno));
-      return nullptr;
-    }
-  }
-  if (!fill_paths(skel->maps.path_prefix, c.path_prefix, false, "path prefix", error) ||
+  if (!fill_common(skel, c, error) ||
+      !fill_paths(skel->maps.path_prefix, c.path_prefix, false, "path prefix", error) ||
       !fill_paths(skel->maps.path_exact, c.path_exact, true, "exact path", error) ||
-      !fill_paths(skel->maps.path_suffix, c.path_suffix_reversed, false, "path suffix", error) ||
-      !fill_paths(skel->maps.binary_prefix, c.binary_prefix, false, "binary prefix", error) ||
-      !fill_paths(skel->maps.binary_exact, c.binary_exact, true, "binary", error) ||
-      !fill_ids(skel->maps.uid_rules, c.uid, error) || !fill_ids(skel->maps.cgroup_rules, c.cgroup, error))
+      !fill_paths(skel->maps.path_suffix, c.path_suffix_reversed, false, "path suffix", error))
     return nullptr;
   if (!sensor->start(error)) return nullptr;
   sensor->seed();
-  // The masks last: until they are set, no rule is in force, so no process is judged before
-  // its executable is known.
-  __u32 zero = 0;
-  if (bpf_map__update_elem(skel->maps.masks, &zero, sizeof(zero), &c.masks, sizeof(c.masks), BPF_ANY) != 0) {
-    *error = fmt::format("policy: cannot load the rule masks: {}", strerror(errno));
-    return nullptr;
+
+  if (c.masks.connect_rules) {
+    connect_policy_bpf* connect = connect_policy_bpf__open();
+    if (!connect) {
+      *error = std::string("policy: cannot open the connect object: ") + strerror(errno);
+      return nullptr;
+    }
+    sensor->own_connect(connect);
+    set_common_rodata(connect->rodata, env);
+    connect->rodata->filter_tgid = 0;
+    connect->rodata->filter_comm[0] = 0;
+    // One table of executables, kept by the file object's exec/fork/exit programs.
+    if (bpf_map__reuse_fd(connect->maps.proc_binary, bpf_map__fd(skel->maps.proc_binary)) != 0 ||
+        !share_ring_maps(connect->obj, *env.ring, error) ||
+        !load_object(connect->obj, "policy (connect)", error)) {
+      if (error->empty()) *error = "policy: cannot share the executables map with the connect object";
+      return nullptr;
+    }
+    if (!fill_common(connect, c, error) || !fill_connect(connect, c, error) || !arm(connect, c, error) ||
+        !sensor->attach_connect(cgroup2_mount(), error))
+      return nullptr;
   }
+  // The file rules last: until their masks are set, none is in force, so no process is judged
+  // before its executable is known.
+  if (!arm(skel, c, error)) return nullptr;
   return sensor;
 }
 

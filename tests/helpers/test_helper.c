@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +28,7 @@ static int usage(void) {
           "usage: test_helper exit CODE | signal SIGNO | sleep MS | open PATH... | open-print PATH | creat PATH |\n"
           "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
           "       storm PATH COUNT |"
-          "       exec-storm COUNT BINARY | threads COUNT CODE | args ARG...\n");
+          "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | args ARG...\n");
   return 64;
 }
 
@@ -68,6 +71,14 @@ int main(int argc, char **argv) {
     char buf[4096];
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n > 0) fwrite(buf, 1, n, stdout);
+    return 0;
+  }
+  if (!strcmp(mode, "connect") && argc == 4) { /* TCP connect to IPv4 ADDR PORT: prints 0 or -errno */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[3]))};
+    inet_pton(AF_INET, argv[2], &to.sin_addr);
+    int ret = connect(fd, (struct sockaddr *)&to, sizeof(to));
+    printf("%d\n", ret < 0 ? -errno : 0);
     return 0;
   }
   if (!strcmp(mode, "creat") && argc == 3) {

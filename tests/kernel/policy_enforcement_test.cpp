@@ -1,8 +1,12 @@
 // Policies enforced in the kernel on processes this test starts, inside a cgroup it made:
 // every rule here is scoped to that cgroup, so nothing else on the host can be killed.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent_runner.hpp"
 
@@ -88,6 +92,62 @@ TEST_F(PolicyEnforcementTest, MonitorModeLetsTheReaderRunAndSaysItWouldHaveBeenK
   auto events = policy_events(agent, reader.pid);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["outcome"], "would_kill");
+}
+
+// A listening TCP socket on 127.0.0.1 and a free port, closed at the end.
+struct Listener {
+  int fd = -1;
+  int port = 0;
+  Listener() {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    port = ntohs(addr.sin_port);
+  }
+  ~Listener() { close(fd); }
+};
+
+TEST_F(PolicyEnforcementTest, ConnectToADeniedDestinationFailsWithEpermOnlyInsideTheCgroup) {
+  TempDir dir;
+  TestCgroup cgroup;
+  Listener denied, allowed;
+  std::string policy = dir.file("egress.yaml",
+                                "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: egress}\nspec:\n"
+                                "  rules:\n    - name: no-port\n      on: network.connect\n      match:\n"
+                                "        destination: {cidr: [127.0.0.0/8]}\n        port: [" +
+                                    std::to_string(denied.port) +
+                                    "]\n        protocol: [tcp]\n"
+                                    "        cgroup: {in: [" +
+                                    cgroup.relative() + "]}\n      action: deny\n");
+  AgentRun agent({"run", "--policy", policy});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned refused =
+      spawn({helper_path(), "connect", "127.0.0.1", std::to_string(denied.port)}, "", false, cgroup.path());
+  Spawned other_port =
+      spawn({helper_path(), "connect", "127.0.0.1", std::to_string(allowed.port)}, "", false, cgroup.path());
+  Spawned outside = spawn({helper_path(), "connect", "127.0.0.1", std::to_string(denied.port)});
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+
+  EXPECT_EQ(refused.out, "-1\n");  // -EPERM
+  EXPECT_EQ(other_port.out, "0\n");
+  EXPECT_EQ(outside.out, "0\n");
+  auto events = policy_events(agent, refused.pid);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["policy"], "egress");
+  EXPECT_EQ(events[0]["rule"], "no-port");
+  EXPECT_EQ(events[0]["action"], "deny");
+  EXPECT_EQ(events[0]["outcome"], "denied");
+  EXPECT_EQ(events[0]["event"]["type"], "network.connect");
+  EXPECT_EQ(events[0]["event"]["address"], "127.0.0.1");
+  EXPECT_EQ(events[0]["event"]["port"], denied.port);
+  EXPECT_EQ(events[0]["event"]["protocol"], "tcp");
+  EXPECT_EQ(policy_events(agent, other_port.pid).size(), 0u);
+  EXPECT_EQ(policy_events(agent, outside.pid).size(), 0u);
 }
 
 TEST_F(PolicyEnforcementTest, APolicyThisVersionCannotEnforceIsRefusedAndNothingIsLoaded) {

@@ -1,0 +1,120 @@
+/* What the policy programs share: the rule table and masks, the selector maps of every
+ * event kind (binary, uid, cgroup), the executable of every process, and the decision over
+ * the rules that matched. Each policy object has its own copies, filled by user space from
+ * the same compiled rules; proc_binary is one map, shared. */
+#ifndef WAGGLE_POLICY_COMMON_BPF_H
+#define WAGGLE_POLICY_COMMON_BPF_H
+
+#include "common.bpf.h"
+
+#define BINARY_TRIE(name)                      \
+  struct {                                     \
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);       \
+    __uint(max_entries, 65536);                \
+    __uint(map_flags, BPF_F_NO_PREALLOC);      \
+    __type(key, struct wg_path_key);           \
+    __type(value, u64);                        \
+  } name SEC(".maps")
+
+BINARY_TRIE(binary_prefix);
+BINARY_TRIE(binary_exact);
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, u32);
+  __type(value, u64);
+} uid_rules SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, u64);
+  __type(value, u64);
+} cgroup_rules SEC(".maps");
+
+/* Every rule: its action and mode. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, WG_MAX_RULES);
+  __type(key, u32);
+  __type(value, struct wg_rule);
+} rules SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct wg_policy_masks);
+} masks SEC(".maps");
+
+/* How many times each rule matched, per CPU (the `count` action, and every other). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, WG_MAX_RULES);
+  __type(key, u32);
+  __type(value, u64);
+} rule_hits SEC(".maps");
+
+/* The executable of every process, kept by the exec/fork/exit programs below and seeded
+ * from /proc by user space. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, u32);
+  __type(value, struct wg_proc_binary);
+} proc_binary SEC(".maps");
+
+static __always_inline u64 lookup_bits(void *map, void *key) {
+  u64 *bits = bpf_map_lookup_elem(map, key);
+  return bits ? *bits : 0;
+}
+
+static __always_inline u64 holds(const struct wg_selector_masks *m, u64 listed) {
+  return (listed & m->in) | (~listed & m->not_in) | m->unused;
+}
+
+/* The rules listing this process's executable (exact or by prefix). Unknown: none. */
+static __always_inline u64 binary_rules(u32 tgid, struct wg_path_key *tmp) {
+  struct wg_proc_binary *b = bpf_map_lookup_elem(&proc_binary, &tgid);
+  if (!b) return 0;
+  u64 rules = lookup_bits(&binary_exact, &b->binary);
+  /* The stored key covers the path and its NUL; a prefix must not need the NUL. A copy:
+   * other threads of the process read the stored key at the same time. */
+  *tmp = b->binary;
+  tmp->prefixlen = tmp->prefixlen > 8 ? tmp->prefixlen - 8 : 0;
+  return rules | lookup_bits(&binary_prefix, tmp);
+}
+
+struct decision {
+  u64 candidates;
+  u32 rule;
+  u32 outcome;
+  bool report;
+};
+
+/* One rule of the matching set: count it, and let it decide if it is the first with an
+ * action (or the first that kills or denies in enforce mode). A bpf_loop step, so the
+ * verifier checks it once. */
+static long decide_step(u32 i, struct decision *d) {
+  if (i >= WG_MAX_RULES) return 1;
+  if (!(d->candidates & (1ull << i))) return 0;
+  u64 *hits = bpf_map_lookup_elem(&rule_hits, &i);
+  if (hits) *hits += 1;
+  struct wg_rule *r = bpf_map_lookup_elem(&rules, &i);
+  if (!r || r->action == WG_ACTION_COUNT) return 0;
+  u32 outcome = WG_OUTCOME_LOGGED;
+  if (r->action == WG_ACTION_KILL) outcome = r->monitor ? WG_OUTCOME_WOULD_KILL : WG_OUTCOME_KILLED;
+  if (r->action == WG_ACTION_DENY) outcome = r->monitor ? WG_OUTCOME_WOULD_DENY : WG_OUTCOME_DENIED;
+  bool enforcing = outcome == WG_OUTCOME_KILLED || outcome == WG_OUTCOME_DENIED;
+  bool decided_enforcing = d->outcome == WG_OUTCOME_KILLED || d->outcome == WG_OUTCOME_DENIED;
+  if (!d->report || (enforcing && !decided_enforcing)) {
+    d->rule = i;
+    d->outcome = outcome;
+    d->report = true;
+  }
+  return 0;
+}
+
+#endif
