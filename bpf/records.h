@@ -194,7 +194,8 @@ struct wg_policy_connect {
   __u32 type;    /* SOCK_STREAM, SOCK_DGRAM */
   __u8 addr[16];
   __u16 port;    /* host byte order */
-  __u16 pad[3];
+  __u16 pad;
+  __u32 generation;
 };
 
 /* A file.open that matched a rule: outcome for `rule`, the first rule (lowest number) whose
@@ -209,7 +210,7 @@ struct wg_policy_open {
   __u32 syscall;
   __u32 path_len;
   __u32 resolved_len;
-  __u32 pad;
+  __u32 generation;  /* of the policy set that matched (see policy_common.bpf.h) */
   char data[];
 };
 

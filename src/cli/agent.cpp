@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "cli/control_socket.hpp"
+#include "cli/policy_control.hpp"
 #include "core/feature_probe.hpp"
 #include "core/host.hpp"
 #include "export/exporter.hpp"
@@ -118,17 +120,31 @@ int run_agent(const AgentOptions& options) {
   };
   add(config.process_enabled, open_process_sensor);
   add(config.file_enabled, open_file_sensor);
-  if (!options.policies.empty()) {
-    // Policies asked for and not enforced would be a silent hole: stop instead.
+  Sensor* enforcer = nullptr;
+  std::string enforcer_missing;
+  if (!options.policies.empty() || !options.control_socket.empty()) {
     std::string why;
-    auto enforcer = open_policy_sensor(env, options.policies, &why);
-    if (!enforcer) {
+    auto opened = open_policy_sensor(env, options.policies, &why);
+    if (!opened && !options.policies.empty()) {
+      // Policies asked for and not enforced would be a silent hole: stop instead.
       fmt::print(stderr, "waggle: {}\n", why);
       return 1;
     }
-    fmt::print(stderr, "waggle: {} polic{} enforced on {}\n", options.policies.size(),
-               options.policies.size() == 1 ? "y" : "ies", enforcer->hook());
-    sensors.push_back(std::move(enforcer));
+    if (opened) {
+      if (!options.policies.empty())
+        fmt::print(stderr, "waggle: {} polic{} enforced on {}\n", options.policies.size(),
+                   options.policies.size() == 1 ? "y" : "ies", opened->hook());
+      enforcer = opened.get();
+      sensors.push_back(std::move(opened));
+    } else {
+      enforcer_missing = why;
+    }
+  }
+  std::unique_ptr<ControlServer> control;
+  if (!options.control_socket.empty()) {
+    std::string why;
+    control = ControlServer::listen(options.control_socket, &why);
+    if (!control) fmt::print(stderr, "waggle: {}; `waggle policy` cannot reach this agent\n", why);
   }
   auto started = [&](std::string_view name) {
     for (auto& s : sensors)
@@ -177,6 +193,7 @@ int run_agent(const AgentOptions& options) {
   auto next_housekeeping = start + std::chrono::seconds(1);
   auto next_sweep = start + std::chrono::seconds(30);
   auto next_stats = start + std::chrono::seconds(10);
+  PolicyControl policy_control(enforcer, enforcer_missing, *ring, options.policies, options.policy_dir);
   fmt::print(stderr, "waggle: ready\n");
   int status = 0;
   while (!stop_requested) {
@@ -187,6 +204,7 @@ int run_agent(const AgentOptions& options) {
       status = 1;
       break;
     }
+    if (control) control->serve([&](const std::string& request) { return policy_control.handle(request); });
     auto now = clock::now();
     if ((n == 0 || now >= next_housekeeping) && !exporter->flush())
       fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());

@@ -20,6 +20,10 @@ struct AgentOptions {
   bool require_shown_sensors = false;
   // Policies to enforce (already validated and compiled once by the caller).
   std::vector<Policy> policies;
+  // Where `waggle policy apply|delete|list` reach this agent (empty: nowhere), and the
+  // directory that keeps the policies applied that way.
+  std::string control_socket;
+  std::string policy_dir;
 };
 
 // Returns the process exit status.

@@ -3,8 +3,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "cli/agent.hpp"
+#include "cli/control_socket.hpp"
 #include "cli/doctor.hpp"
 #include "cli/policy_check.hpp"
 #include "cli/policy_files.hpp"
@@ -101,8 +105,17 @@ int main(int argc, char** argv) {
                   "Enforce the policy in this YAML file (repeatable; see docs/policies.md)")
       ->allow_extra_args(false)
       ->check(CLI::ExistingFile);
-  run->add_option("--policy-dir", policy_dir, "Enforce every *.yaml / *.yml policy in this directory")
-      ->check(CLI::ExistingDirectory);
+  policy_dir = "/etc/waggle/policies";
+  run->add_option(
+         "--policy-dir", policy_dir,
+         "Enforce every *.yaml / *.yml policy in this directory (if it exists); `waggle policy apply` "
+         "keeps policies there")
+      ->capture_default_str();
+  std::string control_socket = waggle::kDefaultControlSocket;
+  run->add_option("--control-socket", control_socket,
+                  "Unix socket (root only) on which `waggle policy apply|delete|list` reach this agent; "
+                  "empty: none")
+      ->capture_default_str();
 
   auto* trace = app.add_subcommand("trace", "Stream one kind of event");
   trace->require_subcommand(1);
@@ -134,6 +147,17 @@ int main(int argc, char** argv) {
       policy->add_subcommand("check", "Validate policy files and explain what they do (loads nothing)");
   std::vector<std::string> check_files;
   check->add_option("FILE", check_files, "Policy files")->required()->check(CLI::ExistingFile);
+  std::string socket_path = waggle::kDefaultControlSocket;
+  auto* apply = policy->add_subcommand(
+      "apply", "Put a policy in force in the running agent (replaces one of the same name)");
+  std::string apply_file;
+  apply->add_option("FILE", apply_file, "Policy file")->required()->check(CLI::ExistingFile);
+  auto* remove = policy->add_subcommand("delete", "Stop enforcing a policy in the running agent");
+  std::string remove_name;
+  remove->add_option("NAME", remove_name, "Policy name (metadata.name)")->required();
+  auto* list = policy->add_subcommand("list", "The policies in force in the running agent");
+  for (auto* sub : {apply, remove, list})
+    sub->add_option("--socket", socket_path, "The agent's control socket")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -145,9 +169,34 @@ int main(int argc, char** argv) {
   }
 
   if (check->parsed()) return waggle::run_policy_check(check_files);
+  if (apply->parsed() || remove->parsed() || list->parsed()) {
+    std::string request;
+    if (apply->parsed()) {
+      std::ifstream in(apply_file, std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      request = "apply " + std::filesystem::absolute(apply_file).string() + "\n" + text.str();
+    } else if (remove->parsed()) {
+      request = "delete " + remove_name + "\n";
+    } else {
+      request = "list\n";
+    }
+    std::string error;
+    auto reply = waggle::control_request(socket_path, request, &error);
+    if (!reply) {
+      fmt::print(stderr, "waggle: {}\n", error);
+      return 1;
+    }
+    bool ok = reply->rfind("ok\n", 0) == 0;
+    std::string text = reply->substr(reply->find('\n') + 1);
+    fmt::print(ok ? stdout : stderr, "{}{}", ok ? "" : "waggle: ", text);
+    return ok ? 0 : 2;
+  }
 
   waggle::AgentOptions options;
   if (run->parsed()) {
+    options.control_socket = control_socket;
+    options.policy_dir = policy_dir;
     if (!policy_dir.empty()) {
       std::vector<std::string> found = waggle::policy_files_in(policy_dir);
       policy_files.insert(policy_files.end(), found.begin(), found.end());

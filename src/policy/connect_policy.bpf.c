@@ -95,6 +95,7 @@ static __always_inline int on_connect(struct bpf_sock_addr *ctx, bool v6) {
   rec.type = type;
   __builtin_memcpy(rec.addr, addr, 16);
   rec.port = port;
+  rec.generation = generation;
   wg_emit(WG_SENSOR_POLICY, &rec, sizeof(rec));
   return d.outcome == WG_OUTCOME_DENIED ? 0 : 1; /* 0: the connect fails with EPERM */
 }

@@ -113,7 +113,7 @@ static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags
   rec->rule = decided;
   rec->outcome = outcome;
   rec->syscall = syscall;
-  rec->pad = 0;
+  rec->generation = generation;
   u32 given = paths.given_len & (WG_PATH_MAX - 1);
   rec->path_len = given;
   bpf_probe_read_kernel(data, given, s->given.data);

@@ -16,6 +16,10 @@
     __type(value, u64);                        \
   } name SEC(".maps")
 
+/* Which policy set this object enforces: applying policies loads a new set beside the old
+ * one before the old is detached, and records say which set they came from. */
+const volatile __u32 generation = 0;
+
 BINARY_TRIE(binary_prefix);
 BINARY_TRIE(binary_exact);
 

@@ -6,11 +6,16 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstring>
+#include <functional>
+#include <thread>
 
 #include "connect_policy.skel.h"
 #include "core/bpf_loader.hpp"
@@ -147,58 +152,191 @@ bool fill_connect(connect_policy_bpf* skel, const CompiledPolicies& c, std::stri
   return true;
 }
 
-class PolicySensor final : public Sensor {
- public:
-  PolicySensor(const SensorEnv& env, file_policy_bpf* skel, CompiledPolicies compiled)
-      : cache_(*env.cache), skel_(skel), compiled_(std::move(compiled)) {}
-  ~PolicySensor() override {
-    attachment_.detach();
-    connect_policy_bpf__destroy(connect_);
-    file_policy_bpf__destroy(skel_);
+// One set of policies in force: its compiled rules and the BPF objects enforcing them.
+struct Generation {
+  uint32_t id = 0;
+  bool retired = false;  // detached: kept only to decode its records still in the ring
+  CompiledPolicies compiled;
+  file_policy_bpf* file = nullptr;
+  connect_policy_bpf* connect = nullptr;
+  Attachment attachment;
+  ~Generation() {
+    attachment.detach();
+    connect_policy_bpf__destroy(connect);
+    file_policy_bpf__destroy(file);
   }
+};
 
-  // Takes the connect object: destroyed with this sensor, whatever happens next.
-  void own_connect(connect_policy_bpf* connect) { connect_ = connect; }
+template <typename Rodata>
+void set_policy_rodata(Rodata* rodata, const SensorEnv& env, uint32_t generation) {
+  set_common_rodata(rodata, env);
+  rodata->filter_tgid = 0;  // --pid/--comm select what is shown, never what is enforced
+  rodata->filter_comm[0] = 0;
+  rodata->generation = generation;
+}
 
-  // The connect programs, on the cgroups the rules name (or the root).
-  bool attach_connect(const std::string& cgroup2_root, std::string* error) {
-    connect_policy_bpf* connect = connect_;
-    for (const std::string& cgroup : compiled_.connect_cgroups) {
-      std::string dir = cgroup == "/" ? cgroup2_root : cgroup2_root + cgroup;
-      int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-      if (fd < 0) {
-        *error = fmt::format("policy: cannot open cgroup {}: {}", dir, strerror(errno));
+// The connect programs, on the cgroups the rules name (or the root).
+bool attach_connect(Generation& g, const std::string& cgroup2_root, std::string* error) {
+  for (const std::string& cgroup : g.compiled.connect_cgroups) {
+    std::string dir = cgroup == "/" ? cgroup2_root : cgroup2_root + cgroup;
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+      *error = fmt::format("policy: cannot open cgroup {}: {}", dir, strerror(errno));
+      return false;
+    }
+    for (bpf_program* prog : {g.connect->progs.wg_pol_conn4, g.connect->progs.wg_pol_conn6}) {
+      bpf_link* link = bpf_program__attach_cgroup(prog, fd);
+      if (!link) {
+        *error = fmt::format("policy: cannot attach {} to cgroup {}: {}", bpf_program__name(prog), dir,
+                             strerror(errno));
+        close(fd);
         return false;
       }
-      for (bpf_program* prog : {connect->progs.wg_pol_conn4, connect->progs.wg_pol_conn6}) {
-        bpf_link* link = bpf_program__attach_cgroup(prog, fd);
-        if (!link) {
-          *error = fmt::format("policy: cannot attach {} to cgroup {}: {}", bpf_program__name(prog), dir,
-                               strerror(errno));
-          close(fd);
-          return false;
-        }
-        attachment_.add(link);
-      }
-      close(fd);
+      g.attachment.add(link);
     }
+    close(fd);
+  }
+  return true;
+}
+
+// The slow half of putting a policy set in force: opening, verifying and filling its objects.
+// Touches nothing but `g`, so it runs on a worker thread while the agent keeps draining.
+bool prepare_generation(Generation& gen, const SensorEnv& env, std::string* error) {
+  Generation* g = &gen;
+  const CompiledPolicies& c = g->compiled;
+  g->file = file_policy_bpf__open();
+  if (!g->file) {
+    *error = std::string("policy: cannot open its BPF object: ") + strerror(errno);
+    return false;
+  }
+  file_policy_bpf* skel = g->file;
+  set_policy_rodata(skel->rodata, env, g->id);
+  for (auto [prog, syscall] :
+       {std::pair{skel->progs.wg_pol_open, "open"}, std::pair{skel->progs.wg_pol_creat, "creat"},
+        std::pair{skel->progs.wg_pol_openat, "openat"}, std::pair{skel->progs.wg_pol_openat2, "openat2"}})
+    bpf_program__set_autoload(
+        prog, tracepoint_exists(env.tracefs, "syscalls", std::string("sys_enter_") + syscall));
+  if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "policy", error) ||
+      !fill_common(skel, c, error) ||
+      !fill_paths(skel->maps.path_prefix, c.path_prefix, false, "path prefix", error) ||
+      !fill_paths(skel->maps.path_exact, c.path_exact, true, "exact path", error) ||
+      !fill_paths(skel->maps.path_suffix, c.path_suffix_reversed, false, "path suffix", error))
+    return false;
+  if (!c.masks.connect_rules) return true;
+  g->connect = connect_policy_bpf__open();
+  if (!g->connect) {
+    *error = std::string("policy: cannot open the connect object: ") + strerror(errno);
+    return false;
+  }
+  set_policy_rodata(g->connect->rodata, env, g->id);
+  // One table of executables, kept by the file object's exec/fork/exit programs.
+  if (bpf_map__reuse_fd(g->connect->maps.proc_binary, bpf_map__fd(skel->maps.proc_binary)) != 0) {
+    *error = "policy: cannot share the executables map with the connect object";
+    return false;
+  }
+  return share_ring_maps(g->connect->obj, *env.ring, error) &&
+         load_object(g->connect->obj, "policy (connect)", error) && fill_common(g->connect, c, error) &&
+         fill_connect(g->connect, c, error);
+}
+
+// The quick half, on the agent's thread: attach and arm. On failure nothing stays attached.
+bool start_generation(Generation& g, std::string* error) {
+  const CompiledPolicies& c = g.compiled;
+  // The process tracking programs first: from then on no process starts unseen.
+  if (!g.attachment.attach_all(g.file->obj, "policy", error, [](const bpf_program* prog) {
+        return std::string_view(bpf_program__section_name(prog)).starts_with("tp_btf/");
+      }))
+    return false;
+  seed_binaries(g.file->maps.proc_binary);
+  if (g.connect && (!arm(g.connect, c, error) || !attach_connect(g, cgroup2_mount(), error))) {
+    g.attachment.detach();
+    return false;
+  }
+  // The file rules last: until their masks are set, none is in force, so no process is judged
+  // before its executable is known.
+  if (!arm(g.file, c, error)) {
+    g.attachment.detach();
+    return false;
+  }
+  return true;
+}
+
+// Runs `work` on a thread of lower priority and calls `between` (which drains the ring) until
+// it is done: applying policies during a storm of events must not overflow the ring.
+void run_aside(const std::function<void()>& work, const std::function<void()>& between) {
+  std::atomic<bool> done{false};
+  std::thread worker([&] {
+    setpriority(PRIO_PROCESS, gettid(), 10);  // draining the ring comes first
+    work();
+    done = true;
+  });
+  while (!done) {
+    between();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  worker.join();
+}
+
+class PolicySensor final : public Sensor {
+ public:
+  explicit PolicySensor(const SensorEnv& env) : env_(env), cache_(*env.cache) {}
+
+  bool install(const std::vector<Policy>& policies, const std::function<void()>& between,
+               std::string* error) {
+    uint32_t id = 0;
+    if (!policies.empty()) {
+      auto compiled = compile_policies(policies, cgroup2_mount(), error);
+      if (!compiled) return false;
+      auto next = std::make_unique<Generation>();
+      id = next->id = next_id_++;
+      next->compiled = std::move(*compiled);
+      // The verifier takes a while: do it aside, and keep draining the ring meanwhile.
+      bool ok = false;
+      run_aside([&] { ok = prepare_generation(*next, env_, error); }, between);
+      if (!ok) return false;
+      // Known before it is attached: its first records may be decoded at once.
+      Generation& g = *(generations_[id] = std::move(next));
+      if (!start_generation(g, error)) {
+        generations_.erase(id);
+        return false;
+      }
+    }
+    // The new set is attached: only now does the old one stop, so no event falls between.
+    // Detaching waits for the kernel (RCU grace periods): aside too.
+    std::vector<Generation*> old;
+    for (auto& [other, g] : generations_) {
+      if (other == id || g->retired) continue;
+      g->retired = true;
+      old.push_back(g.get());
+    }
+    run_aside(
+        [&] {
+          for (Generation* g : old) g->attachment.detach();
+        },
+        between);
     return true;
   }
 
-  // The process tracking programs first: from then on no process starts unseen.
-  bool start(std::string* error) {
-    return attachment_.attach_all(skel_->obj, "policy", error, [](const bpf_program* prog) {
-      return std::string_view(bpf_program__section_name(prog)).starts_with("tp_btf/");
-    });
+  // Frees the detached sets, once their records in the ring have been decoded.
+  void release_detached() {
+    for (auto it = generations_.begin(); it != generations_.end();) {
+      if (it->second->retired)
+        it = generations_.erase(it);
+      else
+        ++it;
+    }
   }
-  void seed() { seed_binaries(skel_->maps.proc_binary); }
 
   std::string_view name() const override { return "policy"; }
-  std::string_view hook() const override { return "tracepoint/syscalls/sys_enter_open* (file.open rules)"; }
+  std::string_view hook() const override {
+    return "tracepoint/syscalls/sys_enter_open* (file.open rules), cgroup/connect4,6 (network.connect rules)";
+  }
   bool handles(uint16_t type) const override {
     return type == WG_REC_POLICY_OPEN || type == WG_REC_POLICY_CONNECT;
   }
-  void detach() override { attachment_.detach(); }
+  void detach() override {
+    for (auto& [id, g] : generations_) g->attachment.detach();
+  }
 
   void decode(const wg_header& h, const void* record, size_t size, const EventCallback& emit) override {
     if (h.type == WG_REC_POLICY_CONNECT) {
@@ -209,20 +347,29 @@ class PolicySensor final : public Sensor {
     if (size < sizeof(wg_policy_open)) return;
     const auto& rec = *static_cast<const wg_policy_open*>(record);
     if (sizeof(wg_policy_open) + size_t(rec.path_len) + rec.resolved_len > size) return;
-    if (rec.rule >= compiled_.rules.size()) return;
-    PolicyEvent event = event_for(h, rec.rule, rec.outcome, rec.matched);
+    const CompiledRule* rule = rule_of(rec.generation, rec.rule);
+    if (!rule) return;
+    PolicyEvent event = event_for(h, rec.generation, rec.rule, rec.outcome, rec.matched);
     event.syscall = static_cast<OpenSyscall>(std::min<uint32_t>(rec.syscall, WG_SYS_CREAT));
     event.given_path.assign(rec.data, rec.path_len);
     event.path = rec.resolved_len ? std::string(rec.data + rec.path_len, rec.resolved_len) : event.given_path;
     event.path_truncated = h.flags & (WG_F_PATH_TRUNC | WG_F_RESOLVED_TRUNC);
     event.flags = rec.flags;
-    if (!within_rate(rec.rule, compiled_.rules[rec.rule], h.ktime)) return;
+    if (!within_rate(*rule, h.ktime)) return;
     emit(Event{std::move(event)});
   }
 
  private:
-  PolicyEvent event_for(const wg_header& h, uint32_t index, uint32_t outcome, uint64_t matched) {
-    const CompiledRule& rule = compiled_.rules[index];
+  const CompiledRule* rule_of(uint32_t generation, uint32_t index) const {
+    auto it = generations_.find(generation);
+    if (it == generations_.end() || index >= it->second->compiled.rules.size()) return nullptr;
+    return &it->second->compiled.rules[index];
+  }
+
+  PolicyEvent event_for(const wg_header& h, uint32_t generation, uint32_t index, uint32_t outcome,
+                        uint64_t matched) {
+    const auto& rules = generations_.at(generation)->compiled.rules;
+    const CompiledRule& rule = rules[index];
     PolicyEvent event;
     event.time_ns = cache_.host().wall_ns(h.ktime);
     event.tid = h.tid;
@@ -231,30 +378,31 @@ class PolicySensor final : public Sensor {
     event.rule = rule.rule;
     event.action = rule.action;
     event.outcome = static_cast<PolicyOutcome>(std::min<uint32_t>(outcome, WG_OUTCOME_WOULD_DENY));
-    for (size_t i = 0; i < compiled_.rules.size(); i++) {
+    for (size_t i = 0; i < rules.size(); i++) {
       if (i != index && (matched >> i) & 1)
-        event.also_matched.push_back(compiled_.rules[i].policy + "/" + compiled_.rules[i].rule);
+        event.also_matched.push_back(rules[i].policy + "/" + rules[i].rule);
     }
     return event;
   }
 
   void decode_connect(const wg_policy_connect& rec, const EventCallback& emit) {
-    if (rec.rule >= compiled_.rules.size()) return;
-    PolicyEvent event = event_for(rec.h, rec.rule, rec.outcome, rec.matched);
+    const CompiledRule* rule = rule_of(rec.generation, rec.rule);
+    if (!rule) return;
+    PolicyEvent event = event_for(rec.h, rec.generation, rec.rule, rec.outcome, rec.matched);
     event.is_connect = true;
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(rec.family == AF_INET6 ? AF_INET6 : AF_INET, rec.addr, text, sizeof(text));
     event.address = text;
     event.port = rec.port;
     event.protocol = rec.type == SOCK_DGRAM ? "udp" : "tcp";
-    if (!within_rate(rec.rule, compiled_.rules[rec.rule], rec.h.ktime)) return;
+    if (!within_rate(*rule, rec.h.ktime)) return;
     emit(Event{std::move(event)});
   }
 
   // Token bucket per rule for `log` with a rateLimit: a burst of one second's worth.
-  bool within_rate(uint32_t index, const CompiledRule& rule, uint64_t now_ns) {
+  bool within_rate(const CompiledRule& rule, uint64_t now_ns) {
     if (rule.kernel.action != WG_ACTION_LOG || rule.rate_limit_per_s <= 0) return true;
-    Bucket& b = buckets_[index];
+    Bucket& b = buckets_[rule.policy + "/" + rule.rule];
     double elapsed = b.last_ns ? double(now_ns - b.last_ns) / 1e9 : 1.0;
     b.last_ns = now_ns;
     b.tokens = std::min(rule.rate_limit_per_s, b.tokens + elapsed * rule.rate_limit_per_s);
@@ -271,12 +419,11 @@ class PolicySensor final : public Sensor {
     double tokens = 0;
   };
 
+  SensorEnv env_;
   ProcessCache& cache_;
-  file_policy_bpf* skel_;
-  connect_policy_bpf* connect_ = nullptr;
-  CompiledPolicies compiled_;
-  Attachment attachment_;
-  std::unordered_map<uint32_t, Bucket> buckets_;
+  std::map<uint32_t, std::unique_ptr<Generation>> generations_;
+  uint32_t next_id_ = 1;
+  std::unordered_map<std::string, Bucket> buckets_;
   uint64_t suppressed_ = 0;
 };
 
@@ -289,59 +436,18 @@ std::unique_ptr<Sensor> open_policy_sensor(const SensorEnv& env, const std::vect
     *error = "policies cannot be enforced: " + plan.reason;
     return nullptr;
   }
-  auto compiled = compile_policies(policies, cgroup2_mount(), error);
-  if (!compiled) return nullptr;
-  file_policy_bpf* skel = file_policy_bpf__open();
-  if (!skel) {
-    *error = std::string("policy: cannot open its BPF object: ") + strerror(errno);
+  auto sensor = std::make_unique<PolicySensor>(env);
+  if (!sensor->install(
+          policies, [] {}, error))
     return nullptr;
-  }
-  set_common_rodata(skel->rodata, env);
-  skel->rodata->filter_tgid = 0;  // --pid/--comm select what is shown, never what is enforced
-  skel->rodata->filter_comm[0] = 0;
-  for (auto [prog, syscall] :
-       {std::pair{skel->progs.wg_pol_open, "open"}, std::pair{skel->progs.wg_pol_creat, "creat"},
-        std::pair{skel->progs.wg_pol_openat, "openat"}, std::pair{skel->progs.wg_pol_openat2, "openat2"}})
-    bpf_program__set_autoload(
-        prog, tracepoint_exists(env.tracefs, "syscalls", std::string("sys_enter_") + syscall));
-  auto sensor = std::make_unique<PolicySensor>(env, skel, *compiled);
-  if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "policy", error))
-    return nullptr;
-
-  const CompiledPolicies& c = *compiled;
-  if (!fill_common(skel, c, error) ||
-      !fill_paths(skel->maps.path_prefix, c.path_prefix, false, "path prefix", error) ||
-      !fill_paths(skel->maps.path_exact, c.path_exact, true, "exact path", error) ||
-      !fill_paths(skel->maps.path_suffix, c.path_suffix_reversed, false, "path suffix", error))
-    return nullptr;
-  if (!sensor->start(error)) return nullptr;
-  sensor->seed();
-
-  if (c.masks.connect_rules) {
-    connect_policy_bpf* connect = connect_policy_bpf__open();
-    if (!connect) {
-      *error = std::string("policy: cannot open the connect object: ") + strerror(errno);
-      return nullptr;
-    }
-    sensor->own_connect(connect);
-    set_common_rodata(connect->rodata, env);
-    connect->rodata->filter_tgid = 0;
-    connect->rodata->filter_comm[0] = 0;
-    // One table of executables, kept by the file object's exec/fork/exit programs.
-    if (bpf_map__reuse_fd(connect->maps.proc_binary, bpf_map__fd(skel->maps.proc_binary)) != 0 ||
-        !share_ring_maps(connect->obj, *env.ring, error) ||
-        !load_object(connect->obj, "policy (connect)", error)) {
-      if (error->empty()) *error = "policy: cannot share the executables map with the connect object";
-      return nullptr;
-    }
-    if (!fill_common(connect, c, error) || !fill_connect(connect, c, error) || !arm(connect, c, error) ||
-        !sensor->attach_connect(cgroup2_mount(), error))
-      return nullptr;
-  }
-  // The file rules last: until their masks are set, none is in force, so no process is judged
-  // before its executable is known.
-  if (!arm(skel, c, error)) return nullptr;
   return sensor;
 }
+
+bool replace_policies(Sensor& sensor, const std::vector<Policy>& policies,
+                      const std::function<void()>& between, std::string* error) {
+  return static_cast<PolicySensor&>(sensor).install(policies, between, error);
+}
+
+void release_replaced_policies(Sensor& sensor) { static_cast<PolicySensor&>(sensor).release_detached(); }
 
 }  // namespace waggle

@@ -1,0 +1,141 @@
+// Policies applied and deleted in the running agent over its control socket.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "agent_runner.hpp"
+
+namespace waggle::test {
+namespace {
+
+uint64_t wall_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The epoch ns of an RFC 3339 time with 9 fractional digits, UTC.
+uint64_t parse_time(const std::string& t) {
+  tm parts{};
+  strptime(t.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &parts);
+  return uint64_t(timegm(&parts)) * 1'000'000'000 + std::stoull(t.substr(20, 9));
+}
+
+class PolicyLiveTest : public ::testing::Test {
+ protected:
+  void SetUp() override { skip_unless_bpf(); }
+
+  Spawned policy_command(std::vector<std::string> args) {
+    args.insert(args.begin(), {WAGGLE_BINARY, "policy"});
+    args.push_back("--socket");
+    args.push_back(socket_);
+    return spawn(args, "", true);
+  }
+
+  TempDir dir_;
+  std::string socket_ = dir_.path() + "/control.sock";
+  std::string policy_dir_ = dir_.path() + "/policies";
+};
+
+TEST_F(PolicyLiveTest, ApplyEnforcesAtOnceDeleteStopsAndTheDirectoryKeepsWhatIsInForce) {
+  TestCgroup cgroup;
+  std::string secret = dir_.file("secret", "TOPSECRET");
+  std::string policy =
+      dir_.file("kill.yaml",
+                "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: guard}\nspec:\n"
+                "  rules:\n    - on: file.open\n      match:\n        path: {exact: [" +
+                    secret + "]}\n        cgroup: {in: [" + cgroup.relative() + "]}\n      action: kill\n");
+  AgentRun agent({"run", "--control-socket", socket_, "--policy-dir", policy_dir_});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+
+  Spawned before = spawn({helper_path(), "open-print", secret}, "", false, cgroup.path());
+  Spawned applied = policy_command({"apply", policy});
+  EXPECT_EQ(WEXITSTATUS(applied.status), 0) << applied.out;
+  EXPECT_EQ(applied.out, "applied guard (1 rule); 1 policy in force\n");
+  Spawned listed = policy_command({"list"});
+  EXPECT_EQ(listed.out, "guard\tenforce\t1 rule\t" + policy_dir_ + "/guard.yaml\n");
+  Spawned during = spawn({helper_path(), "open-print", secret}, "", false, cgroup.path());
+  Spawned deleted = policy_command({"delete", "guard"});
+  EXPECT_EQ(deleted.out, "deleted guard; 0 policies in force\n");
+  Spawned after = spawn({helper_path(), "open-print", secret}, "", false, cgroup.path());
+  Spawned again = policy_command({"delete", "guard"});
+  EXPECT_EQ(WEXITSTATUS(again.status), 2);
+  EXPECT_EQ(again.out, "waggle: no policy named \"guard\" is in force\n");
+  EXPECT_FALSE(std::filesystem::exists(policy_dir_ + "/guard.yaml"));
+  ASSERT_EQ(agent.stop(), 0);
+
+  EXPECT_EQ(before.out, "TOPSECRET");
+  EXPECT_TRUE(WIFSIGNALED(during.status) && WTERMSIG(during.status) == SIGKILL);
+  EXPECT_EQ(during.out, "");
+  EXPECT_EQ(after.out, "TOPSECRET");
+}
+
+TEST_F(PolicyLiveTest, ABadPolicyIsRefusedWithItsPositionAndTheOneInForceStays) {
+  std::string good =
+      dir_.file("good.yaml",
+                "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: audit}\nspec:\n"
+                "  rules:\n    - on: file.open\n      match: {path: {prefix: [/nonexistent-waggle/]}}\n"
+                "      action: log\n");
+  std::string bad = dir_.file("bad.yaml",
+                              "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: audit}\nspec:\n"
+                              "  rules:\n    - on: file.open\n      match: {path: {prefix: [relative/]}}\n"
+                              "      action: log\n");
+  AgentRun agent({"run", "--control-socket", socket_, "--policy-dir", policy_dir_});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  EXPECT_EQ(WEXITSTATUS(policy_command({"apply", good}).status), 0);
+  Spawned refused = policy_command({"apply", bad});
+  EXPECT_EQ(WEXITSTATUS(refused.status), 2);
+  EXPECT_NE(refused.out.find(bad + ":7:31: spec.rules[0].match.path.prefix[0]: expected"), std::string::npos)
+      << refused.out;
+  EXPECT_EQ(policy_command({"list"}).out, "audit\tenforce\t1 rule\t" + policy_dir_ + "/audit.yaml\n");
+  ASSERT_EQ(agent.stop(), 0);
+}
+
+TEST_F(PolicyLiveTest, ApplyAndDeleteDuringAnOpenStormLoseNothingAndMatchOnlyWhileInForce) {
+  std::string target = dir_.file("storm-target");
+  std::string config = dir_.file(
+      "config.yaml", "output: {rotate: {max_size: 1GiB}}\nsensors:\n  file:\n    exact: [" + target + "]\n");
+  std::string policy = dir_.file("log.yaml",
+                                 "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: watch}\nspec:\n"
+                                 "  rules:\n    - on: file.open\n      match: {path: {exact: [" +
+                                     target + "]}}\n      action: log\n");
+  AgentRun agent({"run", "--config", config, "--control-socket", socket_, "--policy-dir", policy_dir_});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+
+  const int opens = 300000;
+  Spawned storm;
+  std::thread runner([&] { storm = spawn({helper_path(), "storm", target, std::to_string(opens)}); });
+  std::vector<std::pair<uint64_t, uint64_t>> in_force;  // [applied, deleted] windows, generously bounded
+  for (int i = 0; i < 5; i++) {
+    uint64_t from = wall_ns();
+    EXPECT_EQ(WEXITSTATUS(policy_command({"apply", policy}).status), 0);
+    usleep(20000);
+    EXPECT_EQ(WEXITSTATUS(policy_command({"delete", "watch"}).status), 0);
+    in_force.emplace_back(from, wall_ns());
+    usleep(20000);
+  }
+  runner.join();
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+
+  int opened = 0, matched = 0, outside = 0;
+  for (auto& e : agent.events_of(storm.pid)) {
+    if (e["type"] == "file.open") opened++;
+    if (e["type"] != "policy.match") continue;
+    matched++;
+    uint64_t t = parse_time(e["time"]);
+    bool inside = false;
+    for (auto [from, to] : in_force) inside |= t >= from && t <= to;
+    if (!inside) outside++;
+  }
+  EXPECT_EQ(opened, opens);  // the file sensor saw every open, through every swap
+  EXPECT_GT(matched, 0);
+  EXPECT_EQ(outside, 0) << "policy matches while no policy was in force";
+  EXPECT_EQ(agent.final_stats()["lost"], 0);
+}
+
+}  // namespace
+}  // namespace waggle::test
