@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "policy/policy_sensor.hpp"
 
@@ -108,9 +109,15 @@ std::string PolicyControl::remove(const std::string& name) {
 
 std::string PolicyControl::list() const {
   std::string text;
-  for (const Policy& p : in_force_)
+  std::map<std::string, uint64_t> hits;
+  if (enforcer_)
+    for (auto& [rule, count] : policy_rule_hits(*enforcer_)) hits[rule] = count;
+  for (const Policy& p : in_force_) {
     text += fmt::format("{}\t{}\t{} rule{}\t{}\n", p.name, mode_name(p.mode), p.rules.size(),
                         p.rules.size() == 1 ? "" : "s", p.source);
+    for (const Rule& r : p.rules)
+      text += fmt::format("  {}\tmatched {}\n", r.name, hits[p.name + "/" + r.name]);
+  }
   if (!text.empty()) text.pop_back();
   return reply(true, text.empty() ? "no policy in force" : text);
 }

@@ -317,6 +317,25 @@ class PolicySensor final : public Sensor {
     return true;
   }
 
+  // How often each rule of the set in force has matched ("policy/rule", count).
+  std::vector<std::pair<std::string, uint64_t>> hits() const {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (const auto& [id, g] : generations_) {
+      if (g->retired) continue;
+      int cpus = libbpf_num_possible_cpus();
+      std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 1);
+      for (uint32_t i = 0; i < g->compiled.rules.size(); i++) {
+        uint64_t total = 0;
+        for (bpf_map* map : {g->file->maps.rule_hits, g->connect ? g->connect->maps.rule_hits : nullptr}) {
+          if (!map || bpf_map_lookup_elem(bpf_map__fd(map), &i, per_cpu.data()) != 0) continue;
+          for (uint64_t v : per_cpu) total += v;
+        }
+        out.emplace_back(g->compiled.rules[i].policy + "/" + g->compiled.rules[i].rule, total);
+      }
+    }
+    return out;
+  }
+
   // Frees the detached sets, once their records in the ring have been decoded.
   void release_detached() {
     for (auto it = generations_.begin(); it != generations_.end();) {
@@ -449,5 +468,9 @@ bool replace_policies(Sensor& sensor, const std::vector<Policy>& policies,
 }
 
 void release_replaced_policies(Sensor& sensor) { static_cast<PolicySensor&>(sensor).release_detached(); }
+
+std::vector<std::pair<std::string, uint64_t>> policy_rule_hits(const Sensor& enforcer) {
+  return static_cast<const PolicySensor&>(enforcer).hits();
+}
 
 }  // namespace waggle

@@ -25,4 +25,8 @@ bool replace_policies(Sensor& enforcer, const std::vector<Policy>& policies,
                       const std::function<void()>& between, std::string* error);
 void release_replaced_policies(Sensor& enforcer);
 
+// How often each rule in force has matched, counted in the kernel ("policy/rule", count):
+// the metric of `count` rules, and of every other.
+std::vector<std::pair<std::string, uint64_t>> policy_rule_hits(const Sensor& enforcer);
+
 }  // namespace waggle

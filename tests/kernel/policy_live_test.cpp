@@ -57,8 +57,10 @@ TEST_F(PolicyLiveTest, ApplyEnforcesAtOnceDeleteStopsAndTheDirectoryKeepsWhatIsI
   EXPECT_EQ(WEXITSTATUS(applied.status), 0) << applied.out;
   EXPECT_EQ(applied.out, "applied guard (1 rule); 1 policy in force\n");
   Spawned listed = policy_command({"list"});
-  EXPECT_EQ(listed.out, "guard\tenforce\t1 rule\t" + policy_dir_ + "/guard.yaml\n");
+  EXPECT_EQ(listed.out, "guard\tenforce\t1 rule\t" + policy_dir_ + "/guard.yaml\n  rule-1\tmatched 0\n");
   Spawned during = spawn({helper_path(), "open-print", secret}, "", false, cgroup.path());
+  EXPECT_EQ(policy_command({"list"}).out,
+            "guard\tenforce\t1 rule\t" + policy_dir_ + "/guard.yaml\n  rule-1\tmatched 1\n");
   Spawned deleted = policy_command({"delete", "guard"});
   EXPECT_EQ(deleted.out, "deleted guard; 0 policies in force\n");
   Spawned after = spawn({helper_path(), "open-print", secret}, "", false, cgroup.path());
@@ -91,7 +93,8 @@ TEST_F(PolicyLiveTest, ABadPolicyIsRefusedWithItsPositionAndTheOneInForceStays) 
   EXPECT_EQ(WEXITSTATUS(refused.status), 2);
   EXPECT_NE(refused.out.find(bad + ":7:31: spec.rules[0].match.path.prefix[0]: expected"), std::string::npos)
       << refused.out;
-  EXPECT_EQ(policy_command({"list"}).out, "audit\tenforce\t1 rule\t" + policy_dir_ + "/audit.yaml\n");
+  EXPECT_EQ(policy_command({"list"}).out,
+            "audit\tenforce\t1 rule\t" + policy_dir_ + "/audit.yaml\n  rule-1\tmatched 0\n");
   ASSERT_EQ(agent.stop(), 0);
 }
 
