@@ -171,8 +171,13 @@ struct wg_policy_masks {
   __u64 connect_rules;    /* rules whose event is network.connect */
   __u64 tcp_rules;        /* connect rules that apply to TCP */
   __u64 udp_rules;        /* ... and to UDP */
+  __u32 path_lists;       /* which path maps hold values: WG_LIST_PREFIX | _EXACT | _SUFFIX */
+  __u32 binary_lists;     /* which binary maps hold values: WG_LIST_PREFIX | _EXACT */
   struct wg_selector_masks sel[WG_SEL_KINDS];
 };
+#define WG_LIST_PREFIX 1
+#define WG_LIST_EXACT 2
+#define WG_LIST_SUFFIX 4
 
 /* LPM keys of the destination selector maps. */
 struct wg_ip4_key {

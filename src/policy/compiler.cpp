@@ -157,6 +157,11 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
     c.connect_cgroups = {"/"};
   else
     c.connect_cgroups.assign(connect_cgroups.begin(), connect_cgroups.end());
+  c.masks.path_lists = (c.path_prefix.empty() ? 0 : WG_LIST_PREFIX) |
+                       (c.path_exact.empty() ? 0 : WG_LIST_EXACT) |
+                       (c.path_suffix_reversed.empty() ? 0 : WG_LIST_SUFFIX);
+  c.masks.binary_lists =
+      (c.binary_prefix.empty() ? 0 : WG_LIST_PREFIX) | (c.binary_exact.empty() ? 0 : WG_LIST_EXACT);
   fold_networks(c.dest4);
   fold_networks(c.dest6);
   fold_prefixes(c.path_prefix);

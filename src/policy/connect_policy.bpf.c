@@ -78,7 +78,7 @@ static __always_inline int on_connect(struct bpf_sock_addr *ctx, bool v6) {
   u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct wg_path_key *tmp = bpf_map_lookup_elem(&binary_scratch, &zero);
   if (!tmp) return 1;
-  candidates &= holds(&m->sel[WG_SEL_BINARY], binary_rules(tgid, tmp));
+  if (selector_used(m, WG_SEL_BINARY)) candidates &= holds(&m->sel[WG_SEL_BINARY], binary_rules(m, tgid, tmp));
   if (!candidates) return 1;
 
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};

@@ -44,16 +44,22 @@ struct {
   __type(value, struct policy_scratch);
 } policy_scratch_map SEC(".maps");
 
-static __always_inline u64 path_rules(struct policy_scratch *s, struct wide_key *key, u32 len) {
+static __always_inline u64 path_rules(const struct wg_policy_masks *m, struct policy_scratch *s,
+                                      struct wide_key *key, u32 len) {
   u64 bits = 0;
-  key->prefixlen = (len < WG_FILTER_PATH_MAX ? len : WG_FILTER_PATH_MAX) * 8;
-  bits |= lookup_bits(&path_prefix, key);
-  if (len < WG_FILTER_PATH_MAX) {
+  u32 lists = m->path_lists;
+  if (lists & WG_LIST_PREFIX) {
+    key->prefixlen = (len < WG_FILTER_PATH_MAX ? len : WG_FILTER_PATH_MAX) * 8;
+    bits |= lookup_bits(&path_prefix, key);
+  }
+  if ((lists & WG_LIST_EXACT) && len < WG_FILTER_PATH_MAX) {
     key->prefixlen = (len + 1) * 8;
     bits |= lookup_bits(&path_exact, key);
   }
-  reverse_tail(key, len, &s->reversed);
-  bits |= lookup_bits(&path_suffix, &s->reversed);
+  if (lists & WG_LIST_SUFFIX) {
+    reverse_tail(key, len, &s->reversed);
+    bits |= lookup_bits(&path_suffix, &s->reversed);
+  }
   return bits;
 }
 
@@ -69,14 +75,19 @@ static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags
   u64 pid_tgid = bpf_get_current_pid_tgid();
   u32 tgid = pid_tgid >> 32;
   u64 candidates = m->file_open_rules;
-  u32 uid = (u32)bpf_get_current_uid_gid();
-  candidates &= holds(&m->sel[WG_SEL_UID], lookup_bits(&uid_rules, &uid));
-  u64 cgroup = bpf_get_current_cgroup_id();
-  candidates &= holds(&m->sel[WG_SEL_CGROUP], lookup_bits(&cgroup_rules, &cgroup));
+  if (selector_used(m, WG_SEL_UID)) {
+    u32 uid = (u32)bpf_get_current_uid_gid();
+    candidates &= holds(&m->sel[WG_SEL_UID], lookup_bits(&uid_rules, &uid));
+  }
+  if (selector_used(m, WG_SEL_CGROUP)) {
+    u64 cgroup = bpf_get_current_cgroup_id();
+    candidates &= holds(&m->sel[WG_SEL_CGROUP], lookup_bits(&cgroup_rules, &cgroup));
+  }
   if (!candidates) return 0;
   struct policy_scratch *s = bpf_map_lookup_elem(&policy_scratch_map, &zero);
   if (!s) return 0;
-  candidates &= holds(&m->sel[WG_SEL_BINARY], binary_rules(tgid, &s->reversed));
+  if (selector_used(m, WG_SEL_BINARY))
+    candidates &= holds(&m->sel[WG_SEL_BINARY], binary_rules(m, tgid, &s->reversed));
   if (!candidates) return 0;
 
   struct paths paths;
@@ -86,7 +97,7 @@ static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags
   }
   struct wide_key *key = paths.resolved_len ? &s->resolved : &s->given;
   u32 len = paths.resolved_len ? paths.resolved_len : paths.given_len;
-  candidates &= holds(&m->sel[WG_SEL_PATH], path_rules(s, key, len));
+  candidates &= holds(&m->sel[WG_SEL_PATH], path_rules(m, s, key, len));
   if (!candidates) return 0;
 
   /* Every matching rule is counted; the first one (lowest number) with an action decides.

@@ -75,15 +75,23 @@ static __always_inline u64 lookup_bits(void *map, void *key) {
   return bits ? *bits : 0;
 }
 
+/* A selector kind no rule uses costs no lookup. */
+static __always_inline bool selector_used(const struct wg_policy_masks *m, int kind) {
+  return (m->sel[kind].in | m->sel[kind].not_in) != 0;
+}
+
 static __always_inline u64 holds(const struct wg_selector_masks *m, u64 listed) {
   return (listed & m->in) | (~listed & m->not_in) | m->unused;
 }
 
 /* The rules listing this process's executable (exact or by prefix). Unknown: none. */
-static __always_inline u64 binary_rules(u32 tgid, struct wg_path_key *tmp) {
+static __always_inline u64 binary_rules(const struct wg_policy_masks *m, u32 tgid, struct wg_path_key *tmp) {
+  if (!m->binary_lists) return 0; /* no rule lists binaries: skip the lookups */
   struct wg_proc_binary *b = bpf_map_lookup_elem(&proc_binary, &tgid);
   if (!b) return 0;
-  u64 rules = lookup_bits(&binary_exact, &b->binary);
+  u64 rules = 0;
+  if (m->binary_lists & WG_LIST_EXACT) rules |= lookup_bits(&binary_exact, &b->binary);
+  if (!(m->binary_lists & WG_LIST_PREFIX)) return rules;
   /* The stored key covers the path and its NUL; a prefix must not need the NUL. A copy:
    * other threads of the process read the stored key at the same time. */
   *tmp = b->binary;
