@@ -24,6 +24,7 @@ enum wg_record_type {
   WG_REC_OPEN = 4,
   WG_REC_POLICY_OPEN = 5,
   WG_REC_POLICY_CONNECT = 6,
+  WG_REC_POLICY_EXEC = 7,
 };
 
 /* Which sensor a drop is charged to: index into the drops map is sensor * WG_DROP_CAUSES + cause. */
@@ -163,7 +164,9 @@ enum wg_selector_kind {
   WG_SEL_CGROUP = 3,
   WG_SEL_DESTINATION = 4,
   WG_SEL_PORT = 5,   /* `in` only */
-  WG_SEL_KINDS = 6,
+  WG_SEL_GID = 6,
+  WG_SEL_PARENT_BINARY = 7,
+  WG_SEL_KINDS = 8,
 };
 
 struct wg_policy_masks {
@@ -171,8 +174,11 @@ struct wg_policy_masks {
   __u64 connect_rules;    /* rules whose event is network.connect */
   __u64 tcp_rules;        /* connect rules that apply to TCP */
   __u64 udp_rules;        /* ... and to UDP */
+  __u64 exec_rules;       /* rules whose event is process.exec */
   __u32 path_lists;       /* which path maps hold values: WG_LIST_PREFIX | _EXACT | _SUFFIX */
   __u32 binary_lists;     /* which binary maps hold values: WG_LIST_PREFIX | _EXACT */
+  __u32 parent_binary_lists;
+  __u32 pad;
   struct wg_selector_masks sel[WG_SEL_KINDS];
 };
 #define WG_LIST_PREFIX 1
@@ -216,6 +222,17 @@ struct wg_policy_open {
   __u32 path_len;
   __u32 resolved_len;
   __u32 generation;  /* of the policy set that matched (see policy_common.bpf.h) */
+  char data[];
+};
+
+/* An exec that matched a rule: data holds the new executable's path (binary_len bytes). */
+struct wg_policy_exec {
+  struct wg_header h;
+  __u64 matched;
+  __u32 rule;
+  __u32 outcome;
+  __u32 generation;
+  __u32 binary_len;
   char data[];
 };
 

@@ -77,7 +77,7 @@ struct FileOpenEvent {
 
 enum class PolicyOutcome { kLogged, kKilled, kWouldKill, kRefused, kDenied, kWouldDeny };
 
-// A rule of a policy matched an event: a file open or an outbound connect.
+// A rule of a policy matched an event: a file open, an exec or an outbound connect.
 struct PolicyEvent {
   uint64_t time_ns = 0;
   uint32_t tid = 0;
@@ -87,12 +87,13 @@ struct PolicyEvent {
   std::string action;  // as the rule says: log, kill, deny, count
   PolicyOutcome outcome = PolicyOutcome::kLogged;
   std::vector<std::string> also_matched;  // "policy/rule" of the other rules that matched
-  bool is_connect = false;
-  // The connect that matched (is_connect).
+  enum class Kind { kOpen, kConnect, kExec };
+  Kind kind = Kind::kOpen;  // what matched
+  // kConnect: the destination.
   std::string address;  // "10.1.2.3" or "2001:db8::1"
   uint16_t port = 0;
   std::string protocol;  // "tcp" or "udp"
-  // The open that matched (!is_connect).
+  // kOpen: the call, the path (absolute) and as given. kExec: `path` is the new executable.
   OpenSyscall syscall = OpenSyscall::kOpenat;
   std::string path;
   std::string given_path;

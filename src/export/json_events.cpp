@@ -308,7 +308,15 @@ void append_event(std::string& out, const PolicyEvent& e) {
     if (i > 0) out.push_back(',');
     append_json_string(out, e.also_matched[i]);
   }
-  if (e.is_connect) {
+  if (e.kind == PolicyEvent::Kind::kExec) {
+    append_lit(out, "],\"event\":{\"type\":\"process.exec\",\"binary\":");
+    const bool binary_bad = append_json_string(out, e.path);
+    if (e.path_truncated) append_lit(out, ",\"binary_truncated\":true");
+    if (binary_bad) append_b64_field(out, "binary", e.path);
+    append_lit(out, "}}\n");
+    return;
+  }
+  if (e.kind == PolicyEvent::Kind::kConnect) {
     append_lit(out, "],\"event\":{\"type\":\"network.connect\",\"address\":");
     append_json_string(out, e.address);
     append_lit(out, ",\"port\":");

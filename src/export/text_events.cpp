@@ -206,7 +206,10 @@ void append_event(std::string& out, const PolicyEvent& e) {
   }
   out.push_back(' ');
   append_shell_word(out, e.policy + "/" + e.rule);
-  if (e.is_connect) {
+  if (e.kind == PolicyEvent::Kind::kExec) {
+    append_lit(out, " exec ");
+    append_shell_word(out, e.path);
+  } else if (e.kind == PolicyEvent::Kind::kConnect) {
     append_lit(out, " connect ");
     append_lit(out, e.protocol);
     out.push_back(' ');

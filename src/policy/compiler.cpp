@@ -40,13 +40,9 @@ void set_selector(wg_selector_masks& m, uint64_t bit, bool given, bool negate) {
     m.in |= bit;
 }
 
-std::string unsupported(const Policy& p, const Rule& r) {
-  if (r.on == RuleEvent::kProcessExec) return "process.exec rules";
+std::string unsupported(const Rule& r) {
   if (r.on == RuleEvent::kNetworkConnect && r.action == RuleAction::kKill)
-    return "kill on network.connect (use deny) rules";
-  if (r.parent_binary) return "rules with the parentBinary selector";
-  if (r.gid) return "rules with the gid selector";
-  (void)p;
+    return "kill on network.connect is not possible (use deny)";
   return {};
 }
 
@@ -60,8 +56,8 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
   for (const Policy& p : policies) {
     for (const Rule& r : p.rules) {
       std::string where = fmt::format("{}: policy {}, rule {}", p.source, p.name, r.name);
-      if (std::string what = unsupported(p, r); !what.empty()) {
-        *error = fmt::format("{}: {} are not enforced by this version of waggle yet", where, what);
+      if (std::string what = unsupported(r); !what.empty()) {
+        *error = fmt::format("{}: {}", where, what);
         return std::nullopt;
       }
       if (c.rules.size() >= WG_MAX_RULES) {
@@ -97,6 +93,7 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
       compiled.kernel.in_use = 1;
       c.rules.push_back(compiled);
       if (r.on == RuleEvent::kFileOpen) c.masks.file_open_rules |= bit;
+      if (r.on == RuleEvent::kProcessExec) c.masks.exec_rules |= bit;
       if (r.on == RuleEvent::kNetworkConnect) {
         c.masks.connect_rules |= bit;
         if (r.tcp) c.masks.tcp_rules |= bit;
@@ -134,9 +131,18 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
         for (const auto& v : r.binary->exact) c.binary_exact[v] |= bit;
         for (const auto& v : r.binary->prefix) c.binary_prefix[v] |= bit;
       }
+      set_selector(c.masks.sel[WG_SEL_PARENT_BINARY], bit, r.parent_binary.has_value(),
+                   r.parent_binary && r.parent_binary->negate);
+      if (r.parent_binary) {
+        for (const auto& v : r.parent_binary->exact) c.parent_binary_exact[v] |= bit;
+        for (const auto& v : r.parent_binary->prefix) c.parent_binary_prefix[v] |= bit;
+      }
       set_selector(c.masks.sel[WG_SEL_UID], bit, r.uid.has_value(), r.uid && r.uid->negate);
       if (r.uid)
         for (uint32_t id : r.uid->ids) c.uid[id] |= bit;
+      set_selector(c.masks.sel[WG_SEL_GID], bit, r.gid.has_value(), r.gid && r.gid->negate);
+      if (r.gid)
+        for (uint32_t id : r.gid->ids) c.gid[id] |= bit;
       set_selector(c.masks.sel[WG_SEL_CGROUP], bit, r.cgroup.has_value(), r.cgroup && r.cgroup->negate);
       if (r.cgroup) {
         for (const auto& path : r.cgroup->exact) {
@@ -166,7 +172,10 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
   fold_networks(c.dest6);
   fold_prefixes(c.path_prefix);
   fold_prefixes(c.path_suffix_reversed);
+  c.masks.parent_binary_lists = (c.parent_binary_prefix.empty() ? 0 : WG_LIST_PREFIX) |
+                                (c.parent_binary_exact.empty() ? 0 : WG_LIST_EXACT);
   fold_prefixes(c.binary_prefix);
+  fold_prefixes(c.parent_binary_prefix);
   return c;
 }
 

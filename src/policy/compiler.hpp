@@ -34,7 +34,9 @@ struct CompiledPolicies {
   // stored reversed.
   std::map<std::string, uint64_t> path_prefix, path_exact, path_suffix_reversed;
   std::map<std::string, uint64_t> binary_prefix, binary_exact;
+  std::map<std::string, uint64_t> parent_binary_prefix, parent_binary_exact;
   std::unordered_map<uint32_t, uint64_t> uid;
+  std::unordered_map<uint32_t, uint64_t> gid;
   std::unordered_map<uint64_t, uint64_t> cgroup;  // by cgroup id
   // Destinations: (network bytes, prefix length) -> rules, wider networks folded in.
   std::map<std::pair<std::array<uint8_t, 4>, uint8_t>, uint64_t> dest4;

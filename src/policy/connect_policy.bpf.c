@@ -50,11 +50,6 @@ static __always_inline int on_connect(struct bpf_sock_addr *ctx, bool v6) {
   if (!candidates) return 1;
   u32 port = bpf_ntohs((u16)ctx->user_port);
   candidates &= holds(&m->sel[WG_SEL_PORT], lookup_bits(&port_rules, &port));
-  u32 uid = (u32)bpf_get_current_uid_gid();
-  candidates &= holds(&m->sel[WG_SEL_UID], lookup_bits(&uid_rules, &uid));
-  u64 cgroup = bpf_get_current_cgroup_id();
-  candidates &= holds(&m->sel[WG_SEL_CGROUP], lookup_bits(&cgroup_rules, &cgroup));
-  if (!candidates) return 1;
 
   u8 addr[16] = {};
   u64 listed;
@@ -78,7 +73,7 @@ static __always_inline int on_connect(struct bpf_sock_addr *ctx, bool v6) {
   u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct wg_path_key *tmp = bpf_map_lookup_elem(&binary_scratch, &zero);
   if (!tmp) return 1;
-  if (selector_used(m, WG_SEL_BINARY)) candidates &= holds(&m->sel[WG_SEL_BINARY], binary_rules(m, tgid, tmp));
+  candidates = identity_rules(m, candidates, tgid, current_ppid(), tmp);
   if (!candidates) return 1;
 
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};

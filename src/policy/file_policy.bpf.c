@@ -75,19 +75,9 @@ static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags
   u64 pid_tgid = bpf_get_current_pid_tgid();
   u32 tgid = pid_tgid >> 32;
   u64 candidates = m->file_open_rules;
-  if (selector_used(m, WG_SEL_UID)) {
-    u32 uid = (u32)bpf_get_current_uid_gid();
-    candidates &= holds(&m->sel[WG_SEL_UID], lookup_bits(&uid_rules, &uid));
-  }
-  if (selector_used(m, WG_SEL_CGROUP)) {
-    u64 cgroup = bpf_get_current_cgroup_id();
-    candidates &= holds(&m->sel[WG_SEL_CGROUP], lookup_bits(&cgroup_rules, &cgroup));
-  }
-  if (!candidates) return 0;
   struct policy_scratch *s = bpf_map_lookup_elem(&policy_scratch_map, &zero);
   if (!s) return 0;
-  if (selector_used(m, WG_SEL_BINARY))
-    candidates &= holds(&m->sel[WG_SEL_BINARY], binary_rules(m, tgid, &s->reversed));
+  candidates = identity_rules(m, candidates, tgid, current_ppid(), &s->reversed);
   if (!candidates) return 0;
 
   struct paths paths;
@@ -183,6 +173,37 @@ int wg_pol_exec(u64 *ctx) {
   bpf_probe_read_kernel(s->exec_binary.binary.data, len, s->resolved.data);
   s->exec_binary.binary.prefixlen = (len + 1) * 8; /* with the NUL: exact matches need it */
   bpf_map_update_elem(&proc_binary, &tgid, &s->exec_binary, BPF_ANY);
+
+  /* process.exec rules, judged before the new image runs a single instruction. */
+  struct wg_policy_masks *m = bpf_map_lookup_elem(&masks, &zero);
+  if (!m || !m->exec_rules) return 0;
+  u64 candidates = identity_rules(m, m->exec_rules, tgid, BPF_CORE_READ(task, real_parent, tgid), &s->reversed);
+  if (!candidates) return 0;
+  struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
+  bpf_loop(WG_MAX_RULES, decide_step, &d, 0);
+  if (!d.report) return 0;
+  if (d.outcome == WG_OUTCOME_KILLED) {
+    if (protected_process(tgid))
+      d.outcome = WG_OUTCOME_REFUSED;
+    else
+      bpf_send_signal(SIGKILL); /* delivered before the new image runs */
+  }
+  struct wg_policy_exec *rec = (struct wg_policy_exec *)s->bytes;
+  wg_fill_header_btf(&rec->h, WG_REC_POLICY_EXEC);
+  rec->matched = candidates;
+  rec->rule = d.rule;
+  rec->outcome = d.outcome;
+  rec->generation = generation;
+  u32 path_len = wg_write_path(BPF_CORE_READ(exe, f_path.mnt), BPF_CORE_READ(exe, f_path.dentry),
+                               BPF_CORE_READ(task, fs, root.mnt), BPF_CORE_READ(task, fs, root.dentry),
+                               s->bytes + sizeof(struct wg_policy_exec), &truncated);
+  if (truncated) rec->h.flags |= WG_F_BINARY_TRUNC;
+  if (path_len > WG_PATH_MAX) path_len = WG_PATH_MAX;
+  rec->binary_len = path_len;
+  u64 size = sizeof(struct wg_policy_exec) + path_len;
+  rec->h.size = size;
+  if (size > sizeof(s->bytes)) return 0;
+  wg_emit(WG_SENSOR_POLICY, rec, size);
   return 0;
 }
 

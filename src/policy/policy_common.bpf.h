@@ -22,6 +22,15 @@ const volatile __u32 generation = 0;
 
 BINARY_TRIE(binary_prefix);
 BINARY_TRIE(binary_exact);
+BINARY_TRIE(parent_binary_prefix);
+BINARY_TRIE(parent_binary_exact);
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, u32);
+  __type(value, u64);
+} gid_rules SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -84,19 +93,53 @@ static __always_inline u64 holds(const struct wg_selector_masks *m, u64 listed) 
   return (listed & m->in) | (~listed & m->not_in) | m->unused;
 }
 
-/* The rules listing this process's executable (exact or by prefix). Unknown: none. */
-static __always_inline u64 binary_rules(const struct wg_policy_masks *m, u32 tgid, struct wg_path_key *tmp) {
-  if (!m->binary_lists) return 0; /* no rule lists binaries: skip the lookups */
+/* The rules whose lists (exact, or by prefix) hold the executable of process `tgid`. An
+ * unknown process is listed by no rule. */
+static __always_inline u64 executable_rules(void *exact, void *prefix, u32 lists, u32 tgid,
+                                            struct wg_path_key *tmp) {
+  if (!lists) return 0;
   struct wg_proc_binary *b = bpf_map_lookup_elem(&proc_binary, &tgid);
   if (!b) return 0;
   u64 rules = 0;
-  if (m->binary_lists & WG_LIST_EXACT) rules |= lookup_bits(&binary_exact, &b->binary);
-  if (!(m->binary_lists & WG_LIST_PREFIX)) return rules;
+  if (lists & WG_LIST_EXACT) rules |= lookup_bits(exact, &b->binary);
+  if (!(lists & WG_LIST_PREFIX)) return rules;
   /* The stored key covers the path and its NUL; a prefix must not need the NUL. A copy:
    * other threads of the process read the stored key at the same time. */
   *tmp = b->binary;
   tmp->prefixlen = tmp->prefixlen > 8 ? tmp->prefixlen - 8 : 0;
-  return rules | lookup_bits(&binary_prefix, tmp);
+  return rules | lookup_bits(prefix, tmp);
+}
+
+/* Narrows `candidates` by who is acting: uid, gid, cgroup, executable and the parent's
+ * executable. A selector kind no rule uses costs nothing. */
+static __always_inline u64 identity_rules(const struct wg_policy_masks *m, u64 candidates, u32 tgid, u32 ppid,
+                                          struct wg_path_key *tmp) {
+  u64 uid_gid = bpf_get_current_uid_gid();
+  if (selector_used(m, WG_SEL_UID)) {
+    u32 uid = (u32)uid_gid;
+    candidates &= holds(&m->sel[WG_SEL_UID], lookup_bits(&uid_rules, &uid));
+  }
+  if (selector_used(m, WG_SEL_GID)) {
+    u32 gid = uid_gid >> 32;
+    candidates &= holds(&m->sel[WG_SEL_GID], lookup_bits(&gid_rules, &gid));
+  }
+  if (selector_used(m, WG_SEL_CGROUP)) {
+    u64 cgroup = bpf_get_current_cgroup_id();
+    candidates &= holds(&m->sel[WG_SEL_CGROUP], lookup_bits(&cgroup_rules, &cgroup));
+  }
+  if (!candidates) return 0;
+  if (selector_used(m, WG_SEL_BINARY))
+    candidates &= holds(&m->sel[WG_SEL_BINARY],
+                        executable_rules(&binary_exact, &binary_prefix, m->binary_lists, tgid, tmp));
+  if (candidates && selector_used(m, WG_SEL_PARENT_BINARY))
+    candidates &= holds(&m->sel[WG_SEL_PARENT_BINARY], executable_rules(&parent_binary_exact, &parent_binary_prefix,
+                                                                         m->parent_binary_lists, ppid, tmp));
+  return candidates;
+}
+
+static __always_inline u32 current_ppid(void) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  return task->real_parent->tgid;
 }
 
 struct decision {

@@ -111,7 +111,11 @@ bool fill_common(Skel* skel, const CompiledPolicies& c, std::string* error) {
   }
   return fill_paths(skel->maps.binary_prefix, c.binary_prefix, false, "binary prefix", error) &&
          fill_paths(skel->maps.binary_exact, c.binary_exact, true, "binary", error) &&
-         fill_ids(skel->maps.uid_rules, c.uid, error) && fill_ids(skel->maps.cgroup_rules, c.cgroup, error);
+         fill_paths(skel->maps.parent_binary_prefix, c.parent_binary_prefix, false, "parent binary prefix",
+                    error) &&
+         fill_paths(skel->maps.parent_binary_exact, c.parent_binary_exact, true, "parent binary", error) &&
+         fill_ids(skel->maps.uid_rules, c.uid, error) && fill_ids(skel->maps.gid_rules, c.gid, error) &&
+         fill_ids(skel->maps.cgroup_rules, c.cgroup, error);
 }
 
 // Sets the masks: until then no rule of this object is in force.
@@ -348,10 +352,11 @@ class PolicySensor final : public Sensor {
 
   std::string_view name() const override { return "policy"; }
   std::string_view hook() const override {
-    return "tracepoint/syscalls/sys_enter_open* (file.open rules), cgroup/connect4,6 (network.connect rules)";
+    return "tracepoint/syscalls/sys_enter_open* (file.open), tp_btf/sched_process_exec (process.exec), "
+           "cgroup/connect4,6 (network.connect)";
   }
   bool handles(uint16_t type) const override {
-    return type == WG_REC_POLICY_OPEN || type == WG_REC_POLICY_CONNECT;
+    return type == WG_REC_POLICY_OPEN || type == WG_REC_POLICY_CONNECT || type == WG_REC_POLICY_EXEC;
   }
   void detach() override {
     for (auto& [id, g] : generations_) g->attachment.detach();
@@ -361,6 +366,18 @@ class PolicySensor final : public Sensor {
     if (h.type == WG_REC_POLICY_CONNECT) {
       if (size >= sizeof(wg_policy_connect))
         decode_connect(*static_cast<const wg_policy_connect*>(record), emit);
+      return;
+    }
+    if (h.type == WG_REC_POLICY_EXEC) {
+      const auto& rec = *static_cast<const wg_policy_exec*>(record);
+      if (size < sizeof(wg_policy_exec) || sizeof(wg_policy_exec) + size_t(rec.binary_len) > size) return;
+      const CompiledRule* rule = rule_of(rec.generation, rec.rule);
+      if (!rule) return;
+      PolicyEvent event = event_for(h, rec.generation, rec.rule, rec.outcome, rec.matched);
+      event.kind = PolicyEvent::Kind::kExec;
+      event.path.assign(rec.data, rec.binary_len);
+      event.path_truncated = h.flags & WG_F_BINARY_TRUNC;
+      if (within_rate(*rule, h.ktime)) emit(Event{std::move(event)});
       return;
     }
     if (size < sizeof(wg_policy_open)) return;
@@ -408,7 +425,7 @@ class PolicySensor final : public Sensor {
     const CompiledRule* rule = rule_of(rec.generation, rec.rule);
     if (!rule) return;
     PolicyEvent event = event_for(rec.h, rec.generation, rec.rule, rec.outcome, rec.matched);
-    event.is_connect = true;
+    event.kind = PolicyEvent::Kind::kConnect;
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(rec.family == AF_INET6 ? AF_INET6 : AF_INET, rec.addr, text, sizeof(text));
     event.address = text;

@@ -150,18 +150,85 @@ TEST_F(PolicyEnforcementTest, ConnectToADeniedDestinationFailsWithEpermOnlyInsid
   EXPECT_EQ(policy_events(agent, outside.pid).size(), 0u);
 }
 
+TEST_F(PolicyEnforcementTest, AnExecRuleKillsTheNewImageBeforeItRunsAnInstruction) {
+  TempDir dir;
+  TestCgroup cgroup;
+  std::string secret = dir.file("secret", "TOPSECRET");
+  std::string policy = dir.file("exec.yaml",
+                                "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: no-helper}\n"
+                                "spec:\n  rules:\n    - on: process.exec\n      match:\n"
+                                "        binary: {in: [" +
+                                    helper_path() +
+                                    "]}\n"
+                                    "        cgroup: {in: [" +
+                                    cgroup.relative() +
+                                    "]}\n"
+                                    "      action: kill\n");
+  AgentRun agent({"run", "--policy", policy});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned helper = spawn({helper_path(), "open-print", secret}, "", false, cgroup.path());
+  Spawned cat = spawn({"/usr/bin/cat", secret}, "", false, cgroup.path());
+  ASSERT_EQ(agent.stop(), 0);
+  EXPECT_TRUE(WIFSIGNALED(helper.status) && WTERMSIG(helper.status) == SIGKILL) << helper.status;
+  EXPECT_EQ(helper.out, "");
+  EXPECT_EQ(cat.out, "TOPSECRET");
+  auto events = policy_events(agent, helper.pid);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["outcome"], "killed");
+  EXPECT_EQ(events[0]["event"]["type"], "process.exec");
+  EXPECT_EQ(events[0]["event"]["binary"], helper_path());
+  // The image never ran: it opened nothing.
+  for (auto& e : agent.events_of(helper.pid)) EXPECT_NE(e["type"], "file.open") << e.dump();
+}
+
+TEST_F(PolicyEnforcementTest, ParentBinaryAndGidSelectWhoIsJudged) {
+  TempDir dir;
+  TestCgroup cgroup;
+  std::string secret = dir.file("secret", "TOPSECRET");
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self));
+  ASSERT_GT(n, 0);
+  std::string policy = dir.file("parent.yaml",
+                                "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: parents}\n"
+                                "spec:\n  rules:\n    - on: file.open\n      match:\n"
+                                "        path: {exact: [" +
+                                    secret +
+                                    "]}\n"
+                                    "        parentBinary: {in: [" +
+                                    std::string(self, n) +
+                                    "]}\n"
+                                    "        gid: {in: [" +
+                                    std::to_string(getegid()) +
+                                    "]}\n"
+                                    "        cgroup: {in: [" +
+                                    cgroup.relative() +
+                                    "]}\n"
+                                    "      action: log\n");
+  AgentRun agent({"run", "--policy", policy});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned direct = spawn({helper_path(), "open-print", secret}, "", false, cgroup.path());
+  // Through a shell that forks: the helper's parent is then the shell, not this test.
+  Spawned via_shell =
+      spawn({"/bin/sh", "-c", helper_path() + " open-print " + secret + "; true"}, "", false, cgroup.path());
+  ASSERT_EQ(agent.stop(), 0);
+  EXPECT_EQ(direct.out, "TOPSECRET");
+  EXPECT_EQ(via_shell.out, "TOPSECRET");
+  EXPECT_EQ(policy_events(agent, direct.pid).size(), 1u);
+  int shell_matches = 0;
+  for (auto& e : agent.events())
+    if (e["type"] == "policy.match" && e["process"]["ppid"] == via_shell.pid) shell_matches++;
+  EXPECT_EQ(shell_matches, 0);
+}
+
 TEST_F(PolicyEnforcementTest, APolicyThisVersionCannotEnforceIsRefusedAndNothingIsLoaded) {
   TempDir dir;
-  std::string file =
-      dir.file("exec.yaml",
-               "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: no-curl}\n"
-               "spec:\n  rules:\n    - on: process.exec\n      match: {binary: {in: [/usr/bin/curl]}}\n"
-               "      action: kill\n");
+  std::string file = dir.file("egress.yaml",
+                              "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: no-egress}\n"
+                              "spec:\n  rules:\n    - on: network.connect\n      match: {port: [25]}\n"
+                              "      action: kill\n");
   Spawned run = spawn({WAGGLE_BINARY, "run", "--policy", file}, "", true);
   EXPECT_EQ(WEXITSTATUS(run.status), 2);
-  EXPECT_NE(run.out.find("process.exec rules are not enforced by this version of waggle yet"),
-            std::string::npos)
-      << run.out;
+  EXPECT_NE(run.out.find("kill on network.connect is not possible (use deny)"), std::string::npos) << run.out;
   EXPECT_EQ(waggle_programs_left(), std::vector<std::string>{});
 }
 

@@ -66,25 +66,39 @@ TEST(PolicyCompiler, SelectorsBecomeMasksAndValueBitmaps) {
 }
 
 TEST(PolicyCompiler, RefusesWhatItCannotEnforceNamingPolicyAndRule) {
-  Rule exec = file_rule("no-curl", RuleAction::kKill);
-  exec.on = RuleEvent::kProcessExec;
+  Rule kill_connect = file_rule("no-egress", RuleAction::kKill);
+  kill_connect.on = RuleEvent::kNetworkConnect;
   std::string error;
-  EXPECT_FALSE(compile_policies({policy_with({exec})}, "", &error));
-  EXPECT_EQ(
-      error,
-      "p.yaml: policy p, rule no-curl: process.exec rules are not enforced by this version of waggle yet");
+  EXPECT_FALSE(compile_policies({policy_with({kill_connect})}, "", &error));
+  EXPECT_EQ(error, "p.yaml: policy p, rule no-egress: kill on network.connect is not possible (use deny)");
 
-  Rule gid = file_rule("g", RuleAction::kLog);
-  gid.gid = IdSetSelector{false, {5}};
-  EXPECT_FALSE(compile_policies({policy_with({gid})}, "", &error));
-  EXPECT_EQ(
-      error,
-      "p.yaml: policy p, rule g: rules with the gid selector are not enforced by this version of waggle yet");
+  Rule deny_open = file_rule("d", RuleAction::kDeny);
+  EXPECT_FALSE(compile_policies({policy_with({deny_open})}, "", &error));
+  EXPECT_EQ(error, "p.yaml: policy p, rule d: deny is only possible for network.connect");
 
   Rule cg = file_rule("cg", RuleAction::kLog);
   cg.cgroup = StringSetSelector{false, {"/no-such-cgroup-waggle"}, {}};
   EXPECT_FALSE(compile_policies({policy_with({cg})}, "/sys/fs/cgroup/unified", &error));
   EXPECT_NE(error.find("cgroup /no-such-cgroup-waggle not found"), std::string::npos) << error;
+}
+
+TEST(PolicyCompiler, ExecRulesGidAndParentBinaryHaveTheirMasks) {
+  Rule exec = file_rule("no-curl", RuleAction::kKill);
+  exec.on = RuleEvent::kProcessExec;
+  exec.binary = StringSetSelector{false, {"/usr/bin/curl"}, {}};
+  exec.parent_binary = StringSetSelector{true, {}, {"/usr/sbin/"}};
+  exec.gid = IdSetSelector{false, {100}};
+  std::string error;
+  auto c = compile_policies({policy_with({exec})}, "", &error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->masks.exec_rules, 1u);
+  EXPECT_EQ(c->masks.file_open_rules, 0u);
+  EXPECT_EQ(c->masks.sel[WG_SEL_PARENT_BINARY].not_in, 1u);
+  EXPECT_EQ(c->masks.sel[WG_SEL_GID].in, 1u);
+  EXPECT_EQ(c->parent_binary_prefix.at("/usr/sbin/"), 1u);
+  EXPECT_EQ(c->gid.at(100), 1u);
+  EXPECT_EQ(c->masks.parent_binary_lists, uint32_t(WG_LIST_PREFIX));
+  EXPECT_EQ(c->masks.binary_lists, uint32_t(WG_LIST_EXACT));
 }
 
 TEST(PolicyCompiler, RefusesMoreThan64RulesInForce) {
