@@ -68,7 +68,26 @@ static __always_inline bool protected_process(u32 tgid) {
   return tgid == 1 || tgid == self_tgid || (BPF_CORE_READ(task, flags) & PF_KTHREAD);
 }
 
-static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags) {
+/* An open whose path could not be read at its entry (the page was not yet faulted in, and
+ * the tracepoint cannot fault): judged at its exit instead, when the kernel has read the path
+ * itself. A kill then still lands before the call returns to user space. */
+struct deferred_open {
+  u64 filename;
+  u64 flags;
+  s32 dfd;
+  u32 syscall;
+  u32 valid;
+  u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct deferred_open);
+} deferred SEC(".maps");
+
+static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags, bool at_exit) {
   u32 zero = 0;
   struct wg_policy_masks *m = bpf_map_lookup_elem(&masks, &zero);
   if (!m || !m->file_open_rules) return 0;
@@ -82,7 +101,21 @@ static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags
 
   struct paths paths;
   if (!read_paths(filename, dfd, s->given.data, s->resolved.data, &paths)) {
-    wg_count_drop(WG_SENSOR_POLICY, WG_DROP_READ_FAILED);
+    if (at_exit) {
+      wg_count_drop(WG_SENSOR_POLICY, WG_DROP_READ_FAILED);
+      return 0;
+    }
+    struct deferred_open *later = bpf_task_storage_get(&deferred, bpf_get_current_task_btf(), 0,
+                                                       BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!later) {
+      wg_count_drop(WG_SENSOR_POLICY, WG_DROP_PENDING_FULL);
+      return 0;
+    }
+    later->filename = filename;
+    later->flags = flags;
+    later->dfd = dfd;
+    later->syscall = syscall;
+    later->valid = 1;
     return 0;
   }
   struct wide_key *key = paths.resolved_len ? &s->resolved : &s->given;
@@ -132,23 +165,43 @@ static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int wg_pol_openat(struct syscall_enter_ctx *ctx) {
-  return on_open(WG_SYS_OPENAT, (s32)ctx->args[0], ctx->args[1], ctx->args[2]);
+  return on_open(WG_SYS_OPENAT, (s32)ctx->args[0], ctx->args[1], ctx->args[2], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")
-int wg_pol_open(struct syscall_enter_ctx *ctx) { return on_open(WG_SYS_OPEN, AT_FDCWD, ctx->args[0], ctx->args[1]); }
+int wg_pol_open(struct syscall_enter_ctx *ctx) {
+  return on_open(WG_SYS_OPEN, AT_FDCWD, ctx->args[0], ctx->args[1], false);
+}
 
 SEC("tracepoint/syscalls/sys_enter_creat")
 int wg_pol_creat(struct syscall_enter_ctx *ctx) {
-  return on_open(WG_SYS_CREAT, AT_FDCWD, ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC);
+  return on_open(WG_SYS_CREAT, AT_FDCWD, ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int wg_pol_openat2(struct syscall_enter_ctx *ctx) {
   u64 how[1] = {};
   bpf_probe_read_user(how, sizeof(how), (void *)ctx->args[2]);
-  return on_open(WG_SYS_OPENAT2, (s32)ctx->args[0], ctx->args[1], how[0]);
+  return on_open(WG_SYS_OPENAT2, (s32)ctx->args[0], ctx->args[1], how[0], false);
 }
+
+static __always_inline int on_open_exit(u32 syscall) {
+  struct deferred_open *later = bpf_task_storage_get(&deferred, bpf_get_current_task_btf(), 0, 0);
+  if (!later || !later->valid) return 0;
+  struct deferred_open d = *later;
+  later->valid = 0;
+  if (d.syscall != syscall) return 0;
+  return on_open(d.syscall, d.dfd, d.filename, d.flags, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int wg_polx_openat(void *ctx) { return on_open_exit(WG_SYS_OPENAT); }
+SEC("tracepoint/syscalls/sys_exit_open")
+int wg_polx_open(void *ctx) { return on_open_exit(WG_SYS_OPEN); }
+SEC("tracepoint/syscalls/sys_exit_creat")
+int wg_polx_creat(void *ctx) { return on_open_exit(WG_SYS_CREAT); }
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int wg_polx_openat2(void *ctx) { return on_open_exit(WG_SYS_OPENAT2); }
 
 /* Keeping proc_binary: an exec records the new executable, a fork copies the parent's, an
  * exit forgets the process. */

@@ -215,11 +215,20 @@ bool prepare_generation(Generation& gen, const SensorEnv& env, std::string* erro
   }
   file_policy_bpf* skel = g->file;
   set_policy_rodata(skel->rodata, env, g->id);
-  for (auto [prog, syscall] :
-       {std::pair{skel->progs.wg_pol_open, "open"}, std::pair{skel->progs.wg_pol_creat, "creat"},
-        std::pair{skel->progs.wg_pol_openat, "openat"}, std::pair{skel->progs.wg_pol_openat2, "openat2"}})
-    bpf_program__set_autoload(
-        prog, tracepoint_exists(env.tracefs, "syscalls", std::string("sys_enter_") + syscall));
+  struct Pair {
+    bpf_program* enter;
+    bpf_program* exit;
+    const char* syscall;
+  };
+  for (const Pair& p : {Pair{skel->progs.wg_pol_open, skel->progs.wg_polx_open, "open"},
+                        Pair{skel->progs.wg_pol_creat, skel->progs.wg_polx_creat, "creat"},
+                        Pair{skel->progs.wg_pol_openat, skel->progs.wg_polx_openat, "openat"},
+                        Pair{skel->progs.wg_pol_openat2, skel->progs.wg_polx_openat2, "openat2"}}) {
+    bool present = tracepoint_exists(env.tracefs, "syscalls", std::string("sys_enter_") + p.syscall) &&
+                   tracepoint_exists(env.tracefs, "syscalls", std::string("sys_exit_") + p.syscall);
+    bpf_program__set_autoload(p.enter, present);
+    bpf_program__set_autoload(p.exit, present);
+  }
   if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "policy", error) ||
       !fill_common(skel, c, error) ||
       !fill_paths(skel->maps.path_prefix, c.path_prefix, false, "path prefix", error) ||
@@ -246,9 +255,11 @@ bool prepare_generation(Generation& gen, const SensorEnv& env, std::string* erro
 // The quick half, on the agent's thread: attach and arm. On failure nothing stays attached.
 bool start_generation(Generation& g, std::string* error) {
   const CompiledPolicies& c = g.compiled;
-  // The process tracking programs first: from then on no process starts unseen.
+  // The process tracking programs first: from then on no process starts unseen. Then the
+  // exits, before the entries: an open deferred at its entry always has its exit seen.
   if (!g.attachment.attach_all(g.file->obj, "policy", error, [](const bpf_program* prog) {
-        return std::string_view(bpf_program__section_name(prog)).starts_with("tp_btf/");
+        std::string_view section = bpf_program__section_name(prog);
+        return section.starts_with("tp_btf/") || section.find("/sys_exit_") != std::string_view::npos;
       }))
     return false;
   seed_binaries(g.file->maps.proc_binary);

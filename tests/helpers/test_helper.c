@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,8 @@ static int usage(void) {
           "usage: test_helper exit CODE | signal SIGNO | sleep MS | open PATH... | open-print PATH | creat PATH |\n"
           "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
           "       storm PATH COUNT |"
-          "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | args ARG...\n");
+          "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
+          "       args ARG...\n");
   return 64;
 }
 
@@ -79,6 +81,21 @@ int main(int argc, char **argv) {
     inet_pton(AF_INET, argv[2], &to.sin_addr);
     int ret = connect(fd, (struct sockaddr *)&to, sizeof(to));
     printf("%d\n", ret < 0 ? -errno : 0);
+    return 0;
+  }
+  if (!strcmp(mode, "open-unfaulted") && argc == 3) {
+    /* The path passed from a page not yet faulted in: a tracepoint cannot read it at entry. */
+    char tmpl[] = "/tmp/waggle-unfaulted-XXXXXX";
+    int tmp = mkstemp(tmpl);
+    if (tmp < 0 || write(tmp, argv[2], strlen(argv[2]) + 1) < 0) return 2;
+    char *path = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, tmp, 0);
+    unlink(tmpl);
+    if (path == MAP_FAILED) return 2;
+    int fd = open(path, O_RDONLY); /* the kernel faults the page in, the tracepoint could not */
+    report(fd);
+    char buf[4096];
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : 0;
+    if (n > 0) fwrite(buf, 1, n, stdout);
     return 0;
   }
   if (!strcmp(mode, "creat") && argc == 3) {

@@ -91,6 +91,18 @@ TEST_F(FileSensorTest, RelativeOpenAgainstABadDirectoryFdKeepsThePathAsGivenAndI
   EXPECT_EQ(child.out, "-9\n");
 }
 
+TEST_F(FileSensorTest, APathTheEntryCannotReadIsFilteredAtTheExitNotMissed) {
+  TempDir t;
+  std::string target = t.file("unfaulted", "x");
+  AgentRun agent({"trace", "open", "--exact", target});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned child = spawn({helper_path(), "open-unfaulted", target});
+  ASSERT_EQ(agent.stop(), 0);
+  auto events = agent.events_of(child.pid);
+  ASSERT_EQ(count_paths(events)[target], 1) << child.out;
+  EXPECT_EQ(agent.final_stats()["lost"], 0);
+}
+
 TEST_F(FileSensorTest, FailedOpenCarriesItsErrnoAndDecodedFlags) {
   TempDir t;
   std::string missing = t.path() + "/missing";

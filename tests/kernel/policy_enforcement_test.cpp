@@ -79,6 +79,20 @@ TEST_F(PolicyEnforcementTest, KillStopsTheReaderBeforeItCanPrintAndSparesTheOthe
   EXPECT_EQ(policy_events(agent, outside.pid).size(), 0u);
 }
 
+TEST_F(PolicyEnforcementTest, APathTheEntryCannotReadIsJudgedAtTheExitAndStillKilled) {
+  TempDir dir;
+  TestCgroup cgroup;
+  std::string secret = dir.file("secret", "TOPSECRET");
+  AgentRun agent({"run", "--policy", write_policy(dir, "enforce", secret, cgroup)});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned reader = spawn({helper_path(), "open-unfaulted", secret}, "", false, cgroup.path());
+  ASSERT_EQ(agent.stop(), 0);
+  EXPECT_TRUE(WIFSIGNALED(reader.status) && WTERMSIG(reader.status) == SIGKILL) << reader.status;
+  EXPECT_EQ(reader.out, "");
+  ASSERT_EQ(policy_events(agent, reader.pid).size(), 1u);
+  EXPECT_EQ(agent.final_stats()["lost"], 0);
+}
+
 TEST_F(PolicyEnforcementTest, MonitorModeLetsTheReaderRunAndSaysItWouldHaveBeenKilled) {
   TempDir dir;
   TestCgroup cgroup;

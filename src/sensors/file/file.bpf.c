@@ -47,7 +47,9 @@ struct pending_open {
   u32 mode;
   s32 dfd;
   u32 syscall;
-  u32 valid; /* task storage: 1 between an entry and its exit */
+  u32 valid;          /* task storage: 1 between an entry and its exit */
+  u32 match_at_exit;  /* the path could not be read at the entry: filter at the exit */
+  u32 pad;
 };
 
 /* Set by user space when the kernel has task storage for tracepoint programs: the pending
@@ -114,10 +116,15 @@ static __always_inline int on_enter(u32 syscall, s32 dfd, u64 filename, u64 flag
     struct open_scratch *s = bpf_map_lookup_elem(&open_scratch_map, &zero);
     if (!s) return 0;
     struct paths paths;
-    if (!read_paths(p.filename, p.dfd, s->given.data, s->resolved.data, &paths)) return 0;
-    struct wide_key *key = paths.resolved_len ? &s->resolved : &s->given;
-    u32 len = paths.resolved_len ? paths.resolved_len : paths.given_len;
-    if (!matches(s, key, len)) return 0;
+    /* A path not yet faulted in cannot be read here; the kernel reads it during the call, so
+     * the exit can: filter there rather than miss the open. */
+    if (!read_paths(p.filename, p.dfd, s->given.data, s->resolved.data, &paths)) {
+      p.match_at_exit = 1;
+    } else {
+      struct wide_key *key = paths.resolved_len ? &s->resolved : &s->given;
+      u32 len = paths.resolved_len ? paths.resolved_len : paths.given_len;
+      if (!matches(s, key, len)) return 0;
+    }
   }
   if (use_task_storage) {
     struct pending_open *slot =
@@ -159,6 +166,15 @@ static __always_inline int on_exit(u32 syscall, long ret) {
   u32 zero = 0;
   struct open_scratch *s = bpf_map_lookup_elem(&open_scratch_map, &zero);
   if (!s) return 0;
+  if (p.match_at_exit) {
+    struct paths later;
+    if (!read_paths(p.filename, p.dfd, s->given.data, s->resolved.data, &later)) {
+      wg_count_drop(WG_SENSOR_FILE, WG_DROP_READ_FAILED);
+      return 0;
+    }
+    struct wide_key *key = later.resolved_len ? &s->resolved : &s->given;
+    if (!matches(s, key, later.resolved_len ? later.resolved_len : later.given_len)) return 0;
+  }
   struct wg_open *rec = (struct wg_open *)s->bytes;
   char *data = s->bytes + sizeof(struct wg_open);
   struct task_struct *task = (void *)bpf_get_current_task();
