@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 
 #include "core/feature_probe.hpp"
+#include "policy/policy_sensor.hpp"
 #include "sensors/file/file_sensor.hpp"
 #include "sensors/process/process_sensor.hpp"
 
@@ -30,6 +31,10 @@ int run_doctor() {
                plan.can_run ? plan.hook : plan.reason);
     ready += plan.can_run;
   }
+  // Policies are not a sensor the agent needs to run, but users want to know before applying.
+  SensorPlan policy = plan_policy_sensor(k);
+  fmt::print("{:<10} {:<9} {}\n", "policy", policy.can_run ? "ready" : "disabled",
+             policy.can_run ? policy.hook : policy.reason);
   bool ok = k.can_load_bpf() && ready > 0;
   fmt::print("\n{}\n", ok ? fmt::format("the agent can run: {} of 2 sensors ready", ready)
                           : std::string("the agent cannot run here"));

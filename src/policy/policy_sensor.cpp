@@ -26,6 +26,10 @@
 
 namespace waggle {
 
+constexpr const char* kPolicyHooks =
+    "tracepoint/syscalls/sys_{enter,exit}_open* (file.open), tp_btf/sched_process_exec (process.exec), "
+    "cgroup/connect4,6 (network.connect)";
+
 SensorPlan plan_policy_sensor(const KernelFeatures& f) {
   SensorPlan plan;
   if (!f.btf.ok)
@@ -43,8 +47,7 @@ SensorPlan plan_policy_sensor(const KernelFeatures& f) {
   else if (!f.send_signal.ok)
     plan.reason = "needs bpf_send_signal to kill: " + f.send_signal.detail;
   else
-    plan.hook =
-        "tracepoint/syscalls/sys_enter_{open,openat,openat2,creat} + tp_btf/sched_process_{exec,fork,exit}";
+    plan.hook = kPolicyHooks;
   plan.can_run = plan.reason.empty();
   return plan;
 }
@@ -362,10 +365,7 @@ class PolicySensor final : public Sensor {
   }
 
   std::string_view name() const override { return "policy"; }
-  std::string_view hook() const override {
-    return "tracepoint/syscalls/sys_enter_open* (file.open), tp_btf/sched_process_exec (process.exec), "
-           "cgroup/connect4,6 (network.connect)";
-  }
+  std::string_view hook() const override { return kPolicyHooks; }
   bool handles(uint16_t type) const override {
     return type == WG_REC_POLICY_OPEN || type == WG_REC_POLICY_CONNECT || type == WG_REC_POLICY_EXEC;
   }
