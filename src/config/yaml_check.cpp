@@ -1,9 +1,38 @@
 #include "config/yaml_check.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <limits>
+#include <system_error>
 
 namespace waggle::yaml_check {
+
+bool read_file(const std::string& path, std::string* text, std::string* error) {
+  constexpr size_t kMaxFileBytes = 64u << 20;
+  auto cannot_read = [&](const std::string& why) {
+    if (error) *error = path + ": cannot read: " + why;
+    return false;
+  };
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cannot_read(std::generic_category().message(errno));
+  text->clear();
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || text->size() + static_cast<size_t>(n) > kMaxFileBytes) {
+      int saved = errno;
+      close(fd);
+      if (n < 0) return cannot_read(std::generic_category().message(saved));
+      if (n == 0) return true;
+      return cannot_read("larger than 64 MiB");
+    }
+    text->append(buf, static_cast<size_t>(n));
+  }
+}
 namespace {
 
 constexpr std::string_view kCoreTag = "tag:yaml.org,2002:";

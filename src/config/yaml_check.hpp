@@ -20,6 +20,10 @@ struct SchemaError {
   std::string message;
 };
 
+// Reads a YAML file of at most 64 MiB. On failure returns false with *error set to
+// "PATH: cannot read: why".
+bool read_file(const std::string& path, std::string* text, std::string* error);
+
 // "name:LINE:COLUMN: message" (1-based), or "name: message" when the mark is null.
 std::string format_error(const std::string& name, const YAML::Mark& mark, const std::string& message);
 

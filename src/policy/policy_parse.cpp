@@ -24,7 +24,6 @@ using yaml_check::Reader;
 using yaml_check::SchemaError;
 using yaml_check::Value;
 
-constexpr size_t kMaxFileBytes = 64u << 20;
 constexpr size_t kBinaryMax = 255;      // bytes of a binary value, as stored (without the '*')
 constexpr int64_t kIdMax = 4294967294;  // (uid_t)-1 means "no id"
 constexpr int kRateDigitsMax = 9;
@@ -589,26 +588,8 @@ std::optional<Policy> parse_policy(const std::string& yaml, const std::string& n
 }
 
 std::optional<Policy> load_policy(const std::string& path, std::string* error) {
-  auto cannot_read = [&](const std::string& why) {
-    set_error(error, path + ": cannot read: " + why);
-    return std::nullopt;
-  };
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return cannot_read(std::generic_category().message(errno));
   std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || text.size() + static_cast<size_t>(n) > kMaxFileBytes) {
-      int saved = errno;
-      close(fd);
-      if (n < 0) return cannot_read(std::generic_category().message(saved));
-      if (n == 0) break;
-      return cannot_read("larger than 64 MiB");
-    }
-    text.append(buf, static_cast<size_t>(n));
-  }
+  if (!yaml_check::read_file(path, &text, error)) return std::nullopt;
   return parse_policy(text, path, error);
 }
 

@@ -32,13 +32,9 @@ constexpr const char* kPolicyHooks =
 
 SensorPlan plan_policy_sensor(const KernelFeatures& f) {
   SensorPlan plan;
-  if (!f.btf.ok)
-    plan.reason = "needs kernel BTF: " + f.btf.detail;
-  else if (!f.ringbuf.ok)
-    plan.reason = "needs BPF ring buffers: " + f.ringbuf.detail;
-  else if (!f.bpf_loop.ok)
-    plan.reason = "needs the bpf_loop helper: " + f.bpf_loop.detail;
-  else if (!f.tracepoint.ok)
+  plan.reason = missing_core_features(f);
+  if (!plan.reason.empty()) return plan;  // can_run stays false
+  if (!f.tracepoint.ok)
     plan.reason = "needs syscall tracepoints: " + f.tracepoint.detail;
   else if (!f.btf_tracepoint.ok)
     plan.reason = "needs BTF tracepoints: " + f.btf_tracepoint.detail;

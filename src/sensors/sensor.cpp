@@ -4,6 +4,13 @@
 
 namespace waggle {
 
+std::string missing_core_features(const KernelFeatures& f) {
+  if (!f.btf.ok) return "needs kernel BTF: " + f.btf.detail;
+  if (!f.ringbuf.ok) return "needs BPF ring buffers: " + f.ringbuf.detail;
+  if (!f.bpf_loop.ok) return "needs the bpf_loop helper (Linux 5.17+): " + f.bpf_loop.detail;
+  return {};
+}
+
 std::string comm_string(const char* comm, size_t size) { return std::string(comm, strnlen(comm, size)); }
 
 ProcessRef process_of(ProcessCache& cache, const wg_header& header) {

@@ -50,6 +50,9 @@ class Sensor {
   virtual void detach() = 0;
 };
 
+// Why no sensor can run on this kernel (no BTF, ring buffers or bpf_loop), or empty.
+std::string missing_core_features(const KernelFeatures& f);
+
 // The process a record belongs to: from the cache, or, when the process is unknown there
 // and gone from /proc, described from the record's header alone.
 ProcessRef process_of(ProcessCache& cache, const wg_header& header);

@@ -15,13 +15,9 @@ namespace waggle {
 
 SensorPlan plan_file_sensor(const KernelFeatures& f) {
   SensorPlan plan;
-  if (!f.btf.ok)
-    plan.reason = "needs kernel BTF: " + f.btf.detail;
-  else if (!f.ringbuf.ok)
-    plan.reason = "needs BPF ring buffers: " + f.ringbuf.detail;
-  else if (!f.bpf_loop.ok)
-    plan.reason = "needs the bpf_loop helper (Linux 5.17+): " + f.bpf_loop.detail;
-  else if (!f.tracefs.ok)
+  plan.reason = missing_core_features(f);
+  if (!plan.reason.empty()) return plan;  // can_run stays false
+  if (!f.tracefs.ok)
     plan.reason = "needs tracefs: " + f.tracefs.detail;
   else if (!f.tracepoint.ok)
     plan.reason = "needs syscall tracepoints: " + f.tracepoint.detail;
@@ -35,12 +31,13 @@ namespace {
 
 // Fills one LPM trie: each value becomes a key whose prefix length covers its bytes (plus the
 // terminating NUL for exact paths). Suffixes are stored reversed.
-bool fill_filter(bpf_map* map, const std::vector<std::string>& values, bool exact, bool reverse, const char* what,
-                 std::string* error) {
+bool fill_filter(bpf_map* map, const std::vector<std::string>& values, bool exact, bool reverse,
+                 const char* what, std::string* error) {
   for (const std::string& value : values) {
     std::string bytes = reverse ? std::string(value.rbegin(), value.rend()) : value;
     if (bytes.size() > path_key_capacity(exact)) {
-      *error = fmt::format("file sensor: {} \"{}\" is longer than {} bytes", what, value, path_key_capacity(exact));
+      *error = fmt::format("file sensor: {} \"{}\" is longer than {} bytes", what, value,
+                           path_key_capacity(exact));
       return false;
     }
     wg_path_key key = make_path_key(bytes, exact);

@@ -12,13 +12,9 @@ namespace waggle {
 
 SensorPlan plan_process_sensor(const KernelFeatures& f) {
   SensorPlan plan;
-  if (!f.btf.ok)
-    plan.reason = "needs kernel BTF: " + f.btf.detail;
-  else if (!f.ringbuf.ok)
-    plan.reason = "needs BPF ring buffers: " + f.ringbuf.detail;
-  else if (!f.bpf_loop.ok)
-    plan.reason = "needs the bpf_loop helper (Linux 5.17+): " + f.bpf_loop.detail;
-  else if (f.btf_tracepoint.ok)
+  plan.reason = missing_core_features(f);
+  if (!plan.reason.empty()) return plan;  // can_run stays false
+  if (f.btf_tracepoint.ok)
     plan.hook = "tp_btf/sched_process_{exec,exit,fork}";
   else if (f.raw_tracepoint.ok)
     plan.hook = "raw_tp/sched_process_{exec,exit,fork}";
