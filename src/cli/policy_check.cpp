@@ -14,32 +14,6 @@
 namespace waggle {
 namespace {
 
-std::string_view event_name(RuleEvent event) {
-  switch (event) {
-    case RuleEvent::kFileOpen:
-      return "file.open";
-    case RuleEvent::kProcessExec:
-      return "process.exec";
-    case RuleEvent::kNetworkConnect:
-      return "network.connect";
-  }
-  return "?";
-}
-
-std::string_view action_name(RuleAction action) {
-  switch (action) {
-    case RuleAction::kLog:
-      return "log";
-    case RuleAction::kKill:
-      return "kill";
-    case RuleAction::kDeny:
-      return "deny";
-    case RuleAction::kCount:
-      return "count";
-  }
-  return "?";
-}
-
 // A value as written, quoted when it would not read as one word in the sentence.
 std::string show(std::string_view value) {
   bool plain = !value.empty();

@@ -67,17 +67,15 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
       size_t index = c.rules.size();
       uint64_t bit = 1ull << index;
       CompiledRule compiled{p.name, r.name, "", {}, r.rate_limit_per_s};
+      compiled.action = action_name(r.action);
       switch (r.action) {
         case RuleAction::kLog:
-          compiled.action = "log";
           compiled.kernel.action = WG_ACTION_LOG;
           break;
         case RuleAction::kKill:
-          compiled.action = "kill";
           compiled.kernel.action = WG_ACTION_KILL;
           break;
         case RuleAction::kCount:
-          compiled.action = "count";
           compiled.kernel.action = WG_ACTION_COUNT;
           break;
         case RuleAction::kDeny:
@@ -85,7 +83,6 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
             *error = fmt::format("{}: deny is only possible for network.connect", where);
             return std::nullopt;
           }
-          compiled.action = "deny";
           compiled.kernel.action = WG_ACTION_DENY;
           break;
       }

@@ -15,18 +15,10 @@
 /* Path lists: values are rule bitmaps. A prefix entry holds its own rules and those of every
  * shorter prefix of it (user space folds them in), so the longest match is the whole answer;
  * the same for suffixes (reversed) and exact paths (with their NUL). */
-#define PATH_TRIE(name)                        \
-  struct {                                     \
-    __uint(type, BPF_MAP_TYPE_LPM_TRIE);       \
-    __uint(max_entries, 65536);                \
-    __uint(map_flags, BPF_F_NO_PREALLOC);      \
-    __type(key, struct wg_path_key);           \
-    __type(value, u64);                        \
-  } name SEC(".maps")
 
-PATH_TRIE(path_prefix);
-PATH_TRIE(path_exact);
-PATH_TRIE(path_suffix);
+RULE_TRIE(path_prefix);
+RULE_TRIE(path_exact);
+RULE_TRIE(path_suffix);
 
 #define POLICY_DATA_CAP (WG_PATH_MAX + RESOLVED_CAP)
 struct policy_scratch {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace waggle {
@@ -71,6 +72,10 @@ struct Policy {
   std::vector<Rule> rules;
   std::string source;  // the file it came from, for messages
 };
+
+// The names policies use: "file.open", "kill", ...
+std::string_view event_name(RuleEvent event);
+std::string_view action_name(RuleAction action);
 
 // Host-wide limits, enforced with an error (never by truncation).
 inline constexpr size_t kMaxRulesPerHost = 64;

@@ -7,7 +7,8 @@
 
 #include "common.bpf.h"
 
-#define BINARY_TRIE(name)                      \
+/* A trie of paths (struct wg_path_key) whose values are rule bitmaps. */
+#define RULE_TRIE(name)                      \
   struct {                                     \
     __uint(type, BPF_MAP_TYPE_LPM_TRIE);       \
     __uint(max_entries, 65536);                \
@@ -20,10 +21,10 @@
  * one before the old is detached, and records say which set they came from. */
 const volatile __u32 generation = 0;
 
-BINARY_TRIE(binary_prefix);
-BINARY_TRIE(binary_exact);
-BINARY_TRIE(parent_binary_prefix);
-BINARY_TRIE(parent_binary_exact);
+RULE_TRIE(binary_prefix);
+RULE_TRIE(binary_exact);
+RULE_TRIE(parent_binary_prefix);
+RULE_TRIE(parent_binary_exact);
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);

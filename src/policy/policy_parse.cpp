@@ -73,18 +73,6 @@ bool valid_name(std::string_view name) {
   return true;
 }
 
-std::string event_name(RuleEvent event) {
-  switch (event) {
-    case RuleEvent::kFileOpen:
-      return "file.open";
-    case RuleEvent::kProcessExec:
-      return "process.exec";
-    case RuleEvent::kNetworkConnect:
-      return "network.connect";
-  }
-  return "?";
-}
-
 // The entries of a mapping by key (each key is given once: the reader checked), so that
 // they can be read in the order their meaning needs rather than the order of the file.
 using Fields = std::map<std::string, Value, std::less<>>;
@@ -372,9 +360,9 @@ void read_match(Reader& r, const Value& value, Rule& rule) {
     if (e.key == "path") only = RuleEvent::kFileOpen;
     if (e.key == "destination" || e.key == "port" || e.key == "protocol") only = RuleEvent::kNetworkConnect;
     if (only && *only != rule.on) {
-      Reader::fail_message(
-          Value{e.value.node, e.value.path, key_mark(value, e.key)},
-          "only possible on " + event_name(*only) + ", and this rule is on " + event_name(rule.on));
+      Reader::fail_message(Value{e.value.node, e.value.path, key_mark(value, e.key)},
+                           "only possible on " + std::string(event_name(*only)) + ", and this rule is on " +
+                               std::string(event_name(rule.on)));
     }
     if (e.key == "path") {
       rule.path = read_paths(r, e.value);
@@ -615,6 +603,32 @@ std::string check_policy_set(const std::vector<Policy>& policies) {
                std::to_string(policies[i].rules.size());
   }
   return message;
+}
+
+std::string_view event_name(RuleEvent event) {
+  switch (event) {
+    case RuleEvent::kFileOpen:
+      return "file.open";
+    case RuleEvent::kProcessExec:
+      return "process.exec";
+    case RuleEvent::kNetworkConnect:
+      return "network.connect";
+  }
+  return "?";
+}
+
+std::string_view action_name(RuleAction action) {
+  switch (action) {
+    case RuleAction::kLog:
+      return "log";
+    case RuleAction::kKill:
+      return "kill";
+    case RuleAction::kDeny:
+      return "deny";
+    case RuleAction::kCount:
+      return "count";
+  }
+  return "?";
 }
 
 }  // namespace waggle
