@@ -76,6 +76,35 @@ TEST_F(PolicyLiveTest, ApplyEnforcesAtOnceDeleteStopsAndTheDirectoryKeepsWhatIsI
   EXPECT_EQ(after.out, "TOPSECRET");
 }
 
+TEST_F(PolicyLiveTest, TheAgentNeverKillsItselfWhateverAPolicySays) {
+  // Only waggle binaries of this build tree match, and of them only the agent opens files in
+  // the policy directory (when it keeps an applied policy there).
+  std::string policy = dir_.file("self.yaml",
+                                 "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: self}\n"
+                                 "spec:\n  rules:\n    - on: file.open\n      match:\n"
+                                 "        path: {prefix: [" +
+                                     policy_dir_ +
+                                     "/]}\n"
+                                     "        binary: {in: [" +
+                                     std::string(WAGGLE_BINARY) +
+                                     "]}\n"
+                                     "      action: kill\n");
+  AgentRun agent({"run", "--control-socket", socket_, "--policy-dir", policy_dir_});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned applied = policy_command({"apply", policy});  // the agent then writes self.yaml: a match
+  EXPECT_EQ(WEXITSTATUS(applied.status), 0) << applied.out;
+  Spawned listed = policy_command({"list"});  // it is still alive and answering
+  EXPECT_NE(listed.out.find("self\tenforce"), std::string::npos) << listed.out;
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+  int refused = 0;
+  for (auto& e : agent.events())
+    if (e["type"] == "policy.match" && e["policy"] == "self") {
+      EXPECT_EQ(e["outcome"], "refused") << e.dump();
+      refused++;
+    }
+  EXPECT_GE(refused, 1);
+}
+
 TEST_F(PolicyLiveTest, ABadPolicyIsRefusedWithItsPositionAndTheOneInForceStays) {
   std::string good =
       dir_.file("good.yaml",
