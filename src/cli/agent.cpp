@@ -51,7 +51,7 @@ const char* kSensorNames[WG_SENSORS] = {"process", "file", "policy"};
 const char* kCauseNames[WG_DROP_CAUSES] = {"ring_buffer_full", "pending_table_full", "read_failed"};
 
 std::string stats_json(const EventRing& ring, const Exporter& exporter, const ProcessCache& cache,
-                       uint64_t undecodable, bool final) {
+                       uint64_t undecodable, uint64_t rate_limited, bool final) {
   std::vector<uint64_t> drops = ring.drop_counts();
   uint64_t lost = undecodable;
   std::string by_sensor;
@@ -66,8 +66,9 @@ std::string stats_json(const EventRing& ring, const Exporter& exporter, const Pr
   }
   return fmt::format(
       "{{\"type\":\"agent.stats\",\"final\":{},\"records\":{},\"events\":{},\"lost\":{},\"drops\":{{{},"
-      "\"user_space\":{{\"undecodable\":{}}}}},\"output_write_errors\":{},\"process_cache\":{}}}\n",
-      final, ring.records(), exporter.events(), lost, by_sensor, undecodable, exporter.errors(),
+      "\"user_space\":{{\"undecodable\":{}}}}},\"output_write_errors\":{},\"rate_limited\":{},\"process_"
+      "cache\":{}}}\n",
+      final, ring.records(), exporter.events(), lost, by_sensor, undecodable, exporter.errors(), rate_limited,
       cache.size());
 }
 
@@ -188,6 +189,11 @@ int run_agent(const AgentOptions& options) {
     return 1;
   }
 
+  auto rate_limited = [&] {
+    uint64_t n = 0;
+    for (auto& sensor : sensors) n += sensor->rate_limited();
+    return n;
+  };
   using clock = std::chrono::steady_clock;
   auto start = clock::now();
   auto next_housekeeping = start + std::chrono::seconds(1);
@@ -217,7 +223,7 @@ int run_agent(const AgentOptions& options) {
       next_sweep = now + std::chrono::seconds(30);
     }
     if (config.stats && now >= next_stats) {
-      fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, false));
+      fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, rate_limited(), false));
       next_stats = now + std::chrono::seconds(10);
     }
   }
@@ -226,7 +232,7 @@ int run_agent(const AgentOptions& options) {
   while (ring->poll(0) > 0) {
   }
   if (!exporter->flush()) fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
-  fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, true));
+  fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, rate_limited(), true));
   return exporter->errors() > 0 ? 1 : status;
 }
 

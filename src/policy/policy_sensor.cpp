@@ -365,6 +365,7 @@ class PolicySensor final : public Sensor {
   bool handles(uint16_t type) const override {
     return type == WG_REC_POLICY_OPEN || type == WG_REC_POLICY_CONNECT || type == WG_REC_POLICY_EXEC;
   }
+  uint64_t rate_limited() const override { return suppressed_; }
   void detach() override {
     for (auto& [id, g] : generations_) g->attachment.detach();
   }

@@ -48,6 +48,8 @@ class Sensor {
                       const EventCallback& emit) = 0;
   // Detaches every program; records already in the ring can still be decoded.
   virtual void detach() = 0;
+  // Events decoded but deliberately not posted (a rule's rateLimit): counted, not lost.
+  virtual uint64_t rate_limited() const { return 0; }
 };
 
 // Why no sensor can run on this kernel (no BTF, ring buffers or bpf_loop), or empty.

@@ -234,6 +234,29 @@ TEST_F(PolicyEnforcementTest, ParentBinaryAndGidSelectWhoIsJudged) {
   EXPECT_EQ(shell_matches, 0);
 }
 
+TEST_F(PolicyEnforcementTest, RateLimitedLogPostsOnlyItsRateAndCountsTheRest) {
+  TempDir dir;
+  TestCgroup cgroup;
+  std::string target = dir.file("target");
+  std::string policy = dir.file("rate.yaml",
+                                "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: rate}\n"
+                                "spec:\n  rules:\n    - on: file.open\n      match:\n"
+                                "        path: {exact: [" +
+                                    target +
+                                    "]}\n"
+                                    "        cgroup: {in: [" +
+                                    cgroup.relative() +
+                                    "]}\n"
+                                    "      action: log\n      rateLimit: 1/s\n");
+  AgentRun agent({"run", "--policy", policy});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned storm = spawn({helper_path(), "storm", target, "20"}, "", false, cgroup.path());  // well within 1 s
+  ASSERT_EQ(agent.stop(), 0);
+  EXPECT_EQ(policy_events(agent, storm.pid).size(), 1u);
+  EXPECT_EQ(agent.final_stats()["rate_limited"], 19);
+  EXPECT_EQ(agent.final_stats()["lost"], 0);
+}
+
 TEST_F(PolicyEnforcementTest, APolicyThisVersionCannotEnforceIsRefusedAndNothingIsLoaded) {
   TempDir dir;
   std::string file = dir.file("egress.yaml",

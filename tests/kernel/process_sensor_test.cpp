@@ -184,8 +184,9 @@ TEST_F(ProcessSensorTest, FailedExecReportsNoExecAndTheForkedChildsExit) {
   EXPECT_EQ(events[0]["process"]["ppid"], getpid());
 }
 
-TEST_F(ProcessSensorTest, ProcessesStartedBeforeTheAgentHaveTheirParentFromProc) {
-  // This test process began before the agent: its children's parent comes from /proc seeding.
+TEST_F(ProcessSensorTest, ProcessesStartedBeforeTheAgentAreKnownAsParents) {
+  // This test process began before the agent: the cache knows it from /proc (seeded at start,
+  // or read on a miss), so its children's exec names it.
   AgentRun agent({"trace", "exec"});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
   Spawned child = spawn({helper_path(), "exit", "0"});
