@@ -28,7 +28,7 @@ static int usage(void) {
   fprintf(stderr,
           "usage: test_helper exit CODE | signal SIGNO | sleep MS | open PATH... | open-print PATH | creat PATH |\n"
           "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
-          "       storm PATH COUNT |"
+          "       storm PATH COUNT | storm-until PATH STOPFILE |"
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
           "       args ARG...\n");
   return 64;
@@ -134,6 +134,21 @@ int main(int argc, char **argv) {
       if (fd < 0) return 2;
       close(fd);
     }
+    return 0;
+  }
+  if (!strcmp(mode, "storm-until") && argc == 4) {
+    /* Opens PATH until STOPFILE exists and prints the count. Paced (1 ms pause every 100 opens,
+       tens of thousands per second) so that a long run does not fill the disk with events. */
+    long count = 0;
+    struct timespec pause = {0, 1000000L};
+    while (count % 100 != 0 || access(argv[3], F_OK) != 0) {
+      if (count % 100 == 0 && count > 0) nanosleep(&pause, NULL);
+      int fd = open(argv[2], O_RDONLY);
+      if (fd < 0) return 2;
+      close(fd);
+      count++;
+    }
+    printf("%ld\n", count);
     return 0;
   }
   if (!strcmp(mode, "exec-storm") && argc == 4) {

@@ -36,6 +36,17 @@ class PolicyLiveTest : public ::testing::Test {
     return spawn(args, "", true);
   }
 
+  // Polls `policy list` until a rule of the policy in force has matched, for at most 10 s.
+  bool wait_until_matched() {
+    for (int i = 0; i < 1000; i++) {
+      std::string out = policy_command({"list"}).out;
+      auto at = out.find("matched ");
+      if (at != std::string::npos && out[at + 8] != '0') return true;
+      usleep(10000);
+    }
+    return false;
+  }
+
   TempDir dir_;
   std::string socket_ = dir_.path() + "/control.sock";
   std::string policy_dir_ = dir_.path() + "/policies";
@@ -138,19 +149,24 @@ TEST_F(PolicyLiveTest, ApplyAndDeleteDuringAnOpenStormLoseNothingAndMatchOnlyWhi
   AgentRun agent({"run", "--config", config, "--control-socket", socket_, "--policy-dir", policy_dir_});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
 
-  const int opens = 300000;
+  // The storm runs until the test has seen the policy match five times, so that a slow machine
+  // cannot end it before the first apply takes effect.
+  std::string stop = dir_.path() + "/stop";
   Spawned storm;
-  std::thread runner([&] { storm = spawn({helper_path(), "storm", target, std::to_string(opens)}); });
+  std::thread runner([&] { storm = spawn({helper_path(), "storm-until", target, stop}); });
   std::vector<std::pair<uint64_t, uint64_t>> in_force;  // [applied, deleted] windows, generously bounded
   for (int i = 0; i < 5; i++) {
     uint64_t from = wall_ns();
     EXPECT_EQ(WEXITSTATUS(policy_command({"apply", policy}).status), 0);
-    usleep(20000);
+    EXPECT_TRUE(wait_until_matched()) << "the policy in force never matched the storm";
     EXPECT_EQ(WEXITSTATUS(policy_command({"delete", "watch"}).status), 0);
     in_force.emplace_back(from, wall_ns());
     usleep(20000);
   }
+  dir_.file("stop");
   runner.join();
+  ASSERT_EQ(WEXITSTATUS(storm.status), 0);
+  const int opens = std::stoi(storm.out);
   ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
 
   int opened = 0, matched = 0, outside = 0;
