@@ -25,6 +25,8 @@ enum wg_record_type {
   WG_REC_POLICY_OPEN = 5,
   WG_REC_POLICY_CONNECT = 6,
   WG_REC_POLICY_EXEC = 7,
+  WG_REC_TCP = 8,
+  WG_REC_SOCK_DATA = 9,
 };
 
 /* Which sensor a drop is charged to: index into the drops map is sensor * WG_DROP_CAUSES + cause. */
@@ -32,8 +34,9 @@ enum wg_sensor_id {
   WG_SENSOR_PROCESS = 0,
   WG_SENSOR_FILE = 1,
   WG_SENSOR_POLICY = 2,
+  WG_SENSOR_NETWORK = 3,
 };
-#define WG_SENSORS 3
+#define WG_SENSORS 4
 
 enum wg_drop_cause {
   WG_DROP_RINGBUF_FULL = 0,  /* bpf_ringbuf_output failed: the reader fell behind */
@@ -239,6 +242,79 @@ struct wg_policy_exec {
 /* The executable of each process, as an LPM key for the binary selector maps. */
 struct wg_proc_binary {
   struct wg_path_key binary;
+};
+
+/* --- Network ------------------------------------------------------------------------- */
+
+enum wg_tcp_direction {
+  WG_TCP_UNKNOWN = 0,   /* open before the agent started */
+  WG_TCP_CONNECTED = 1, /* this process connected */
+  WG_TCP_ACCEPTED = 2,  /* this process accepted it (or it waits to be accepted) */
+};
+
+enum wg_tcp_end {
+  WG_TCP_CLOSED = 0,
+  WG_TCP_RESET_SENT = 1,
+  WG_TCP_RESET_RECEIVED = 2,
+  WG_TCP_FAILED = 3,    /* a connect that never got established (refused, timed out) */
+};
+
+/* A TCP connection that ended. The header describes the process that connected or accepted
+ * it (pid 0 when no process accepted it or it is older than the agent); ktime is when it
+ * closed. Addresses: IPv4 in the first 4 bytes; ports in host byte order. */
+struct wg_tcp {
+  struct wg_header h;
+  __u64 sk;              /* the kernel socket: pairs with wg_sock_data.sk */
+  __u64 start_ktime;     /* connect began or the handshake completed; 0 when unknown */
+  __u64 bytes_sent;      /* acknowledged by the peer */
+  __u64 bytes_received;
+  __u32 retransmits;
+  __u16 family;          /* AF_INET, AF_INET6 */
+  __u8 direction;        /* enum wg_tcp_direction */
+  __u8 end;              /* enum wg_tcp_end */
+  __u16 local_port;
+  __u16 remote_port;
+  __u32 pad;
+  __u8 local_addr[16];
+  __u8 remote_addr[16];
+};
+
+/* Bytes of each socket read or write that reach user space: the first WG_HEAD_BYTES, and when
+ * the call carried more, its last WG_TAIL_BYTES (where a chunked body's end shows). */
+#define WG_HEAD_BYTES 512
+#define WG_TAIL_BYTES 16
+
+enum wg_l7_protocol {
+  WG_L7_HTTP = 1,
+  WG_L7_DNS = 2,
+};
+
+enum wg_data_direction {
+  WG_DATA_INGRESS = 0, /* the process received it */
+  WG_DATA_EGRESS = 1,  /* the process sent it */
+};
+
+/* One read-like or write-like call on a socket that carries HTTP or DNS. data: head_len
+ * bytes from the start of what the call moved, then tail_len bytes of its end. head_len may
+ * be less than min(size, WG_HEAD_BYTES) when the rest could not be read (e.g. sendfile: 0). */
+struct wg_sock_data {
+  struct wg_header h;
+  __u64 sk;
+  __u64 size;         /* bytes the call moved */
+  __u8 direction;     /* enum wg_data_direction */
+  __u8 protocol;      /* enum wg_l7_protocol */
+  __u8 ip_protocol;   /* IPPROTO_TCP or IPPROTO_UDP */
+  __u8 pad;
+  __u16 family;
+  __u16 local_port;
+  __u16 remote_port;
+  __u16 head_len;
+  __u16 tail_len;
+  __u16 pad2;
+  __u32 fd;
+  __u8 local_addr[16];
+  __u8 remote_addr[16];
+  char data[];
 };
 
 #endif

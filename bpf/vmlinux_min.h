@@ -96,9 +96,73 @@ struct path {
   struct dentry *dentry;
 } __attribute__((preserve_access_index));
 
+struct inode {
+  unsigned short i_mode;
+} __attribute__((preserve_access_index));
+
 struct file {
   struct path f_path;
+  struct inode *f_inode;
+  void *private_data;
 } __attribute__((preserve_access_index));
+
+/* Sockets. The address fields of sock_common sit in anonymous unions in the kernel; CO-RE
+ * finds them by name through those. */
+struct in6_addr {
+  __u8 s6_addr[16];
+};
+
+struct sock_common {
+  __be32 skc_daddr;
+  __be32 skc_rcv_saddr;
+  __be16 skc_dport;
+  __u16 skc_num;
+  unsigned short skc_family;
+  volatile unsigned char skc_state;
+  struct in6_addr skc_v6_daddr;
+  struct in6_addr skc_v6_rcv_saddr;
+} __attribute__((preserve_access_index));
+
+struct sock {
+  struct sock_common __sk_common;
+  __u16 sk_type;
+  __u16 sk_protocol;
+} __attribute__((preserve_access_index));
+
+/* A struct sock of a TCP socket is the start of its tcp_sock. */
+struct tcp_sock {
+  __u64 bytes_received;
+  __u64 bytes_sent;
+  __u64 bytes_acked;
+  __u64 bytes_retrans;
+  __u32 total_retrans;
+} __attribute__((preserve_access_index));
+
+struct socket {
+  short type;
+  struct sock *sk;
+} __attribute__((preserve_access_index));
+
+/* User-space layouts (UAPI: fixed, no relocation). */
+struct iovec {
+  void *iov_base;
+  unsigned long iov_len;
+};
+
+struct user_msghdr {
+  void *msg_name;
+  int msg_namelen;
+  struct iovec *msg_iov;
+  unsigned long msg_iovlen;
+  void *msg_control;
+  unsigned long msg_controllen;
+  unsigned int msg_flags;
+};
+
+struct mmsghdr {
+  struct user_msghdr msg_hdr;
+  unsigned int msg_len;
+};
 
 struct fdtable {
   unsigned int max_fds;

@@ -1,5 +1,6 @@
 #include "cli/agent.hpp"
 
+#include <bpf/bpf.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -9,13 +10,17 @@
 #include <cstdio>
 #include <vector>
 
+#include "cli/agent_health.hpp"
 #include "cli/control_socket.hpp"
 #include "cli/policy_control.hpp"
 #include "core/feature_probe.hpp"
 #include "core/host.hpp"
+#include "export/event_metrics.hpp"
 #include "export/exporter.hpp"
+#include "export/prometheus_endpoint.hpp"
 #include "policy/policy_sensor.hpp"
 #include "sensors/file/file_sensor.hpp"
+#include "sensors/network/network_sensor.hpp"
 #include "sensors/process/process_sensor.hpp"
 
 namespace waggle {
@@ -42,13 +47,16 @@ const char* event_type(const Event& e) {
       return "process.exit";
     case 2:
       return "file.open";
-    default:
+    case 3:
       return "policy.match";
+    case 4:
+      return "network.tcp";
+    case 5:
+      return "http.request";
+    default:
+      return "dns.query";
   }
 }
-
-const char* kSensorNames[WG_SENSORS] = {"process", "file", "policy"};
-const char* kCauseNames[WG_DROP_CAUSES] = {"ring_buffer_full", "pending_table_full", "read_failed"};
 
 std::string stats_json(const EventRing& ring, const Exporter& exporter, const ProcessCache& cache,
                        uint64_t undecodable, uint64_t rate_limited, bool final) {
@@ -121,6 +129,7 @@ int run_agent(const AgentOptions& options) {
   };
   add(config.process_enabled, open_process_sensor);
   add(config.file_enabled, open_file_sensor);
+  add(config.network_enabled, open_network_sensor);
   Sensor* enforcer = nullptr;
   std::string enforcer_missing;
   if (!options.policies.empty() || !options.control_socket.empty()) {
@@ -165,7 +174,27 @@ int run_agent(const AgentOptions& options) {
   }
 
   uint64_t undecodable = 0;
+  // Metrics: served from the endpoint's threads until it stops, before anything it reads goes.
+  metrics::Registry registry;
+  std::unique_ptr<EventMetrics> event_metrics;
+  std::unique_ptr<AgentHealth> health;
+  std::unique_ptr<PrometheusEndpoint> endpoint;
+  int stats_fd = -1;
+  if (config.metrics.enabled) {
+    event_metrics = std::make_unique<EventMetrics>(registry);
+    health = std::make_unique<AgentHealth>(registry);
+    health->update(*ring, sensors, undecodable);
+    // Run counts and times of the programs: the kernel keeps them while this fd is open.
+    if (config.metrics.program_stats) stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    std::string why;
+    endpoint = PrometheusEndpoint::start(config.metrics.address, registry, &why);
+    if (endpoint)
+      fmt::print(stderr, "waggle: metrics on http://{}/metrics\n", endpoint->address());
+    else
+      fmt::print(stderr, "waggle: metrics endpoint disabled: {}\n", why);  // the events still flow
+  }
   auto emit = [&](const Event& event) {
+    if (event_metrics) event_metrics->on_event(event);
     if (options.shown.count(event_type(event))) exporter->on_event(event);
   };
   bool reading = ring->start(
@@ -215,6 +244,7 @@ int run_agent(const AgentOptions& options) {
     if ((n == 0 || now >= next_housekeeping) && !exporter->flush())
       fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
     if (now >= next_housekeeping) {
+      if (health) health->update(*ring, sensors, undecodable);
       cache.expire(boottime_now_ns());
       next_housekeeping = now + std::chrono::seconds(1);
     }
@@ -232,6 +262,8 @@ int run_agent(const AgentOptions& options) {
   while (ring->poll(0) > 0) {
   }
   if (!exporter->flush()) fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
+  if (endpoint) endpoint->stop();
+  if (stats_fd >= 0) close(stats_fd);
   fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, rate_limited(), true));
   return exporter->errors() > 0 ? 1 : status;
 }

@@ -219,9 +219,13 @@ int main(int argc, char** argv) {
       options.config.file_filter.prefix = {"/etc/"};
     }
     run_common.apply(options.config);
-    options.shown = {"process.exec", "process.exit", "file.open", "policy.match"};
+    options.shown = {"process.exec", "process.exit", "file.open",  "policy.match",
+                     "network.tcp",  "http.request", "dns.query"};
     return finish(options);
   }
+  // The trace commands show one kind of event: no network sensor, no metrics endpoint.
+  options.config.network_enabled = false;
+  options.config.metrics.enabled = false;
   if (exec->parsed()) {
     options.config.file_enabled = false;
     exec_common.apply(options.config);

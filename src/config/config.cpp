@@ -88,8 +88,72 @@ void read_output(Reader& r, const Value& value, OutputConfig& output) {
   }
 }
 
+// A sequence of non-empty strings, each checked by `check_one` (which returns a problem or "").
+std::vector<std::string> read_strings(Reader& r, const Value& value, std::string_view expected,
+                                      std::string (*check_one)(std::string_view)) {
+  std::vector<std::string> values;
+  for (const Value& item : r.sequence(value, expected)) {
+    std::string s = r.string(item, expected);
+    if (s.empty()) r.fail(item, expected);
+    check(item, check_one(s));
+    values.push_back(std::move(s));
+  }
+  return values;
+}
+
+void read_network(Reader& r, const Value& value, Config& config) {
+  NetworkConfig& n = config.network;
+  for (const Entry& e :
+       r.mapping(value, {"enabled", "tcp", "http", "dns", "ports", "binaries", "containers", "routes"})) {
+    if (e.key == "enabled") {
+      config.network_enabled = r.boolean(e.value);
+    } else if (e.key == "tcp") {
+      n.tcp = r.boolean(e.value);
+    } else if (e.key == "http") {
+      n.http = r.boolean(e.value);
+    } else if (e.key == "dns") {
+      n.dns = r.boolean(e.value);
+    } else if (e.key == "ports") {
+      constexpr std::string_view kPorts = "a sequence of ports from 1 to 65535 (e.g. [80, 8080])";
+      for (const Value& item : r.sequence(e.value, kPorts)) {
+        int64_t port = r.integer(item, kPorts);
+        if (port < 1 || port > 65535) r.fail(item, kPorts);
+        n.ports.push_back(static_cast<uint16_t>(port));
+      }
+      check(e.value, limits::check_network_ports(n.ports.size()));
+    } else if (e.key == "binaries") {
+      n.binaries = read_strings(r, e.value, "a sequence of executable paths (e.g. [/usr/sbin/nginx])",
+                                limits::check_binary_path);
+    } else if (e.key == "containers") {
+      n.containers =
+          read_strings(r, e.value, "a sequence of container ids or id prefixes", limits::check_container_id);
+    } else {
+      n.routes = read_strings(r, e.value, "a sequence of route patterns (e.g. [/users/{id}])",
+                              limits::check_route_pattern);
+    }
+  }
+}
+
+void read_metrics(Reader& r, const Value& value, MetricsConfig& metrics) {
+  for (const Entry& e : r.mapping(value, {"enabled", "address", "program_stats"})) {
+    if (e.key == "enabled") {
+      metrics.enabled = r.boolean(e.value);
+    } else if (e.key == "program_stats") {
+      metrics.program_stats = r.boolean(e.value);
+    } else {
+      constexpr std::string_view kAddress = "an address and port (e.g. 127.0.0.1:9464 or [::1]:9464)";
+      metrics.address = r.string(e.value, kAddress);
+      check(e.value, limits::check_listen_address(metrics.address));
+    }
+  }
+}
+
 void read_sensors(Reader& r, const Value& value, Config& config) {
-  for (const Entry& sensor : r.mapping(value, {"process", "file"})) {
+  for (const Entry& sensor : r.mapping(value, {"process", "file", "network"})) {
+    if (sensor.key == "network") {
+      read_network(r, sensor.value, config);
+      continue;
+    }
     if (sensor.key == "process") {
       for (const Entry& e : r.mapping(sensor.value, {"enabled"})) {
         config.process_enabled = r.boolean(e.value);
@@ -129,9 +193,11 @@ Config read_config(Reader& r, const YAML::Node& root) {
   Config config;
   const Value top = r.root(root);
   for (const Entry& e :
-       r.mapping(top, {"output", "sensors", "select", "ring_buffer_size", "duration", "stats"})) {
+       r.mapping(top, {"output", "sensors", "select", "ring_buffer_size", "duration", "stats", "metrics"})) {
     if (e.key == "output") {
       read_output(r, e.value, config.output);
+    } else if (e.key == "metrics") {
+      read_metrics(r, e.value, config.metrics);
     } else if (e.key == "sensors") {
       read_sensors(r, e.value, config);
     } else if (e.key == "select") {

@@ -25,11 +25,32 @@ struct FileFilterConfig {
   std::vector<std::string> suffix;
 };
 
+// Network sensor: TCP connections, and HTTP/1.x and DNS seen in socket reads and writes.
+struct NetworkConfig {
+  bool tcp = true;
+  bool http = true;
+  bool dns = true;
+  std::vector<uint16_t> ports;          // only sockets with one of these local or remote ports
+  std::vector<std::string> binaries;    // only processes running one of these executables
+  std::vector<std::string> containers;  // only processes in one of these containers (id prefixes)
+  std::vector<std::string> routes;      // HTTP route patterns, e.g. /users/{id}
+};
+
+// The Prometheus endpoint of `waggle run`.
+struct MetricsConfig {
+  bool enabled = true;
+  std::string address = "127.0.0.1:9464";
+  bool program_stats = true;  // per-program run counts and times (the kernel's BPF statistics)
+};
+
 struct Config {
   OutputConfig output;
   bool process_enabled = true;
   bool file_enabled = true;
   FileFilterConfig file_filter;
+  bool network_enabled = true;
+  NetworkConfig network;
+  MetricsConfig metrics;
   std::optional<uint32_t> pid;              // only this process
   std::optional<std::string> comm;          // only processes with this comm
   uint64_t ring_buffer_bytes = 8ull << 20;  // power of two, at least one page; mapped twice into the agent

@@ -1,5 +1,6 @@
 #include "config/limits.hpp"
 
+#include <fmt/format.h>
 #include <linux/types.h>
 
 #include <charconv>
@@ -8,6 +9,8 @@
 #include <unordered_set>
 
 #include "config/yaml_check.hpp"
+#include "core/net_address.hpp"
+#include "protocols/route_namer.hpp"
 #include "records.h"
 
 namespace waggle {
@@ -113,6 +116,39 @@ std::string check_ring_buffer(uint64_t bytes) {
 std::string check_duration(double seconds) {
   if (std::isfinite(seconds) && seconds > 0 && seconds <= kDurationMax) return {};
   return "expected a duration greater than 0 and at most 8760h (365 days), got " + format_seconds(seconds);
+}
+
+std::string check_network_ports(size_t count) {
+  if (count <= kNetworkPortsMax) return {};
+  return fmt::format("expected at most {} ports, got {}", kNetworkPortsMax, count);
+}
+
+std::string check_binary_path(std::string_view path) {
+  if (path.starts_with('/') && path.size() < WG_FILTER_PATH_MAX) return {};
+  return fmt::format("expected an absolute executable path shorter than {} bytes, got \"{}\"",
+                     WG_FILTER_PATH_MAX, path);
+}
+
+std::string check_container_id(std::string_view id) {
+  bool hex =
+      !id.empty() && id.size() <= 64 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  if (hex) return {};
+  return fmt::format("expected a container id or a prefix of one (1 to 64 lowercase hex digits), got \"{}\"",
+                     id);
+}
+
+std::string check_route_pattern(std::string_view pattern) {
+  std::string error;
+  if (protocols::RouteNamer::create({std::string(pattern)}, &error)) return {};
+  return error;
+}
+
+std::string check_listen_address(std::string_view address) {
+  std::string host;
+  uint16_t port = 0;
+  if (split_host_port(address, &host, &port)) return {};
+  return fmt::format("expected an IP address and a port (e.g. 127.0.0.1:9464 or [::1]:9464), got \"{}\"",
+                     address);
 }
 
 uint64_t distinct_count(const std::vector<std::string>& values) {

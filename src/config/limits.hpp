@@ -37,6 +37,12 @@ std::string check_pid(int64_t pid);
 std::string check_comm(std::string_view comm);
 std::string check_ring_buffer(uint64_t bytes);
 std::string check_duration(double seconds);
+inline constexpr size_t kNetworkPortsMax = 1024;  // entries of the network sensor's port map
+std::string check_network_ports(size_t count);
+std::string check_binary_path(std::string_view path);
+std::string check_container_id(std::string_view id);
+std::string check_route_pattern(std::string_view pattern);
+std::string check_listen_address(std::string_view address);
 
 // Distinct values among `values`: duplicates share one map entry.
 uint64_t distinct_count(const std::vector<std::string>& values);

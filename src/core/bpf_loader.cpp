@@ -1,5 +1,6 @@
 #include "core/bpf_loader.hpp"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -66,6 +67,21 @@ bool Attachment::attach_all(bpf_object* obj, const std::string& sensor, std::str
 void Attachment::detach() {
   for (bpf_link* link : links_) bpf_link__destroy(link);
   links_.clear();
+}
+
+void Attachment::program_stats(std::vector<ProgramStats>* out) const {
+  for (bpf_link* link : links_) {
+    bpf_link_info link_info{};
+    uint32_t len = sizeof(link_info);
+    if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &link_info, &len) != 0) continue;
+    int fd = bpf_prog_get_fd_by_id(link_info.prog_id);
+    if (fd < 0) continue;
+    bpf_prog_info info{};
+    len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+      out->push_back({info.name, info.run_cnt, info.run_time_ns});
+    close(fd);
+  }
 }
 
 bool tracepoint_exists(const std::string& tracefs, const std::string& category, const std::string& name) {

@@ -2,6 +2,7 @@
 // verifier's log kept for errors, attaching every program chosen to load, and detaching.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,13 @@ bool share_ring_maps(bpf_object* obj, const EventRing& ring, std::string* error)
 // Loads the object; on failure *error names the sensor and holds the trimmed verifier log.
 bool load_object(bpf_object* obj, const std::string& sensor, std::string* error);
 
+// What the kernel counted for one program (with BPF statistics enabled; else zeros).
+struct ProgramStats {
+  std::string name;
+  uint64_t runs = 0;
+  uint64_t run_time_ns = 0;
+};
+
 // The links of one sensor's attached programs; destroying it detaches them all.
 class Attachment {
  public:
@@ -35,6 +43,8 @@ class Attachment {
   void add(bpf_link* link) { links_.push_back(link); }
   void detach();
   size_t size() const { return links_.size(); }
+  // The counters of every attached program, appended to *out.
+  void program_stats(std::vector<ProgramStats>* out) const;
 
  private:
   std::vector<bpf_link*> links_;

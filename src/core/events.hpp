@@ -36,6 +36,14 @@ struct ProcessInfo {
 
 using ProcessRef = std::shared_ptr<const ProcessInfo>;
 
+// The service a process is, for metric labels and route bounds: its executable's file name,
+// or its comm when the executable is unknown.
+inline std::string service_name_of(const ProcessRef& process) {
+  if (!process) return "unknown";
+  if (!process->binary.empty()) return process->binary.substr(process->binary.rfind('/') + 1);
+  return process->comm.empty() ? "unknown" : process->comm;
+}
+
 struct ParentInfo {
   std::string exec_id;  // empty when the parent is unknown
   uint32_t pid = 0;
@@ -101,7 +109,56 @@ struct PolicyEvent {
   uint64_t flags = 0;
 };
 
-using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent, PolicyEvent>;
+// One end of a connection: "10.1.2.3" or "2001:db8::1", and a port.
+struct Endpoint {
+  std::string address;
+  uint16_t port = 0;
+};
+
+enum class TcpDirection { kUnknown, kConnected, kAccepted };
+enum class TcpEnd { kClosed, kResetSent, kResetReceived, kFailed };
+
+// A TCP connection that ended.
+struct TcpEvent {
+  uint64_t time_ns = 0;  // when it closed
+  ProcessRef process;    // null when no process accepted it
+  TcpDirection direction = TcpDirection::kUnknown;  // kUnknown: open before the agent started
+  TcpEnd end = TcpEnd::kClosed;
+  Endpoint local, remote;
+  uint64_t bytes_sent = 0;  // acknowledged by the peer
+  uint64_t bytes_received = 0;
+  uint32_t retransmits = 0;
+  uint64_t duration_ns = 0;  // 0 when its start was not seen
+};
+
+// One HTTP/1.x request and its response, seen by the server or the client process.
+struct HttpEvent {
+  uint64_t time_ns = 0;  // the last response byte
+  ProcessRef process;
+  bool server = true;    // the process served it (false: it sent the request)
+  std::string method;    // GET, POST, ..., or _OTHER
+  std::string target;    // as on the request line
+  std::string route;     // target with IDs collapsed, or the configured pattern it matched
+  int status = 0;
+  uint64_t duration_ns = 0;  // first request byte to last response byte
+  uint64_t request_bytes = 0, response_bytes = 0;
+  Endpoint local, remote;
+};
+
+// A DNS query a process made and the answer it got.
+struct DnsEvent {
+  uint64_t time_ns = 0;  // the answer, or the query when none came
+  ProcessRef process;
+  std::string name;    // the question, dotted
+  std::string type;    // A, AAAA, ...
+  std::string rcode;   // NOERROR, NXDOMAIN, ...; empty when no answer was seen
+  std::vector<std::string> answers;  // "A 10.0.0.1", "CNAME example.org", ...
+  uint64_t latency_ns = 0;
+  Endpoint server;
+  std::string transport;  // "udp" or "tcp"
+};
+
+using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent, PolicyEvent, TcpEvent, HttpEvent, DnsEvent>;
 
 // Counts of records the kernel could not deliver, by sensor and cause.
 struct DropCount {

@@ -344,7 +344,16 @@ void append_event(std::string& out, const PolicyEvent& e) {
   append_lit(out, "}}\n");
 }
 
+void append_event(std::string& out, const TcpEvent& e) { append_json_network_event(out, e); }
+void append_event(std::string& out, const HttpEvent& e) { append_json_network_event(out, e); }
+void append_event(std::string& out, const DnsEvent& e) { append_json_network_event(out, e); }
+
 }  // namespace
+
+void append_json_head(std::string& out, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
+                      const ProcessRef& process) {
+  append_head(out, time_ns, type_and_process, tid, process);
+}
 
 void append_rfc3339(std::string& out, uint64_t time_ns) {
   char buf[kRfc3339Size];

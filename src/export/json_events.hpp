@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/events.hpp"
 
@@ -14,6 +15,16 @@ namespace waggle {
 // process fills it, later ones reuse it. That memo is not synchronized, so one process's events
 // must be rendered from one thread at a time.
 void append_json_event(std::string& out, const Event& e);
+
+// `{"time":"...","type":"<type>","process":{...}` with the event object left open, for the
+// renderers of each event family. `type_and_process` is `","type":"<type>","process":{`.
+void append_json_head(std::string& out, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
+                      const ProcessRef& process);
+
+// The network events' lines (json_network_events.cpp).
+void append_json_network_event(std::string& out, const TcpEvent& e);
+void append_json_network_event(std::string& out, const HttpEvent& e);
+void append_json_network_event(std::string& out, const DnsEvent& e);
 
 // Appends ns since the Unix epoch as an RFC 3339 UTC time with 9 fractional digits, without
 // quotes: "2026-11-21T16:30:00.123456789Z".

@@ -223,6 +223,10 @@ void append_event(std::string& out, const PolicyEvent& e) {
   out.push_back('\n');
 }
 
+void append_event(std::string& out, const TcpEvent& e) { append_text_network_event(out, e); }
+void append_event(std::string& out, const HttpEvent& e) { append_text_network_event(out, e); }
+void append_event(std::string& out, const DnsEvent& e) { append_text_network_event(out, e); }
+
 }  // namespace
 
 void append_shell_word(std::string& out, std::string_view raw) {
@@ -283,6 +287,12 @@ void append_shell_word(std::string& out, std::string_view raw) {
     ++i;
   }
   out.push_back('\'');
+}
+
+void append_text_head(std::string& out, uint64_t time_ns, std::string_view type, uint32_t tid,
+                      const ProcessRef& process) {
+  append_head(out, time_ns, type, tid, process);
+  append_comm(out, process);
 }
 
 void append_text_event(std::string& out, const Event& e) {

@@ -17,6 +17,18 @@ namespace waggle {
 // Strings go through append_shell_word: the terminal never sees control bytes.
 void append_text_event(std::string& out, const Event& e);
 
+// `HH:MM:SS.uuuuuu type    pid comm` for the renderers of each event family.
+void append_text_head(std::string& out, uint64_t time_ns, std::string_view type, uint32_t tid,
+                      const ProcessRef& process);
+
+// The network events' lines (text_network_events.cpp):
+//   16:30:00.400000 tcp    1234 curl connected 127.0.0.1:40000 -> 127.0.0.1:80 sent=77 received=850 closed 0.002s
+//   16:30:00.400000 http   4321 nginx server GET /users/{id} 200 0.001s
+//   16:30:00.500000 dns    1234 dig example.test A NXDOMAIN 0.000412s
+void append_text_network_event(std::string& out, const TcpEvent& e);
+void append_text_network_event(std::string& out, const HttpEvent& e);
+void append_text_network_event(std::string& out, const DnsEvent& e);
+
 // Appends `raw` as one shell word that is safe to print on a terminal:
 //  - as is when it is non-empty and made only of [A-Za-z0-9_@%+=:,./-] and printable UTF-8;
 //  - else single-quoted ('it'\''s') when it has nothing unprintable;

@@ -3,11 +3,7 @@
  * cgroups the rules name, or to the root of the cgroup tree when a rule names none. */
 #include "common.bpf.h"
 #include "policy_common.bpf.h"
-
-#define AF_INET 2
-#define AF_INET6 10
-#define SOCK_STREAM 1
-#define SOCK_DGRAM 2
+#include "socket.bpf.h"
 
 /* Destinations: CIDRs as LPM keys; an entry holds the rules of every wider CIDR too. */
 struct {

@@ -369,6 +369,9 @@ class PolicySensor final : public Sensor {
   void detach() override {
     for (auto& [id, g] : generations_) g->attachment.detach();
   }
+  void program_stats(std::vector<ProgramStats>* out) const override {
+    for (const auto& [id, g] : generations_) g->attachment.program_stats(out);
+  }
 
   void decode(const wg_header& h, const void* record, size_t size, const EventCallback& emit) override {
     if (h.type == WG_REC_POLICY_CONNECT) {

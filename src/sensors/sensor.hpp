@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "core/bpf_loader.hpp"
 #include "core/event_ring.hpp"
 #include "core/events.hpp"
 #include "core/feature_probe.hpp"
@@ -50,6 +51,8 @@ class Sensor {
   virtual void detach() = 0;
   // Events decoded but deliberately not posted (a rule's rateLimit): counted, not lost.
   virtual uint64_t rate_limited() const { return 0; }
+  // The kernel's counters of its attached programs.
+  virtual void program_stats(std::vector<ProgramStats>* out) const = 0;
 };
 
 // Why no sensor can run on this kernel (no BTF, ring buffers or bpf_loop), or empty.

@@ -30,12 +30,91 @@ static int usage(void) {
           "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
           "       storm PATH COUNT | storm-until PATH STOPFILE |"
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
-          "       args ARG...\n");
+          "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES | tcp-reset\n");
   return 64;
 }
 
 /* Prints "fd" or "-errno" for each open, so the test can compare with the agent's report. */
 static void report(long ret) { printf("%ld\n", ret < 0 ? -(long)errno : ret); }
+
+/* A listening socket on 127.0.0.1 with a port the kernel picks. */
+static int listen_loopback(uint16_t *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(a);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1) ||
+      getsockname(fd, (struct sockaddr *)&a, &len))
+    return -1;
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static int connect_loopback(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  return fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ? fd : -1;
+}
+
+static long write_bytes(int fd, long n) {
+  char buf[4096];
+  memset(buf, 'x', sizeof(buf));
+  long done = 0;
+  while (done < n) {
+    ssize_t w = write(fd, buf, n - done < (long)sizeof(buf) ? (size_t)(n - done) : sizeof(buf));
+    if (w <= 0) return -1;
+    done += w;
+  }
+  return done;
+}
+
+static long read_to_eof(int fd) {
+  char buf[4096];
+  long total = 0;
+  ssize_t r;
+  while ((r = read(fd, buf, sizeof(buf))) > 0) total += r;
+  return r < 0 ? -errno : total;
+}
+
+/* One TCP connection on loopback between this process (server) and a child (client): the
+ * client sends CLIENT_BYTES and shuts down its side, the server reads to the end, answers
+ * SERVER_BYTES and closes. Prints "SERVER_PID CLIENT_PID PORT SERVER_GOT CLIENT_GOT". With
+ * reset: the server closes at once with SO_LINGER 0 (a reset), the client only reads. */
+static int tcp_pair(long client_bytes, long server_bytes, int reset) {
+  uint16_t port;
+  int lfd = listen_loopback(&port);
+  if (lfd < 0) return 2;
+  int pipefd[2];
+  if (pipe(pipefd)) return 2;
+  pid_t child = fork();
+  if (child == 0) {
+    close(pipefd[0]);
+    int fd = connect_loopback(port);
+    if (fd < 0) _exit(2);
+    if (!reset && (write_bytes(fd, client_bytes) < 0 || shutdown(fd, SHUT_WR))) _exit(2);
+    long got = read_to_eof(fd);
+    if (write(pipefd[1], &got, sizeof(got)) != sizeof(got)) _exit(2);
+    close(fd);
+    _exit(0);
+  }
+  close(pipefd[1]);
+  int cfd = accept(lfd, NULL, NULL);
+  if (cfd < 0) return 2;
+  long got = 0;
+  if (reset) {
+    struct linger l = {1, 0};
+    setsockopt(cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+  } else {
+    got = read_to_eof(cfd);
+    if (write_bytes(cfd, server_bytes) < 0) return 2;
+  }
+  close(cfd);
+  long client_got = 0;
+  if (read(pipefd[0], &client_got, sizeof(client_got)) != sizeof(client_got)) return 2;
+  int status;
+  waitpid(child, &status, 0);
+  printf("%d %d %u %ld %ld\n", getpid(), child, port, got, client_got);
+  return 0;
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) return usage();
@@ -151,6 +230,8 @@ int main(int argc, char **argv) {
     printf("%ld\n", count);
     return 0;
   }
+  if (!strcmp(mode, "tcp-pair") && argc == 4) return tcp_pair(atol(argv[2]), atol(argv[3]), 0);
+  if (!strcmp(mode, "tcp-reset") && argc == 2) return tcp_pair(0, 0, 1);
   if (!strcmp(mode, "exec-storm") && argc == 4) {
     long count = atol(argv[2]);
     for (long i = 0; i < count; i++) {

@@ -221,19 +221,58 @@ TEST(ConfigError, PrefixNotAbsolute) {
             "'/'), got \"shadow\"");
 }
 
+TEST(Config, NetworkAndMetricsSettingsAreRead) {
+  std::string error;
+  auto config = parse_config(
+      "sensors:\n  network:\n    dns: false\n    ports: [80, 8080]\n    binaries: [/usr/sbin/nginx]\n"
+      "    containers: [abc123]\n    routes: [\"/users/{id}\", /static/*]\n"
+      "metrics: {address: \"[::1]:9100\", program_stats: false}\n",
+      "waggle.yaml", &error);
+  ASSERT_TRUE(config) << error;
+  EXPECT_TRUE(config->network_enabled);
+  EXPECT_TRUE(config->network.tcp);
+  EXPECT_FALSE(config->network.dns);
+  EXPECT_EQ(config->network.ports, (std::vector<uint16_t>{80, 8080}));
+  EXPECT_EQ(config->network.binaries, (std::vector<std::string>{"/usr/sbin/nginx"}));
+  EXPECT_EQ(config->network.containers, (std::vector<std::string>{"abc123"}));
+  EXPECT_EQ(config->network.routes, (std::vector<std::string>{"/users/{id}", "/static/*"}));
+  EXPECT_TRUE(config->metrics.enabled);
+  EXPECT_EQ(config->metrics.address, "[::1]:9100");
+  EXPECT_FALSE(config->metrics.program_stats);
+}
+
+TEST(ConfigError, NetworkAndMetricsValuesAreCheckedWhereTheyAre) {
+  EXPECT_EQ(parse_error("sensors:\n  network: {ports: [80, 70000]}\n"),
+            "waggle.yaml:2:25: sensors.network.ports[1]: expected a sequence of ports from 1 to 65535 (e.g. "
+            "[80, 8080]), got \"70000\"");
+  EXPECT_EQ(parse_error("sensors:\n  network:\n    binaries: [nginx]\n"),
+            "waggle.yaml:3:16: sensors.network.binaries[0]: expected an absolute executable path shorter "
+            "than 256 bytes, got \"nginx\"");
+  EXPECT_EQ(parse_error("sensors:\n  network:\n    containers: [ABC]\n"),
+            "waggle.yaml:3:18: sensors.network.containers[0]: expected a container id or a prefix of one (1 "
+            "to 64 lowercase hex digits), "
+            "got \"ABC\"");
+  EXPECT_NE(parse_error("sensors:\n  network:\n    routes: [\"users/{id}\"]\n").find("waggle.yaml:3:14: "),
+            std::string::npos);
+  EXPECT_EQ(parse_error("metrics: {address: localhost:9464}\n"),
+            "waggle.yaml:1:20: metrics.address: expected an IP address and a port (e.g. 127.0.0.1:9464 or "
+            "[::1]:9464), got "
+            "\"localhost:9464\"");
+}
+
 TEST(ConfigError, UnknownKeysAtEachLevel) {
   EXPECT_EQ(parse_error("stats: false\nouptut: {}\n"),
             "waggle.yaml:2:1: unknown key \"ouptut\" at the top level (expected one of: output, "
-            "sensors, select, ring_buffer_size, duration, stats)");
+            "sensors, select, ring_buffer_size, duration, stats, metrics)");
   EXPECT_EQ(parse_error("output:\n  fromat: json\n"),
             "waggle.yaml:2:3: unknown key \"fromat\" in output (expected one of: format, file, "
             "rotate)");
   EXPECT_EQ(parse_error("output:\n  rotate:\n    max: 1M\n"),
             "waggle.yaml:3:5: unknown key \"max\" in output.rotate (expected one of: max_size, "
             "keep)");
-  EXPECT_EQ(parse_error("sensors:\n  network: {}\n"),
-            "waggle.yaml:2:3: unknown key \"network\" in sensors (expected one of: process, "
-            "file)");
+  EXPECT_EQ(parse_error("sensors:\n  netwrok: {}\n"),
+            "waggle.yaml:2:3: unknown key \"netwrok\" in sensors (expected one of: process, "
+            "file, network)");
   EXPECT_EQ(parse_error("sensors:\n  process:\n    enable: true\n"),
             "waggle.yaml:3:5: unknown key \"enable\" in sensors.process (expected one of: "
             "enabled)");

@@ -70,6 +70,7 @@ class FileSensor final : public Sensor {
   std::string_view hook() const override { return hook_; }
   bool handles(uint16_t type) const override { return type == WG_REC_OPEN; }
   void detach() override { attachment_.detach(); }
+  void program_stats(std::vector<ProgramStats>* out) const override { attachment_.program_stats(out); }
 
   void decode(const wg_header& h, const void* record, size_t size, const EventCallback& emit) override {
     if (size < sizeof(wg_open)) return;

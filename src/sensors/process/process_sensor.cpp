@@ -53,6 +53,7 @@ class ProcessSensor final : public Sensor {
     return type == WG_REC_EXEC || type == WG_REC_EXIT || type == WG_REC_FORK;
   }
   void detach() override { attachment_.detach(); }
+  void program_stats(std::vector<ProgramStats>* out) const override { attachment_.program_stats(out); }
 
   void decode(const wg_header& h, const void* record, size_t size, const EventCallback& emit) override {
     switch (h.type) {

@@ -1,0 +1,101 @@
+#include "export/event_metrics.hpp"
+
+#include <array>
+#include <string>
+#include <variant>
+
+#include "export/network_names.hpp"
+
+namespace waggle {
+
+namespace {
+
+constexpr std::array<double, 10> kDnsBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1};
+
+const char* event_name(const Event& e) {
+  static constexpr const char* kNames[] = {"process.exec", "process.exit", "file.open", "policy.match",
+                                           "network.tcp",  "http.request", "dns.query"};
+  static_assert(std::size(kNames) == std::variant_size_v<Event>);
+  return kNames[e.index()];
+}
+
+// Registration of a fixed, valid family cannot fail; a failure is a bug caught by the tests.
+template <typename T>
+T* must(T* family) {
+  if (!family) abort();
+  return family;
+}
+
+}  // namespace
+
+EventMetrics::EventMetrics(metrics::Registry& r) {
+  const std::vector<std::string> http_labels = {"http_request_method", "http_route",
+                                                "http_response_status_code", "service_name",
+                                                "process_executable_name"};
+  std::vector<std::string> client_labels = http_labels;
+  client_labels.push_back("server_address");
+  client_labels.push_back("server_port");
+  events_ = must(r.counter("waggle_events_total", "Events decoded, by type.", {"type"}));
+  http_server_ =
+      must(r.histogram("http_server_request_duration_seconds",
+                       "Duration of HTTP server requests, first request byte to last response byte.",
+                       http_labels, metrics::kHttpDurationBuckets));
+  http_client_ =
+      must(r.histogram("http_client_request_duration_seconds",
+                       "Duration of HTTP client requests, first request byte to last response byte.",
+                       client_labels, metrics::kHttpDurationBuckets));
+  const std::vector<std::string> tcp_labels = {"network_connection_direction", "service_name",
+                                               "process_executable_name"};
+  tcp_connections_ = must(r.counter(
+      "waggle_tcp_connections_total", "TCP connections that ended, by how they ended.",
+      {"network_connection_direction", "network_connection_end", "service_name", "process_executable_name"}));
+  tcp_sent_ = must(
+      r.counter("waggle_tcp_sent_bytes_total", "Data bytes sent on TCP connections that ended.", tcp_labels));
+  tcp_received_ = must(r.counter("waggle_tcp_received_bytes_total",
+                                 "Data bytes received on TCP connections that ended.", tcp_labels));
+  tcp_retransmits_ = must(r.counter("waggle_tcp_retransmits_total",
+                                    "Segments retransmitted on TCP connections that ended.", tcp_labels));
+  dns_queries_ =
+      must(r.counter("waggle_dns_queries_total", "DNS queries, by question type and response code.",
+                     {"dns_question_type", "dns_response_code", "service_name", "process_executable_name"}));
+  dns_latency_ =
+      must(r.histogram("waggle_dns_query_duration_seconds", "Time from a DNS query to its answer.",
+                       {"dns_question_type", "service_name", "process_executable_name"}, kDnsBuckets));
+}
+
+void EventMetrics::on_event(const Event& event) {
+  events_->add({event_name(event)});
+  std::visit([this](const auto& e) { on(e); }, event);
+}
+
+void EventMetrics::on(const HttpEvent& e) {
+  std::string service = service_name_of(e.process);
+  std::string binary = service;  // the executable's name, as OpenTelemetry's process.executable.name
+  std::string status = std::to_string(e.status);
+  double seconds = double(e.duration_ns) / 1e9;
+  if (e.server) {
+    http_server_->observe({e.method, e.route, status, service, binary}, seconds);
+  } else {
+    std::string port = std::to_string(e.remote.port);
+    http_client_->observe({e.method, e.route, status, service, binary, e.remote.address, port}, seconds);
+  }
+}
+
+void EventMetrics::on(const TcpEvent& e) {
+  std::string service = service_name_of(e.process);
+  std::string binary = service;  // the executable's name, as OpenTelemetry's process.executable.name
+  std::string_view direction = tcp_direction_name(e.direction);
+  tcp_connections_->add({direction, tcp_end_name(e.end), service, binary});
+  tcp_sent_->add({direction, service, binary}, double(e.bytes_sent));
+  tcp_received_->add({direction, service, binary}, double(e.bytes_received));
+  tcp_retransmits_->add({direction, service, binary}, double(e.retransmits));
+}
+
+void EventMetrics::on(const DnsEvent& e) {
+  std::string service = service_name_of(e.process);
+  std::string binary = service;  // the executable's name, as OpenTelemetry's process.executable.name
+  dns_queries_->add({e.type, e.rcode.empty() ? "none" : e.rcode, service, binary});
+  if (!e.rcode.empty()) dns_latency_->observe({e.type, service, binary}, double(e.latency_ns) / 1e9);
+}
+
+}  // namespace waggle

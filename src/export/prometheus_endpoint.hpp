@@ -1,0 +1,56 @@
+// Serves a metrics registry to Prometheus over HTTP: GET /metrics, text format 0.0.4.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "export/metrics_registry.hpp"
+
+namespace waggle {
+
+class PrometheusEndpoint {
+ public:
+  // Loopback only: exposing metrics further is the operator's choice.
+  static constexpr std::string_view kDefaultAddress = "127.0.0.1:9464";
+
+  // Listens on `address` ("host:port" or "[ipv6]:port", the host a numeric address; 0.0.0.0 or
+  // [::] for every address; port 0 picks a free port) and serves `registry`, which must outlive
+  // the endpoint, from threads of its own (an acceptor and two workers, all signals blocked in
+  // them). On failure returns null and sets *error, naming the address and the reason.
+  //
+  // GET and HEAD /metrics get registry.collect() rendered by prometheus_text.hpp, plus the
+  // endpoint's own counters waggle_prometheus_scrapes_total (this request included) and
+  // waggle_prometheus_render_seconds_total (this request excluded). Other paths get 404,
+  // other methods on /metrics 405.
+  static std::unique_ptr<PrometheusEndpoint> start(const std::string& address,
+                                                   const metrics::Registry& registry, std::string* error);
+
+  PrometheusEndpoint(const PrometheusEndpoint&) = delete;
+  PrometheusEndpoint& operator=(const PrometheusEndpoint&) = delete;
+  ~PrometheusEndpoint();  // stop()
+
+  // Closes the listening socket and joins the threads. Requests in progress finish; a client
+  // that stalls holds it up for at most the 1 s read timeout (2 s when it stops reading a
+  // response). Idempotent; not to be called from two threads at once.
+  void stop();
+
+  // The port listened on (the one picked, for port 0).
+  uint16_t port() const;
+  // "127.0.0.1:9464", "[::1]:9464": the address listened on, with that port.
+  const std::string& address() const;
+  // /metrics requests served so far.
+  uint64_t scrapes() const;
+
+ private:
+  struct Impl;
+  explicit PrometheusEndpoint(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Splits "host:port" or "[ipv6]:port" (see start()). On error returns false and sets *error to a
+// message naming the address.
+bool parse_listen_address(std::string_view address, std::string* host, uint16_t* port, std::string* error);
+
+}  // namespace waggle

@@ -1,0 +1,67 @@
+#include "sensors/network/http_tracker.hpp"
+
+#include <algorithm>
+
+namespace waggle {
+
+HttpTracker::HttpTracker(const std::vector<std::string>& patterns)
+    : namer_(protocols::RouteNamer::create(patterns, nullptr).value_or(protocols::RouteNamer())),
+      limiter_(kMaxRoutesPerService) {}
+
+void HttpTracker::evict_oldest() {
+  auto oldest = std::min_element(conns_.begin(), conns_.end(), [](const auto& a, const auto& b) {
+    return a.second.last_ns < b.second.last_ns;
+  });
+  if (oldest == conns_.end()) return;
+  conns_.erase(oldest);
+  evicted_++;
+}
+
+void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process,
+                           const Endpoint& local, const Endpoint& remote, std::vector<HttpEvent>* out) {
+  auto it = conns_.find(sk);
+  if (it == conns_.end()) {
+    if (conns_.size() >= kMaxConnections) evict_oldest();
+    it = conns_.emplace(sk, Conn{}).first;
+    it->second.local = local;
+    it->second.remote = remote;
+  }
+  Conn& conn = it->second;
+  conn.process = process;  // the latest: a connection handed to another process follows it
+  conn.last_ns = chunk.time_ns;
+  conn.parser.on_chunk(chunk);
+  take(conn, out);
+  if (conn.parser.gave_up()) {
+    abandoned_++;
+    conns_.erase(it);
+  }
+}
+
+void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out) {
+  auto it = conns_.find(sk);
+  if (it == conns_.end()) return;
+  it->second.parser.on_close(time_ns);
+  take(it->second, out);
+  conns_.erase(it);
+}
+
+void HttpTracker::take(Conn& conn, std::vector<HttpEvent>* out) {
+  for (http::Exchange& x : conn.parser.take_exchanges()) {
+    HttpEvent e;
+    e.time_ns = x.end_ns;
+    e.process = conn.process;
+    e.server = x.role == http::Role::kServer;
+    e.method = std::move(x.method);
+    e.route = limiter_.admit(service_name_of(conn.process), namer_.route(x.target));
+    e.target = std::move(x.target);
+    e.status = x.status;
+    e.duration_ns = x.end_ns > x.start_ns ? x.end_ns - x.start_ns : 0;
+    e.request_bytes = x.request_bytes;
+    e.response_bytes = x.response_bytes;
+    e.local = conn.local;
+    e.remote = conn.remote;
+    out->push_back(std::move(e));
+  }
+}
+
+}  // namespace waggle

@@ -1,0 +1,56 @@
+// HTTP/1.x exchanges from the socket data the kernel captured: one parser per connection,
+// routes named and their number bounded per service.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/events.hpp"
+#include "protocols/chunk.hpp"
+#include "protocols/http_parser.hpp"
+#include "protocols/route_namer.hpp"
+
+namespace waggle {
+
+class HttpTracker {
+ public:
+  // Connections followed at once; beyond, the least recently active one is dropped (counted).
+  static constexpr size_t kMaxConnections = 16384;
+  // Distinct routes per service; more are reported as "/{other}" (counted).
+  static constexpr size_t kMaxRoutesPerService = 1000;
+
+  // `patterns` were validated with the configuration.
+  explicit HttpTracker(const std::vector<std::string>& patterns);
+
+  // One captured call on connection `sk` of `process`; completed exchanges go to `out`.
+  void on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process, const Endpoint& local,
+                const Endpoint& remote, std::vector<HttpEvent>* out);
+  // The connection closed: a response delimited by the close ends here.
+  void on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out);
+
+  uint64_t evicted() const { return evicted_; }
+  uint64_t abandoned() const { return abandoned_; }  // connections whose bytes were not HTTP
+  uint64_t routes_overflowed() const { return limiter_.overflowed(); }
+  size_t connections() const { return conns_.size(); }
+
+ private:
+  struct Conn {
+    http::Connection parser;
+    ProcessRef process;
+    Endpoint local, remote;
+    uint64_t last_ns = 0;
+  };
+  void take(Conn& conn, std::vector<HttpEvent>* out);
+  void evict_oldest();
+
+  protocols::RouteNamer namer_;
+  protocols::RouteLimiter limiter_;
+  std::unordered_map<uint64_t, Conn> conns_;
+  uint64_t evicted_ = 0;
+  uint64_t abandoned_ = 0;
+};
+
+}  // namespace waggle

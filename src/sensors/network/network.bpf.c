@@ -1,0 +1,427 @@
+/* Network sensor. TCP connections from sock:inet_sock_set_state (who opened them, how they
+ * ended, bytes and retransmits from the socket itself), and the data of socket reads and
+ * writes that carry HTTP/1.x or DNS, from the syscall tracepoints. Only connections whose
+ * first bytes look like HTTP, and DNS traffic to port 53, ever reach user space. */
+#include "common.bpf.h"
+#include "socket.bpf.h"
+
+/* What to report; set by user space before load. */
+const volatile bool track_tcp = true;
+const volatile bool capture_http = true;
+const volatile bool capture_dns = true;
+/* When set, only sockets whose local or remote port is in `ports` are looked at. */
+const volatile bool has_ports = false;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, u16);
+  __type(value, u8);
+} ports SEC(".maps");
+
+/* A TCP connection the sensor follows, by its struct sock. */
+struct conn {
+  struct wg_header h; /* the process that connected or accepted it */
+  u64 start;
+  u8 direction;       /* enum wg_tcp_direction */
+  u8 l7;              /* enum wg_l7_protocol, 0 while not seen */
+  u8 established;
+  u8 end;             /* enum wg_tcp_end */
+  u8 fin_received;    /* the peer's FIN arrived: it counts in bytes_received, data does not */
+  u8 pad[3];
+  /* Taken when established: by the time a socket closes, its local port may be released. */
+  struct wg_endpoints e;
+};
+
+/* Not an LRU: a connection evicted while open would vanish silently; a full table is counted. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, u64);
+  __type(value, struct conn);
+} conns SEC(".maps");
+
+enum io_kind {
+  IO_BUF = 0,      /* read, write, recvfrom, sendto: one buffer */
+  IO_IOV = 1,      /* readv, writev: an iovec array */
+  IO_MSG = 2,      /* recvmsg, sendmsg: a msghdr */
+  IO_MMSG = 3,     /* recvmmsg, sendmmsg: the first mmsghdr */
+  IO_NO_DATA = 4,  /* sendfile: bytes the process never held */
+};
+
+/* A socket call between its entry and its exit. */
+struct io {
+  u64 sk;
+  u64 ptr;   /* buffer, iovec, msghdr or mmsghdr */
+  u64 addr;  /* sockaddr of recvfrom and sendto, or 0 */
+  u32 fd;
+  u8 kind;
+  u8 direction;
+  u8 ip_protocol;
+  u8 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, u64);
+  __type(value, struct io);
+} pending_io SEC(".maps");
+
+/* Room past the head so that the tail can be written at a masked offset. */
+#define DATA_ROOM (2 * WG_HEAD_BYTES)
+struct data_scratch {
+  char bytes[sizeof(struct wg_sock_data) + DATA_ROOM + WG_TAIL_BYTES];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct data_scratch);
+} data_scratch_map SEC(".maps");
+
+static __always_inline bool port_selected(u16 local, u16 remote) {
+  if (!has_ports) return true;
+  return bpf_map_lookup_elem(&ports, &local) || bpf_map_lookup_elem(&ports, &remote);
+}
+
+/* --- TCP connections ------------------------------------------------------------------- */
+
+
+static __always_inline void emit_tcp(struct sock *sk, struct conn *c) {
+  struct wg_tcp rec = {};
+  rec.h = c->h;
+  rec.h.type = WG_REC_TCP;
+  rec.h.size = sizeof(rec);
+  rec.h.ktime = bpf_ktime_get_boot_ns();
+  rec.sk = (u64)sk;
+  rec.start_ktime = c->start;
+  rec.direction = c->direction;
+  rec.end = c->end;
+  if (c->direction == WG_TCP_CONNECTED && !c->established) rec.end = WG_TCP_FAILED; /* refused, timed out */
+  /* Data bytes only: bytes_sent counts retransmissions again, bytes_received the FIN. */
+  struct tcp_sock *tp = (void *)sk;
+  rec.bytes_sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
+  rec.bytes_received = BPF_CORE_READ(tp, bytes_received);
+  if (c->fin_received && rec.bytes_received > 0) rec.bytes_received--;
+  rec.retransmits = BPF_CORE_READ(tp, total_retrans);
+  struct wg_endpoints e = c->e;
+  if (!c->established) wg_read_endpoints(sk, &e); /* a failed connect: what is left */
+  rec.family = e.family;
+  rec.local_port = e.local_port;
+  rec.remote_port = e.remote_port;
+  __builtin_memcpy(rec.local_addr, e.local_addr, 16);
+  __builtin_memcpy(rec.remote_addr, e.remote_addr, 16);
+  wg_emit(WG_SENSOR_NETWORK, &rec, sizeof(rec));
+}
+
+static __always_inline void track(u64 key, struct conn *c) {
+  if (bpf_map_update_elem(&conns, &key, c, BPF_ANY) == -7 /* E2BIG: table full */)
+    wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int wg_tcp_state(struct bpf_raw_tracepoint_args *ctx) {
+  struct sock *sk = (void *)ctx->args[0];
+  int oldstate = (int)ctx->args[1];
+  int newstate = (int)ctx->args[2];
+  if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP) return 0;
+  u64 key = (u64)sk;
+  if (newstate == TCP_SYN_SENT) { /* connect(), in the connecting process */
+    if (!track_tcp) return 0;
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid == self_tgid || !wg_selected(tgid)) return 0;
+    struct wg_endpoints e;
+    wg_read_endpoints(sk, &e);
+    if (!port_selected(e.local_port, e.remote_port)) return 0;
+    struct conn c = {.start = bpf_ktime_get_boot_ns(), .direction = WG_TCP_CONNECTED};
+    wg_fill_header(&c.h, WG_REC_TCP, (void *)bpf_get_current_task());
+    track(key, &c);
+    return 0;
+  }
+  if (newstate == TCP_ESTABLISHED) {
+    if (oldstate == TCP_SYN_SENT) {
+      struct conn *c = bpf_map_lookup_elem(&conns, &key);
+      if (c) {
+        c->established = 1;
+        wg_read_endpoints(sk, &c->e);
+      }
+      return 0;
+    }
+    if (oldstate != TCP_SYN_RECV || !track_tcp) return 0;
+    /* The handshake of an incoming connection completed (in softirq: no process yet). The
+     * process is filled in when it accepts. */
+    struct wg_endpoints e;
+    wg_read_endpoints(sk, &e);
+    if (!port_selected(e.local_port, e.remote_port)) return 0;
+    struct conn c = {.start = bpf_ktime_get_boot_ns(), .direction = WG_TCP_ACCEPTED, .established = 1, .e = e};
+    track(key, &c);
+    return 0;
+  }
+  struct conn *c = bpf_map_lookup_elem(&conns, &key);
+  if (!c) return 0;
+  /* The peer's FIN: it moves us to CLOSE_WAIT or CLOSING, or ends FIN_WAIT2. */
+  if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSING || newstate == TCP_TIME_WAIT ||
+      (oldstate == TCP_FIN_WAIT2 && newstate == TCP_CLOSE && c->end == WG_TCP_CLOSED))
+    c->fin_received = 1;
+  if (newstate == TCP_CLOSE) {
+    /* Straight from a data state to CLOSE without a reset received: an abort (SO_LINGER 0,
+     * unread data at close) or a timeout. The kernel sends an abort's reset only after this
+     * change: report when the socket is destroyed, once the reset is known. */
+    if (c->end == WG_TCP_CLOSED && (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT ||
+                                    oldstate == TCP_FIN_WAIT1 || oldstate == TCP_SYN_RECV))
+      return 0;
+    emit_tcp(sk, c);
+    bpf_map_delete_elem(&conns, &key);
+  }
+  return 0;
+}
+
+static __always_inline void mark_reset(struct sock *sk, u8 end) {
+  u64 key = (u64)sk;
+  struct conn *c = bpf_map_lookup_elem(&conns, &key);
+  if (c && c->end == WG_TCP_CLOSED) c->end = end;
+}
+
+SEC("raw_tp/tcp_receive_reset")
+int wg_tcp_receive_reset(struct bpf_raw_tracepoint_args *ctx) {
+  mark_reset((void *)ctx->args[0], WG_TCP_RESET_RECEIVED);
+  return 0;
+}
+
+SEC("raw_tp/tcp_send_reset")
+int wg_tcp_send_reset(struct bpf_raw_tracepoint_args *ctx) {
+  if (ctx->args[0]) mark_reset((void *)ctx->args[0], WG_TCP_RESET_SENT);
+  return 0;
+}
+
+SEC("raw_tp/tcp_destroy_sock")
+int wg_tcp_destroy(struct bpf_raw_tracepoint_args *ctx) {
+  struct sock *sk = (void *)ctx->args[0];
+  u64 key = (u64)sk;
+  struct conn *c = bpf_map_lookup_elem(&conns, &key);
+  if (!c) return 0;
+  emit_tcp(sk, c);
+  bpf_map_delete_elem(&conns, &key);
+  return 0;
+}
+
+/* accept() and accept4(): the connection now belongs to this process. */
+static __always_inline int on_accepted(long ret) {
+  if (ret < 0) return 0;
+  struct sock *sk = wg_sock_of_fd((void *)bpf_get_current_task(), (u32)ret);
+  if (!sk) return 0;
+  u64 key = (u64)sk;
+  struct conn *c = bpf_map_lookup_elem(&conns, &key);
+  if (!c || c->h.pid != 0) return 0;
+  u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (tgid == self_tgid || !wg_selected(tgid)) {
+    bpf_map_delete_elem(&conns, &key);
+    return 0;
+  }
+  wg_fill_header(&c->h, WG_REC_TCP, (void *)bpf_get_current_task());
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int wg_exit_accept4(struct syscall_exit_ctx *ctx) { return on_accepted(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_accept")
+int wg_exit_accept(struct syscall_exit_ctx *ctx) { return on_accepted(ctx->ret); }
+
+/* --- Socket data ----------------------------------------------------------------------- */
+
+static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr) {
+  if (!capture_http && !capture_dns) return 0;
+  u64 id = bpf_get_current_pid_tgid();
+  u32 tgid = id >> 32;
+  if (tgid == self_tgid || !wg_selected(tgid)) return 0;
+  struct sock *sk = wg_sock_of_fd((void *)bpf_get_current_task(), fd);
+  if (!sk) return 0;
+  u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (family != AF_INET && family != AF_INET6) return 0;
+  u16 protocol = BPF_CORE_READ(sk, sk_protocol);
+  u16 local = BPF_CORE_READ(sk, __sk_common.skc_num);
+  u16 remote = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  if (protocol == IPPROTO_UDP) {
+    /* DNS clients: a socket connected to port 53, or an unconnected one whose address is
+     * given with the call (checked at the exit). Servers on port 53 are not clients. */
+    if (!capture_dns || local == 53) return 0;
+    if (remote != 53 && !(remote == 0 && (addr || kind == IO_MSG || kind == IO_MMSG))) return 0;
+  } else if (protocol != IPPROTO_TCP) {
+    return 0;
+  }
+  if (!port_selected(local, remote)) return 0;
+  struct io io = {.sk = (u64)sk, .ptr = ptr, .addr = addr, .fd = fd, .kind = kind, .direction = direction,
+                  .ip_protocol = (u8)protocol};
+  if (bpf_map_update_elem(&pending_io, &id, &io, BPF_ANY) != 0)
+    wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
+  return 0;
+}
+
+/* Where the bytes of a call start and how many of them are in that first piece. */
+struct span {
+  u64 base;
+  u64 len;
+  u64 name; /* msghdr's address, or 0 */
+};
+
+static __always_inline bool first_span(struct io *io, long ret, struct span *s) {
+  s->name = io->addr;
+  if (io->kind == IO_BUF) {
+    s->base = io->ptr;
+    s->len = ret;
+    return true;
+  }
+  if (io->kind == IO_NO_DATA) {
+    s->base = 0;
+    s->len = 0;
+    return true;
+  }
+  u64 iov_ptr = io->ptr;
+  if (io->kind == IO_MSG || io->kind == IO_MMSG) {
+    struct user_msghdr msg;
+    if (bpf_probe_read_user(&msg, sizeof(msg), (void *)io->ptr)) return false;
+    if (io->kind == IO_MMSG) { /* ret counts messages: take the first one's length */
+      u32 msg_len = 0;
+      bpf_probe_read_user(&msg_len, sizeof(msg_len), (void *)(io->ptr + sizeof(struct user_msghdr)));
+      ret = msg_len;
+    }
+    iov_ptr = (u64)msg.msg_iov;
+    s->name = (u64)msg.msg_name;
+    if (msg.msg_iovlen == 0) return false;
+  }
+  struct iovec iov;
+  if (bpf_probe_read_user(&iov, sizeof(iov), (void *)iov_ptr)) return false;
+  s->base = (u64)iov.iov_base;
+  s->len = iov.iov_len < (u64)ret ? iov.iov_len : (u64)ret;
+  return true;
+}
+
+/* The first bytes of an HTTP/1.x request or response. */
+static __always_inline bool looks_like_http(const char *d, u32 len) {
+  if (len < 5) return false;
+  u32 w = (u8)d[0] | (u8)d[1] << 8 | (u8)d[2] << 16 | (u32)(u8)d[3] << 24;
+#define W(a, b, c, e) ((u32)(a) | (u32)(b) << 8 | (u32)(c) << 16 | (u32)(e) << 24)
+  switch (w) {
+    case W('G', 'E', 'T', ' '):
+    case W('P', 'U', 'T', ' '):
+    case W('P', 'O', 'S', 'T'):
+    case W('H', 'E', 'A', 'D'):
+    case W('D', 'E', 'L', 'E'):
+    case W('P', 'A', 'T', 'C'):
+    case W('O', 'P', 'T', 'I'):
+    case W('C', 'O', 'N', 'N'):
+    case W('T', 'R', 'A', 'C'):
+      return true;
+    case W('H', 'T', 'T', 'P'):
+      return d[4] == '/';
+  }
+#undef W
+  return false;
+}
+
+static __always_inline int on_io_exit(long ret) {
+  u64 id = bpf_get_current_pid_tgid();
+  struct io *pending = bpf_map_lookup_elem(&pending_io, &id);
+  if (!pending) return 0;
+  struct io io = *pending;
+  bpf_map_delete_elem(&pending_io, &id);
+  if (ret <= 0) return 0;
+
+  u32 zero = 0;
+  struct data_scratch *s = bpf_map_lookup_elem(&data_scratch_map, &zero);
+  if (!s) return 0;
+  struct wg_sock_data *rec = (void *)s->bytes;
+  char *data = rec->data;
+  struct span span;
+  if (!first_span(&io, ret, &span)) {
+    wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_READ_FAILED);
+    return 0;
+  }
+  u64 size = io.kind == IO_MMSG ? span.len : (u64)ret;
+  u32 head = span.len < WG_HEAD_BYTES ? span.len : WG_HEAD_BYTES;
+  barrier_var(head);
+  head &= DATA_ROOM - 1;
+  if (head > 0 && bpf_probe_read_user(data, head, (void *)span.base)) head = 0;
+
+  struct sock *sk = (void *)io.sk;
+  struct wg_endpoints e;
+  wg_read_endpoints(sk, &e);
+  u8 protocol = 0;
+  if (io.ip_protocol == IPPROTO_UDP) {
+    if (e.remote_port == 0) { /* unconnected: the peer is in the call's address */
+      if (!span.name || !wg_read_sockaddr((void *)span.name, &e)) return 0;
+      if (e.remote_port != 53) return 0;
+    }
+    protocol = WG_L7_DNS;
+  } else {
+    struct conn *c = bpf_map_lookup_elem(&conns, &io.sk);
+    if (c && c->l7) {
+      protocol = c->l7;
+    } else if (capture_http && looks_like_http(data, head)) {
+      protocol = WG_L7_HTTP;
+      if (c) {
+        c->l7 = protocol;
+      } else { /* a connection older than the agent: follow it from now on */
+        struct conn fresh = {.l7 = protocol, .established = 1, .e = e};
+        wg_fill_header(&fresh.h, WG_REC_TCP, (void *)bpf_get_current_task());
+        track(io.sk, &fresh);
+      }
+    } else if (capture_dns && e.remote_port == 53) {
+      protocol = WG_L7_DNS;
+    } else {
+      return 0;
+    }
+    if ((protocol == WG_L7_HTTP && !capture_http) || (protocol == WG_L7_DNS && !capture_dns)) return 0;
+  }
+
+  /* The end of a large call, where the last chunk of a chunked body shows. */
+  u32 tail = 0;
+  if (io.kind == IO_BUF && size > head && size >= WG_TAIL_BYTES) {
+    if (!bpf_probe_read_user(&data[head], WG_TAIL_BYTES, (void *)(span.base + size - WG_TAIL_BYTES)))
+      tail = WG_TAIL_BYTES;
+  }
+
+  wg_fill_header(&rec->h, WG_REC_SOCK_DATA, (void *)bpf_get_current_task());
+  rec->sk = io.sk;
+  rec->size = size;
+  rec->direction = io.direction;
+  rec->protocol = protocol;
+  rec->ip_protocol = io.ip_protocol;
+  rec->pad = 0;
+  rec->family = e.family;
+  rec->local_port = e.local_port;
+  rec->remote_port = e.remote_port;
+  rec->head_len = head;
+  rec->tail_len = tail;
+  rec->pad2 = 0;
+  rec->fd = io.fd;
+  __builtin_memcpy(rec->local_addr, e.local_addr, 16);
+  __builtin_memcpy(rec->remote_addr, e.remote_addr, 16);
+  u64 total = sizeof(struct wg_sock_data) + head + tail;
+  rec->h.size = total;
+  if (total > sizeof(struct data_scratch)) return 0;
+  wg_emit(WG_SENSOR_NETWORK, rec, total);
+  return 0;
+}
+
+#define IO_PAIR(syscall, kind, direction, ptr_arg, addr_expr)                    \
+  SEC("tracepoint/syscalls/sys_enter_" #syscall)                                \
+  int wg_enter_##syscall(struct syscall_enter_ctx *ctx) {                       \
+    return on_io_enter(kind, direction, (u32)ctx->args[0], ctx->args[ptr_arg], addr_expr); \
+  }                                                                              \
+  SEC("tracepoint/syscalls/sys_exit_" #syscall)                                 \
+  int wg_exit_##syscall(struct syscall_exit_ctx *ctx) { return on_io_exit(ctx->ret); }
+
+IO_PAIR(read, IO_BUF, WG_DATA_INGRESS, 1, 0)
+IO_PAIR(write, IO_BUF, WG_DATA_EGRESS, 1, 0)
+IO_PAIR(recvfrom, IO_BUF, WG_DATA_INGRESS, 1, ctx->args[4])
+IO_PAIR(sendto, IO_BUF, WG_DATA_EGRESS, 1, ctx->args[4])
+IO_PAIR(readv, IO_IOV, WG_DATA_INGRESS, 1, 0)
+IO_PAIR(writev, IO_IOV, WG_DATA_EGRESS, 1, 0)
+IO_PAIR(recvmsg, IO_MSG, WG_DATA_INGRESS, 1, 0)
+IO_PAIR(sendmsg, IO_MSG, WG_DATA_EGRESS, 1, 0)
+IO_PAIR(recvmmsg, IO_MMSG, WG_DATA_INGRESS, 1, 0)
+IO_PAIR(sendmmsg, IO_MMSG, WG_DATA_EGRESS, 1, 0)
+IO_PAIR(sendfile64, IO_NO_DATA, WG_DATA_EGRESS, 2, 0)

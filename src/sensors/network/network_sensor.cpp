@@ -1,0 +1,207 @@
+#include "sensors/network/network_sensor.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/bpf_loader.hpp"
+#include "core/net_address.hpp"
+#include "network.skel.h"
+#include "sensors/network/dns_tracker.hpp"
+#include "sensors/network/http_tracker.hpp"
+
+namespace waggle {
+
+SensorPlan plan_network_sensor(const KernelFeatures& f) {
+  SensorPlan plan;
+  plan.reason = missing_core_features(f);
+  if (!plan.reason.empty()) return plan;
+  if (!f.tracefs.ok)
+    plan.reason = "needs tracefs: " + f.tracefs.detail;
+  else if (!f.tracepoint.ok)
+    plan.reason = "needs syscall tracepoints: " + f.tracepoint.detail;
+  else if (!f.raw_tracepoint.ok)
+    plan.reason = "needs raw tracepoints (sock:inet_sock_set_state): " + f.raw_tracepoint.detail;
+  else
+    plan.hook =
+        "raw_tracepoint/sock/inet_sock_set_state, tracepoint/syscalls (accept, read, write, send, recv)";
+  plan.can_run = plan.reason.empty();
+  return plan;
+}
+
+namespace {
+
+Endpoint endpoint(uint16_t family, const uint8_t* addr, uint16_t port) {
+  return {format_ip(family, addr), port};
+}
+
+class NetworkSensor final : public Sensor {
+ public:
+  NetworkSensor(const SensorEnv& env, network_bpf* skel)
+      : cache_(*env.cache), config_(env.config->network), skel_(skel), http_(config_.routes) {}
+  ~NetworkSensor() override {
+    attachment_.detach();
+    network_bpf__destroy(skel_);
+  }
+
+  // Exits before entries: every entry that is remembered has its exit seen.
+  bool attach(std::string* error) {
+    return attachment_.attach_all(skel_->obj, "network", error, [](const bpf_program* prog) {
+      return std::string_view(bpf_program__name(prog)).starts_with("wg_exit_");
+    });
+  }
+  void set_hook(std::string hook) { hook_ = std::move(hook); }
+
+  std::string_view name() const override { return "network"; }
+  std::string_view hook() const override { return hook_; }
+  bool handles(uint16_t type) const override { return type == WG_REC_TCP || type == WG_REC_SOCK_DATA; }
+  void detach() override { attachment_.detach(); }
+  void program_stats(std::vector<ProgramStats>* out) const override { attachment_.program_stats(out); }
+
+  void decode(const wg_header& h, const void* record, size_t size, const EventCallback& emit) override {
+    uint64_t now = cache_.host().wall_ns(h.ktime);
+    if (h.type == WG_REC_TCP && size >= sizeof(wg_tcp))
+      decode_tcp(*static_cast<const wg_tcp*>(record), now, emit);
+    else if (h.type == WG_REC_SOCK_DATA && size >= sizeof(wg_sock_data))
+      decode_data(*static_cast<const wg_sock_data*>(record), size, now, emit);
+    if (now > last_expire_ + 1'000'000'000) {
+      last_expire_ = now;
+      dns_.expire(now, &dns_events_);
+      flush(emit);
+    }
+  }
+
+ private:
+  // Processes outside the configured binaries and containers are not reported.
+  bool selected(const ProcessRef& p) const {
+    if (!config_.binaries.empty() &&
+        std::find(config_.binaries.begin(), config_.binaries.end(), p->binary) == config_.binaries.end())
+      return false;
+    if (!config_.containers.empty() &&
+        std::none_of(config_.containers.begin(), config_.containers.end(),
+                     [&](const std::string& id) { return p->container_id.starts_with(id); }))
+      return false;
+    return true;
+  }
+
+  void decode_tcp(const wg_tcp& rec, uint64_t now, const EventCallback& emit) {
+    http_.on_close(rec.sk, now, &http_events_);
+    flush(emit);
+    if (rec.direction == WG_TCP_UNKNOWN || !config_.tcp) return;  // followed only for its HTTP
+    TcpEvent e;
+    e.time_ns = now;
+    if (rec.h.pid != 0) {
+      e.process = process_of(cache_, rec.h);
+      if (!selected(e.process)) return;
+    }
+    e.direction = rec.direction == WG_TCP_CONNECTED ? TcpDirection::kConnected : TcpDirection::kAccepted;
+    e.end = static_cast<TcpEnd>(std::min<uint8_t>(rec.end, WG_TCP_FAILED));
+    e.local = endpoint(rec.family, rec.local_addr, rec.local_port);
+    e.remote = endpoint(rec.family, rec.remote_addr, rec.remote_port);
+    e.bytes_sent = rec.bytes_sent;
+    e.bytes_received = rec.bytes_received;
+    e.retransmits = rec.retransmits;
+    if (rec.start_ktime && rec.h.ktime > rec.start_ktime) e.duration_ns = rec.h.ktime - rec.start_ktime;
+    emit(Event{std::move(e)});
+  }
+
+  void decode_data(const wg_sock_data& rec, size_t size, uint64_t now, const EventCallback& emit) {
+    if (sizeof(wg_sock_data) + size_t(rec.head_len) + rec.tail_len > size) return;
+    ProcessRef process = process_of(cache_, rec.h);
+    if (!selected(process)) return;
+    std::string_view head(rec.data, rec.head_len), tail(rec.data + rec.head_len, rec.tail_len);
+    Endpoint local = endpoint(rec.family, rec.local_addr, rec.local_port);
+    Endpoint remote = endpoint(rec.family, rec.remote_addr, rec.remote_port);
+    bool egress = rec.direction == WG_DATA_EGRESS;
+    if (rec.protocol == WG_L7_HTTP) {
+      protocols::Chunk chunk{egress ? protocols::Direction::kEgress : protocols::Direction::kIngress, now,
+                             rec.size, head, tail};
+      http_.on_chunk(rec.sk, chunk, process, local, remote, &http_events_);
+    } else if (rec.protocol == WG_L7_DNS) {
+      dns_.on_payload(rec.sk, egress, rec.ip_protocol == IPPROTO_TCP, head, head.size() == rec.size, now,
+                      process, remote, &dns_events_);
+    }
+    flush(emit);
+  }
+
+  void flush(const EventCallback& emit) {
+    for (HttpEvent& e : http_events_) emit(Event{std::move(e)});
+    http_events_.clear();
+    if (!config_.dns) dns_events_.clear();
+    for (DnsEvent& e : dns_events_) emit(Event{std::move(e)});
+    dns_events_.clear();
+  }
+
+  ProcessCache& cache_;
+  const NetworkConfig& config_;
+  network_bpf* skel_;
+  std::string hook_;
+  Attachment attachment_;
+  HttpTracker http_;
+  DnsTracker dns_;
+  std::vector<HttpEvent> http_events_;
+  std::vector<DnsEvent> dns_events_;
+  uint64_t last_expire_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* error) {
+  SensorPlan plan = plan_network_sensor(*env.features);
+  if (!plan.can_run) {
+    *error = "network sensor disabled: " + plan.reason;
+    return nullptr;
+  }
+  network_bpf* skel = network_bpf__open();
+  if (!skel) {
+    *error = std::string("network sensor: cannot open its BPF object: ") + strerror(errno);
+    return nullptr;
+  }
+  auto sensor = std::make_unique<NetworkSensor>(env, skel);
+  set_common_rodata(skel->rodata, env);
+  const NetworkConfig& config = env.config->network;
+  skel->rodata->track_tcp = config.tcp;
+  skel->rodata->capture_http = config.http;
+  skel->rodata->capture_dns = config.dns;
+  skel->rodata->has_ports = !config.ports.empty();
+
+  // Each syscall is traced where this kernel has its tracepoints.
+  std::vector<std::string> hooked;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) {
+    std::string_view name = bpf_program__name(prog);
+    for (std::string_view kind : {"wg_enter_", "wg_exit_"}) {
+      if (!name.starts_with(kind)) continue;
+      std::string syscall(name.substr(kind.size()));
+      std::string tp = std::string(kind == "wg_enter_" ? "sys_enter_" : "sys_exit_") + syscall;
+      bool present = tracepoint_exists(env.tracefs, "syscalls", tp);
+      bpf_program__set_autoload(prog, present);
+      if (present && kind == "wg_exit_") hooked.push_back(syscall);
+    }
+  }
+  std::sort(hooked.begin(), hooked.end());
+  std::string joined;
+  for (const auto& s : hooked) joined += (joined.empty() ? "" : ",") + s;
+  sensor->set_hook(
+      fmt::format("raw_tracepoint/sock/inet_sock_set_state,tcp/tcp_{{send,receive}}_reset; "
+                  "tracepoint/syscalls/sys_{{enter,exit}}_{{{}}}",
+                  joined));
+
+  if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "network", error))
+    return nullptr;
+  for (uint16_t port : config.ports) {
+    uint8_t one = 1;
+    if (bpf_map__update_elem(skel->maps.ports, &port, sizeof(port), &one, sizeof(one), BPF_ANY) != 0) {
+      *error = fmt::format("network sensor: cannot load port {}: {}", port, strerror(errno));
+      return nullptr;
+    }
+  }
+  if (!sensor->attach(error)) return nullptr;
+  return sensor;
+}
+
+}  // namespace waggle
