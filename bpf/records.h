@@ -304,7 +304,7 @@ struct wg_sock_data {
   __u8 direction;     /* enum wg_data_direction */
   __u8 protocol;      /* enum wg_l7_protocol */
   __u8 ip_protocol;   /* IPPROTO_TCP or IPPROTO_UDP */
-  __u8 pad;
+  __u8 failed;        /* a send that failed: size and data are what the process tried to send */
   __u16 family;
   __u16 local_port;
   __u16 remote_port;

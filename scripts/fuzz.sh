@@ -41,12 +41,16 @@ for harness in "$root"/tests/fuzz/*_fuzz.cpp; do
   artifacts=$build/artifacts/$name
   mkdir -p "$corpus" "$artifacts"
   if [[ -d $root/tests/fuzz/corpus/$name ]]; then
-    cp -n "$root/tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || true
+    cp "$root/tests/fuzz/corpus/$name"/* "$corpus"/
+  fi
+  dict=()
+  if [[ -f $root/tests/fuzz/$name.dict ]]; then
+    dict=(-dict="$root/tests/fuzz/$name.dict")
   fi
   log=$build/$name.log
   echo "== run $name for ${seconds}s (log: $log)"
   if (cd "$build" && "$binary" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-      -artifact_prefix="$artifacts/" -print_final_stats=1 "$corpus" >"$log" 2>&1); then
+      -artifact_prefix="$artifacts/" -print_final_stats=1 "${dict[@]}" "$corpus" >"$log" 2>&1); then
     grep -E '^#[0-9]+.*DONE' "$log" | tail -n 1 || true
     grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$log" || true
   else

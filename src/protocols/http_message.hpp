@@ -91,6 +91,8 @@ class MessageParser {
   bool idle() const { return state_ == State::kIdle; }
   bool failed() const { return state_ == State::kError; }
   bool until_end() const { return state_ == State::kUntilEnd; }
+  // Past the header section, before the end of the message.
+  bool in_body() const { return state_ != State::kIdle && state_ != State::kHead && state_ != State::kError; }
   const MessageHead& head() const { return head_; }
   const std::string& error() const { return error_; }
 

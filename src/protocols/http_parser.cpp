@@ -128,11 +128,15 @@ void Connection::feed(const Chunk& chunk) {
   }
 
   MessageParser& parser = request ? requests_ : responses_;
-  if (request && requests_.until_end()) {
-    // A request of unknown length is still open: a new request line here could be its body or
-    // the next request.
+  if (parser.in_body()) {
+    // A syscall inside a body that begins with a whole start line: for a request of unknown
+    // length, the next request or its body, no telling; otherwise most likely bytes we never got
+    // (sent with sendfile or splice, or lost) and what follows would be mis-measured.
     const StartLineShape shape = classify_start_line(first);
-    if (shape.complete && shape.request) return give_up("request line after a request of unknown length");
+    if (shape.complete && (request ? shape.request : shape.response)) {
+      return give_up(request && requests_.until_end() ? "request line after a request of unknown length"
+                                                      : "start line inside a body (bytes missing?)");
+    }
   }
   consume(request, first, 0, chunk.time_ns);
   consume(request, {}, gap, chunk.time_ns);

@@ -23,6 +23,9 @@
 //   6.3), whatever its version or Connection header. HEAD, 1xx, 204 and 304 responses have no
 //   body. Interim (1xx) responses count in the exchange's response_bytes; status is the final
 //   one's. 101 and a 2xx answer to CONNECT end HTTP on the connection (upgraded()).
+// - A syscall that begins with a whole start line (of the kind its direction carries) while a body
+//   is still expected makes the connection give up: bytes are missing (written with sendfile or
+//   splice, or lost on the way), or the message is ambiguous, and counts would be wrong.
 // - Transfer-Encoding wins over Content-Length. A request whose final transfer coding is not
 //   chunked, conflicting Content-Length fields, a Content-Length or chunk size over 1 TiB, a
 //   header section over 16 KiB, obsolete line folding, control characters in header values or

@@ -126,6 +126,7 @@ struct Outcome {
   std::vector<std::string> exchanges;
   bool gave_up;
   bool upgraded;
+  std::string reason;
 };
 
 // Feeds the streams in fully captured chunks: `first` bytes of requests, then pieces of the
@@ -145,7 +146,7 @@ Outcome run(std::string_view requests, std::string_view responses, size_t first,
   feed(Direction::kIngress, requests, first);
   feed(Direction::kEgress, responses, next());
   conn.on_close(++t);
-  Outcome out{{}, conn.gave_up(), conn.upgraded()};
+  Outcome out{{}, conn.gave_up(), conn.upgraded(), conn.reason()};
   for (const Exchange& e : conn.take_exchanges()) {
     out.exchanges.push_back(e.method + " " + e.target + " " + std::to_string(e.status) + " " +
                             std::to_string(e.request_bytes) + " " + std::to_string(e.response_bytes));
@@ -171,6 +172,9 @@ void differential_mode(const uint8_t* data, size_t size) {
     state = state * 1103515245u + 12345u;
     return size_t{(state >> 16) % kHeadBytes + 1};
   });
+  // That heuristic looks at where syscalls start: split-dependent by design.
+  constexpr std::string_view kSplitDependent = "start line inside a body (bytes missing?)";
+  if (a.reason == kSplitDependent || b.reason == kSplitDependent) return;
   check(a.gave_up == b.gave_up, "gave up with one split only");
   check(a.upgraded == b.upgraded, "upgraded with one split only");
   if (a.exchanges != b.exchanges) {

@@ -285,6 +285,31 @@ TEST(HttpCut, EarlyResponseToAnUnfinishedRequestIsReportedAtClose) {
   EXPECT_EQ(all[0].response_bytes, 86u);
 }
 
+TEST(HttpGiveUp, StartLineInsideABody) {
+  // The body went out with sendfile (not captured): the next response seems to sit in it.
+  Wire w;
+  w.in(1, kGet);
+  w.out(2, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+  w.in(3, kGet);
+  w.out(4, kOk);
+  w.expect_gave_up("start line inside a body (bytes missing?)");
+  EXPECT_TRUE(w.conn.take_exchanges().empty());
+
+  Wire requests;  // the same for a request body
+  requests.in(1, "POST /a HTTP/1.1\r\nContent-Length: 100\r\n\r\n");
+  requests.in(2, kGet);
+  requests.expect_gave_up("start line inside a body (bytes missing?)");
+
+  Wire chunked;  // and for a chunked body whose end was not seen
+  chunked.in(1, kGet);
+  std::string body = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) body += "3e8\r\n" + std::string(1000, 'a') + "\r\n";
+  chunked.out(2, body + "0\r\nTrailer: x\r\n\r\n");
+  chunked.in(3, kGet);
+  chunked.out(4, kOk);
+  chunked.expect_gave_up("start line inside a body (bytes missing?)");
+}
+
 TEST(HttpGiveUp, InconsistentChunk) {
   Wire w;
   w.conn.on_chunk(Chunk{Direction::kIngress, 1, 3, "GET / HTTP/1.1\r\n\r\n", {}});

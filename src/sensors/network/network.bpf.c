@@ -54,6 +54,7 @@ struct io {
   u64 sk;
   u64 ptr;   /* buffer, iovec, msghdr or mmsghdr */
   u64 addr;  /* sockaddr of recvfrom and sendto, or 0 */
+  u64 count; /* bytes asked for, where the call says (read, write, send*, recv*, sendfile) */
   u32 fd;
   u8 kind;
   u8 direction;
@@ -231,7 +232,7 @@ int wg_exit_accept(struct syscall_exit_ctx *ctx) { return on_accepted(ctx->ret);
 
 /* --- Socket data ----------------------------------------------------------------------- */
 
-static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr) {
+static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr, u64 count) {
   if (!capture_http && !capture_dns) return 0;
   u64 id = bpf_get_current_pid_tgid();
   u32 tgid = id >> 32;
@@ -252,7 +253,8 @@ static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u
     return 0;
   }
   if (!port_selected(local, remote)) return 0;
-  struct io io = {.sk = (u64)sk, .ptr = ptr, .addr = addr, .fd = fd, .kind = kind, .direction = direction,
+  struct io io = {.sk = (u64)sk, .ptr = ptr, .addr = addr, .count = count, .fd = fd, .kind = kind,
+                  .direction = direction,
                   .ip_protocol = (u8)protocol};
   if (bpf_map_update_elem(&pending_io, &id, &io, BPF_ANY) != 0)
     wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
@@ -327,7 +329,16 @@ static __always_inline int on_io_exit(long ret) {
   if (!pending) return 0;
   struct io io = *pending;
   bpf_map_delete_elem(&pending_io, &id);
-  if (ret <= 0) return 0;
+  /* A failed send on an HTTP connection still tells what the process answered (a client that
+   * left before its response arrived): reported with what it tried to send. */
+  bool failed = false;
+  if (ret <= 0) {
+    if (ret == 0 || io.direction != WG_DATA_EGRESS || io.ip_protocol != IPPROTO_TCP) return 0;
+    struct conn *c = bpf_map_lookup_elem(&conns, &io.sk);
+    if (!c || c->l7 != WG_L7_HTTP) return 0;
+    failed = true;
+    ret = io.count ? io.count : 1L << 30; /* vector calls: the first piece's length, below */
+  }
 
   u32 zero = 0;
   struct data_scratch *s = bpf_map_lookup_elem(&data_scratch_map, &zero);
@@ -339,7 +350,7 @@ static __always_inline int on_io_exit(long ret) {
     wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_READ_FAILED);
     return 0;
   }
-  u64 size = io.kind == IO_MMSG ? span.len : (u64)ret;
+  u64 size = io.kind == IO_MMSG || (failed && !io.count) ? span.len : (u64)ret;
   u32 head = span.len < WG_HEAD_BYTES ? span.len : WG_HEAD_BYTES;
   barrier_var(head);
   head &= DATA_ROOM - 1;
@@ -389,7 +400,7 @@ static __always_inline int on_io_exit(long ret) {
   rec->direction = io.direction;
   rec->protocol = protocol;
   rec->ip_protocol = io.ip_protocol;
-  rec->pad = 0;
+  rec->failed = failed;
   rec->family = e.family;
   rec->local_port = e.local_port;
   rec->remote_port = e.remote_port;
@@ -406,22 +417,22 @@ static __always_inline int on_io_exit(long ret) {
   return 0;
 }
 
-#define IO_PAIR(syscall, kind, direction, ptr_arg, addr_expr)                    \
-  SEC("tracepoint/syscalls/sys_enter_" #syscall)                                \
-  int wg_enter_##syscall(struct syscall_enter_ctx *ctx) {                       \
-    return on_io_enter(kind, direction, (u32)ctx->args[0], ctx->args[ptr_arg], addr_expr); \
+#define IO_PAIR(syscall, kind, direction, ptr_arg, addr_expr, count_expr)                                \
+  SEC("tracepoint/syscalls/sys_enter_" #syscall)                                                        \
+  int wg_enter_##syscall(struct syscall_enter_ctx *ctx) {                                               \
+    return on_io_enter(kind, direction, (u32)ctx->args[0], ctx->args[ptr_arg], addr_expr, count_expr); \
   }                                                                              \
   SEC("tracepoint/syscalls/sys_exit_" #syscall)                                 \
   int wg_exit_##syscall(struct syscall_exit_ctx *ctx) { return on_io_exit(ctx->ret); }
 
-IO_PAIR(read, IO_BUF, WG_DATA_INGRESS, 1, 0)
-IO_PAIR(write, IO_BUF, WG_DATA_EGRESS, 1, 0)
-IO_PAIR(recvfrom, IO_BUF, WG_DATA_INGRESS, 1, ctx->args[4])
-IO_PAIR(sendto, IO_BUF, WG_DATA_EGRESS, 1, ctx->args[4])
-IO_PAIR(readv, IO_IOV, WG_DATA_INGRESS, 1, 0)
-IO_PAIR(writev, IO_IOV, WG_DATA_EGRESS, 1, 0)
-IO_PAIR(recvmsg, IO_MSG, WG_DATA_INGRESS, 1, 0)
-IO_PAIR(sendmsg, IO_MSG, WG_DATA_EGRESS, 1, 0)
-IO_PAIR(recvmmsg, IO_MMSG, WG_DATA_INGRESS, 1, 0)
-IO_PAIR(sendmmsg, IO_MMSG, WG_DATA_EGRESS, 1, 0)
-IO_PAIR(sendfile64, IO_NO_DATA, WG_DATA_EGRESS, 2, 0)
+IO_PAIR(read, IO_BUF, WG_DATA_INGRESS, 1, 0, ctx->args[2])
+IO_PAIR(write, IO_BUF, WG_DATA_EGRESS, 1, 0, ctx->args[2])
+IO_PAIR(recvfrom, IO_BUF, WG_DATA_INGRESS, 1, ctx->args[4], ctx->args[2])
+IO_PAIR(sendto, IO_BUF, WG_DATA_EGRESS, 1, ctx->args[4], ctx->args[2])
+IO_PAIR(readv, IO_IOV, WG_DATA_INGRESS, 1, 0, 0)
+IO_PAIR(writev, IO_IOV, WG_DATA_EGRESS, 1, 0, 0)
+IO_PAIR(recvmsg, IO_MSG, WG_DATA_INGRESS, 1, 0, 0)
+IO_PAIR(sendmsg, IO_MSG, WG_DATA_EGRESS, 1, 0, 0)
+IO_PAIR(recvmmsg, IO_MMSG, WG_DATA_INGRESS, 1, 0, 0)
+IO_PAIR(sendmmsg, IO_MMSG, WG_DATA_EGRESS, 1, 0, 0)
+IO_PAIR(sendfile64, IO_NO_DATA, WG_DATA_EGRESS, 2, 0, ctx->args[3])

@@ -1,0 +1,144 @@
+// HTTP request metrics against a real nginx, real curl and wrk: per route, method and status,
+// the counts in /metrics equal what nginx's access log says it served.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "agent_runner.hpp"
+#include "test_servers.hpp"
+
+namespace waggle::test {
+namespace {
+
+class HttpNginxTest : public ::testing::Test {
+ protected:
+  void SetUp() override { skip_unless_bpf(); }
+
+  // The agent with the network sensor and its metrics on a free port.
+  std::unique_ptr<AgentRun> start_agent() {
+    metrics_port_ = free_port();
+    std::string config = dir_.file("config.yaml",
+                                   "sensors:\n  file: {enabled: false}\n"
+                                   "metrics: {address: 127.0.0.1:" +
+                                       std::to_string(metrics_port_) + "}\n");
+    return std::make_unique<AgentRun>(std::vector<std::string>{"run", "--config", config});
+  }
+
+  Spawned curl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/curl", "-s", "-S"});
+    return spawn(args);
+  }
+
+  std::string url(const Nginx& nginx, const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(nginx.port()) + path;
+  }
+
+  TempDir dir_;
+  int metrics_port_ = 0;
+};
+
+// What the route of a URI nginx logged should be: IDs collapse, words stay.
+std::string expected_route(const std::string& uri) {
+  static const std::regex kUser("^/users/[^/]+$");
+  return std::regex_match(uri, kUser) ? "/users/{id}" : uri;
+}
+
+// "METHOD ROUTE STATUS" -> requests, from nginx's access log.
+std::map<std::string, double> served(const Nginx& nginx) {
+  std::map<std::string, double> counts;
+  for (const std::string& line : nginx.access_log()) {
+    std::istringstream in(line);
+    std::string method, uri, status;
+    in >> method >> uri >> status;
+    counts[method + " " + expected_route(uri) + " " + status]++;
+  }
+  return counts;
+}
+
+// The same from the agent's server histogram for nginx.
+std::map<std::string, double> measured(const std::string& page) {
+  std::map<std::string, double> counts;
+  for (auto& [labels, value] :
+       samples(page, "http_server_request_duration_seconds_count", {{"service_name", "nginx"}})) {
+    counts[labels.at("http_request_method") + " " + labels.at("http_route") + " " +
+           labels.at("http_response_status_code")] += value;
+  }
+  return counts;
+}
+
+double total(const std::map<std::string, double>& counts) {
+  double sum = 0;
+  for (auto& [k, v] : counts) sum += v;
+  return sum;
+}
+
+TEST_F(HttpNginxTest, CountsPerRouteMethodAndStatusEqualNginxsAccessLog) {
+  Nginx nginx(dir_);
+  auto agent = start_agent();
+  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  std::string body = dir_.file("body.bin", std::string(2000, 'p'));
+
+  int curl_requests = 0;
+  // Three requests on one keep-alive connection: IDs and a UUID in paths.
+  Spawned keepalive =
+      curl({"-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", url(nginx, "/"), url(nginx, "/users/42"),
+            url(nginx, "/users/9a3b5c7d-1234-4abc-8def-0123456789ab")});
+  curl_requests += 3;
+  ASSERT_EQ(WEXITSTATUS(keepalive.status), 0);
+  EXPECT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", url(nginx, "/missing/page")}).status), 0);
+  EXPECT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", url(nginx, "/missing/page?x=1")}).status), 0);
+  curl_requests += 2;
+  for (int i = 0; i < 2; i++) {  // 2000 bytes: curl asks for 100-continue first
+    EXPECT_EQ(
+        WEXITSTATUS(curl({"-o", "/dev/null", "--data-binary", "@" + body, url(nginx, "/api/orders")}).status),
+        0);
+    curl_requests++;
+  }
+  Spawned big =
+      curl({"-o", "/dev/null", "-w", "%{size_download} %{size_header}", url(nginx, "/static/big.bin")});
+  curl_requests++;
+  EXPECT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", "-I", url(nginx, "/")}).status), 0);  // HEAD
+  curl_requests++;
+  Spawned wrk = spawn({"/usr/bin/wrk", "-t1", "-c2", "-d1s", url(nginx, "/users/7")});
+  ASSERT_EQ(WEXITSTATUS(wrk.status), 0) << wrk.out;
+
+  std::map<std::string, double> expected = served(nginx);
+  ASSERT_GT(total(expected), 100) << "wrk should have made many requests";
+  // The agent reports an exchange once its last response byte is seen: wait for all of them.
+  std::string page;
+  for (int i = 0; i < 100 && total(measured(page)) < total(expected); i++) {
+    usleep(100000);
+    page = http_get(metrics_port_, "/metrics");
+  }
+  usleep(300000);  // anything beyond the log would show now
+  page = http_get(metrics_port_, "/metrics");
+  EXPECT_EQ(measured(page), expected);
+
+  // curl's own requests, seen as a client.
+  auto client = samples(page, "http_client_request_duration_seconds_count", {{"service_name", "curl"}});
+  double curl_seen = 0;
+  for (auto& [labels, value] : client) curl_seen += value;
+  EXPECT_EQ(curl_seen, curl_requests);
+  ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+
+  // The large static file went by sendfile: its bytes are counted all the same.
+  std::istringstream sizes(big.out);
+  uint64_t body_bytes = 0, header_bytes = 0;
+  sizes >> body_bytes >> header_bytes;
+  ASSERT_EQ(body_bytes, 100000u);
+  int matched = 0;
+  for (auto& e : agent->events()) {
+    if (e["type"] != "http.request" || e["target"] != "/static/big.bin") continue;
+    matched++;
+    EXPECT_EQ(e["status"], 200);
+    EXPECT_EQ(e["response_bytes"], body_bytes + header_bytes) << e.dump();
+    EXPECT_GT(e["duration_ns"].get<uint64_t>(), 0u);
+    EXPECT_LT(e["duration_ns"].get<uint64_t>(), 5'000'000'000u);
+  }
+  EXPECT_EQ(matched, 2);  // nginx's view and curl's
+  EXPECT_EQ(agent->final_stats()["lost"], 0);
+}
+
+}  // namespace
+}  // namespace waggle::test
