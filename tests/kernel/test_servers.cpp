@@ -153,6 +153,24 @@ Nginx::Nginx(const TempDir& dir) : port_(free_port()) {
     throw std::runtime_error("nginx did not start; see " + root + "/error.log");
 }
 
+Dnsmasq::Dnsmasq(const TempDir& dir) {
+  std::string root = dir.mkdir("dnsmasq");
+  process_ = std::make_unique<Background>(
+      std::vector<std::string>{"/usr/sbin/dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+                               "--listen-address=" + std::string(kAddress), "--bind-interfaces", "--port=53",
+                               "--address=/example.test/10.1.2.3", "--address=/example.test/2001:db8::3",
+                               "--address=/nope.test/", "--pid-file=" + root + "/pid", "--user=root",
+                               "--log-facility=" + root + "/log"},
+      root + "/stdout.log");
+  for (int i = 0; i < 100; i++) {  // ready once it answers
+    Spawned probe = spawn(
+        {"/usr/bin/dig", "+short", "+time=1", "+tries=1", std::string("@") + kAddress, "example.test", "A"});
+    if (probe.out == "10.1.2.3\n") return;
+    usleep(50000);
+  }
+  throw std::runtime_error("dnsmasq did not start; see " + root + "/stdout.log");
+}
+
 std::vector<std::string> Nginx::access_log() const {
   std::vector<std::string> lines;
   std::ifstream in(log_);

@@ -49,6 +49,17 @@ class Nginx {
   std::unique_ptr<Background> process_;
 };
 
+// dnsmasq answering on 127.0.0.77:53 from its own records only: example.test is 10.1.2.3 (and
+// 2001:db8::3), nope.test and its subdomains do not exist; anything else is refused.
+class Dnsmasq {
+ public:
+  static constexpr const char* kAddress = "127.0.0.77";
+  explicit Dnsmasq(const TempDir& dir);
+
+ private:
+  std::unique_ptr<Background> process_;
+};
+
 // The `http_server_request_duration_seconds_count` style samples of a Prometheus text page
 // whose name is `family` and whose labels include every pair in `match`: their labels (all of
 // them, as name=value) and values.

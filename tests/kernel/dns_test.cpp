@@ -1,0 +1,89 @@
+// DNS queries against a real resolver (dnsmasq on 127.0.0.77) made by dig: names, types,
+// response codes (NXDOMAIN included), answers, over UDP and TCP.
+#include <gtest/gtest.h>
+
+#include "agent_runner.hpp"
+#include "test_servers.hpp"
+
+namespace waggle::test {
+namespace {
+
+class DnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { skip_unless_bpf(); }
+  TempDir dir_;
+};
+
+Spawned dig(std::vector<std::string> args) {
+  args.insert(args.begin(), {"/usr/bin/dig", "+time=2", "+tries=1", std::string("@") + Dnsmasq::kAddress});
+  return spawn(args);
+}
+
+std::vector<json> dns_events(const AgentRun& agent, int pid) {
+  std::vector<json> found;
+  for (auto& e : agent.events_of(pid))
+    if (e["type"] == "dns.query") found.push_back(e);
+  return found;
+}
+
+TEST_F(DnsTest, QueriesAreSeenWithNamesTypesCodesAndAnswers) {
+  Dnsmasq dnsmasq(dir_);
+  int metrics_port = free_port();
+  std::string config = dir_.file("config.yaml",
+                                 "sensors:\n  file: {enabled: false}\n"
+                                 "metrics: {address: 127.0.0.1:" +
+                                     std::to_string(metrics_port) + "}\n");
+  AgentRun agent({"run", "--config", config});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned a = dig({"example.test", "A"});
+  Spawned nx = dig({"www.nope.test", "AAAA"});
+  Spawned tcp = dig({"+tcp", "example.test", "AAAA"});
+  Spawned refused = dig({"other.test", "MX"});
+  std::string page;
+  for (int i = 0; i < 50; i++) {
+    page = http_get(metrics_port, "/metrics");
+    double n = 0;
+    for (auto& [labels, v] : samples(page, "waggle_dns_queries_total", {{"service_name", "dig"}})) n += v;
+    if (n >= 4) break;
+    usleep(100000);
+  }
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+
+  auto ev = dns_events(agent, a.pid);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["name"], "example.test");
+  EXPECT_EQ(ev[0]["query_type"], "A");
+  EXPECT_EQ(ev[0]["rcode"], "NOERROR");
+  EXPECT_EQ(ev[0]["answers"], json::array({"A 10.1.2.3"}));
+  EXPECT_EQ(ev[0]["server"], (json{{"address", Dnsmasq::kAddress}, {"port", 53}}));
+  EXPECT_EQ(ev[0]["transport"], "udp");
+  EXPECT_GT(ev[0]["latency_ns"].get<uint64_t>(), 0u);
+
+  ev = dns_events(agent, nx.pid);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["name"], "www.nope.test");
+  EXPECT_EQ(ev[0]["query_type"], "AAAA");
+  EXPECT_EQ(ev[0]["rcode"], "NXDOMAIN");
+  EXPECT_EQ(ev[0]["answers"], json::array());
+
+  ev = dns_events(agent, tcp.pid);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["transport"], "tcp");
+  EXPECT_EQ(ev[0]["rcode"], "NOERROR");
+  EXPECT_EQ(ev[0]["answers"], json::array({"AAAA 2001:db8::3"}));
+
+  ev = dns_events(agent, refused.pid);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["query_type"], "MX");
+  EXPECT_EQ(ev[0]["rcode"], "REFUSED");
+
+  auto counts = samples(page, "waggle_dns_queries_total", {{"service_name", "dig"}});
+  std::map<std::string, double> by;
+  for (auto& [labels, v] : counts)
+    by[labels.at("dns_question_type") + " " + labels.at("dns_response_code")] += v;
+  EXPECT_EQ(by, (std::map<std::string, double>{
+                    {"A NOERROR", 1}, {"AAAA NXDOMAIN", 1}, {"AAAA NOERROR", 1}, {"MX REFUSED", 1}}));
+}
+
+}  // namespace
+}  // namespace waggle::test
