@@ -30,7 +30,8 @@ static int usage(void) {
           "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
           "       storm PATH COUNT | storm-until PATH STOPFILE |"
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
-          "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES | tcp-reset\n");
+          "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES | tcp-reset |\n"
+          "       tcp-send PORT BYTES\n");
   return 64;
 }
 
@@ -232,6 +233,14 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(mode, "tcp-pair") && argc == 4) return tcp_pair(atol(argv[2]), atol(argv[3]), 0);
   if (!strcmp(mode, "tcp-reset") && argc == 2) return tcp_pair(0, 0, 1);
+  if (!strcmp(mode, "tcp-send") && argc == 4) { /* sends BYTES to 127.0.0.1:PORT, prints what comes back */
+    int fd = connect_loopback((uint16_t)atoi(argv[2]));
+    if (fd < 0 || write(fd, argv[3], strlen(argv[3])) < 0 || shutdown(fd, SHUT_WR)) return 2;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) fwrite(buf, 1, (size_t)n, stdout);
+    return 0;
+  }
   if (!strcmp(mode, "exec-storm") && argc == 4) {
     long count = atol(argv[2]);
     for (long i = 0; i < count; i++) {

@@ -140,5 +140,34 @@ TEST_F(HttpNginxTest, CountsPerRouteMethodAndStatusEqualNginxsAccessLog) {
   EXPECT_EQ(agent->final_stats()["lost"], 0);
 }
 
+TEST_F(HttpNginxTest, MalformedRequestsNeitherStopTheAgentNorMislabelOthers) {
+  Nginx nginx(dir_);
+  auto agent = start_agent();
+  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  std::string port = std::to_string(nginx.port());
+  const std::vector<std::string> garbage = {
+      "GARBAGE \x01\x02\x7f nonsense\r\n\r\n",
+      "GET /users/1 HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+      "POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+      "GET /users/2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      "GET \xff\xfe HTTP/9.9\r\n\r\n",
+      "HTTP/1.1 200 OK\r\n\r\n",
+  };
+  for (int round = 0; round < 3; round++) {
+    for (const std::string& bytes : garbage) spawn({helper_path(), "tcp-send", port, bytes});
+    EXPECT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", url(nginx, "/users/5")}).status), 0);
+  }
+  std::string page;
+  for (int i = 0; i < 50 && total(measured(page)) < 3; i++) {
+    usleep(100000);
+    page = http_get(metrics_port_, "/metrics");
+  }
+  usleep(300000);
+  page = http_get(metrics_port_, "/metrics");
+  EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 3}}));
+  ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();  // alive until asked to stop
+  EXPECT_EQ(agent->final_stats()["lost"], 0);
+}
+
 }  // namespace
 }  // namespace waggle::test

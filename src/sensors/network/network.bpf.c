@@ -54,7 +54,7 @@ struct io {
   u64 sk;
   u64 ptr;   /* buffer, iovec, msghdr or mmsghdr */
   u64 addr;  /* sockaddr of recvfrom and sendto, or 0 */
-  u64 count; /* bytes asked for, where the call says (read, write, send*, recv*, sendfile) */
+  u64 count; /* bytes asked for (read, write, send*, recv*, sendfile), iovcnt (readv, writev) */
   u32 fd;
   u8 kind;
   u8 direction;
@@ -266,13 +266,29 @@ struct span {
   u64 base;
   u64 len;
   u64 name; /* msghdr's address, or 0 */
+  u64 total; /* bytes the call moved (or tried to) */
 };
 
+/* Bytes in the first iovecs (at most 8) of a vector call: what a failed send tried to send. */
+#define MAX_IOVS 8
+static __always_inline u64 iov_total(u64 iov_ptr, u64 count) {
+  u64 total = 0;
+  for (int i = 0; i < MAX_IOVS; i++) {
+    struct iovec iov;
+    if (i >= count || bpf_probe_read_user(&iov, sizeof(iov), (void *)(iov_ptr + i * sizeof(iov)))) break;
+    total += iov.iov_len;
+  }
+  return total;
+}
+
+/* ret < 0: the call failed; its span is then what it tried to move (size in s->total). */
 static __always_inline bool first_span(struct io *io, long ret, struct span *s) {
   s->name = io->addr;
+  bool failed = ret < 0;
+  s->total = failed ? io->count : ret;
   if (io->kind == IO_BUF) {
     s->base = io->ptr;
-    s->len = ret;
+    s->len = s->total;
     return true;
   }
   if (io->kind == IO_NO_DATA) {
@@ -281,6 +297,7 @@ static __always_inline bool first_span(struct io *io, long ret, struct span *s) 
     return true;
   }
   u64 iov_ptr = io->ptr;
+  u64 iov_count = io->count;
   if (io->kind == IO_MSG || io->kind == IO_MMSG) {
     struct user_msghdr msg;
     if (bpf_probe_read_user(&msg, sizeof(msg), (void *)io->ptr)) return false;
@@ -288,15 +305,18 @@ static __always_inline bool first_span(struct io *io, long ret, struct span *s) 
       u32 msg_len = 0;
       bpf_probe_read_user(&msg_len, sizeof(msg_len), (void *)(io->ptr + sizeof(struct user_msghdr)));
       ret = msg_len;
+      s->total = msg_len;
     }
     iov_ptr = (u64)msg.msg_iov;
+    iov_count = msg.msg_iovlen;
     s->name = (u64)msg.msg_name;
     if (msg.msg_iovlen == 0) return false;
   }
+  if (failed) s->total = iov_total(iov_ptr, iov_count);
   struct iovec iov;
   if (bpf_probe_read_user(&iov, sizeof(iov), (void *)iov_ptr)) return false;
   s->base = (u64)iov.iov_base;
-  s->len = iov.iov_len < (u64)ret ? iov.iov_len : (u64)ret;
+  s->len = iov.iov_len < s->total ? iov.iov_len : s->total;
   return true;
 }
 
@@ -337,7 +357,7 @@ static __always_inline int on_io_exit(long ret) {
     struct conn *c = bpf_map_lookup_elem(&conns, &io.sk);
     if (!c || c->l7 != WG_L7_HTTP) return 0;
     failed = true;
-    ret = io.count ? io.count : 1L << 30; /* vector calls: the first piece's length, below */
+    ret = -1;
   }
 
   u32 zero = 0;
@@ -350,7 +370,7 @@ static __always_inline int on_io_exit(long ret) {
     wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_READ_FAILED);
     return 0;
   }
-  u64 size = io.kind == IO_MMSG || (failed && !io.count) ? span.len : (u64)ret;
+  u64 size = span.total;
   u32 head = span.len < WG_HEAD_BYTES ? span.len : WG_HEAD_BYTES;
   barrier_var(head);
   head &= DATA_ROOM - 1;
@@ -429,8 +449,8 @@ IO_PAIR(read, IO_BUF, WG_DATA_INGRESS, 1, 0, ctx->args[2])
 IO_PAIR(write, IO_BUF, WG_DATA_EGRESS, 1, 0, ctx->args[2])
 IO_PAIR(recvfrom, IO_BUF, WG_DATA_INGRESS, 1, ctx->args[4], ctx->args[2])
 IO_PAIR(sendto, IO_BUF, WG_DATA_EGRESS, 1, ctx->args[4], ctx->args[2])
-IO_PAIR(readv, IO_IOV, WG_DATA_INGRESS, 1, 0, 0)
-IO_PAIR(writev, IO_IOV, WG_DATA_EGRESS, 1, 0, 0)
+IO_PAIR(readv, IO_IOV, WG_DATA_INGRESS, 1, 0, ctx->args[2])
+IO_PAIR(writev, IO_IOV, WG_DATA_EGRESS, 1, 0, ctx->args[2])
 IO_PAIR(recvmsg, IO_MSG, WG_DATA_INGRESS, 1, 0, 0)
 IO_PAIR(sendmsg, IO_MSG, WG_DATA_EGRESS, 1, 0, 0)
 IO_PAIR(recvmmsg, IO_MMSG, WG_DATA_INGRESS, 1, 0, 0)
