@@ -259,7 +259,7 @@ enum wg_tcp_end {
   WG_TCP_FAILED = 3,    /* a connect that never got established (refused, timed out) */
 };
 
-/* A TCP connection that ended. The header describes the process that connected or accepted
+/* A TCP connection that ended, or whose socket was released. The header describes the process that connected or accepted
  * it (pid 0 when no process accepted it or it is older than the agent); ktime is when it
  * closed. Addresses: IPv4 in the first 4 bytes; ports in host byte order. */
 struct wg_tcp {
@@ -274,10 +274,14 @@ struct wg_tcp {
   __u8 end;              /* enum wg_tcp_end */
   __u16 local_port;
   __u16 remote_port;
-  __u32 pad;
+  __u32 what;            /* WG_TCP_ENDED | WG_TCP_RELEASED */
   __u8 local_addr[16];
   __u8 remote_addr[16];
 };
+/* wg_tcp.what: the connection ended (its counters are final); the socket was released (no
+ * more data can be read from it: its HTTP state can go). */
+#define WG_TCP_ENDED 1
+#define WG_TCP_RELEASED 2
 
 /* Bytes of each socket read or write that reach user space: the first WG_HEAD_BYTES, and when
  * the call carried more, its last WG_TAIL_BYTES (where a chunked body's end shows). */

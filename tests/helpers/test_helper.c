@@ -31,7 +31,7 @@ static int usage(void) {
           "       storm PATH COUNT | storm-until PATH STOPFILE |"
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
           "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES | tcp-reset |\n"
-          "       tcp-send PORT BYTES\n");
+          "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE\n");
   return 64;
 }
 
@@ -233,12 +233,39 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(mode, "tcp-pair") && argc == 4) return tcp_pair(atol(argv[2]), atol(argv[3]), 0);
   if (!strcmp(mode, "tcp-reset") && argc == 2) return tcp_pair(0, 0, 1);
-  if (!strcmp(mode, "tcp-send") && argc == 4) { /* sends BYTES to 127.0.0.1:PORT, prints what comes back */
+  if (!strcmp(mode, "tcp-send") && argc >= 4) {
+    /* Sends each BYTES argument with its own write (20 ms apart) to 127.0.0.1:PORT, then prints
+       what comes back. */
     int fd = connect_loopback((uint16_t)atoi(argv[2]));
-    if (fd < 0 || write(fd, argv[3], strlen(argv[3])) < 0 || shutdown(fd, SHUT_WR)) return 2;
+    if (fd < 0) return 2;
+    struct timespec pause = {0, 20000000L};
+    for (int i = 3; i < argc; i++) {
+      if (i > 3) nanosleep(&pause, NULL);
+      if (write(fd, argv[i], strlen(argv[i])) < 0) return 2;
+    }
+    if (shutdown(fd, SHUT_WR)) return 2;
     char buf[4096];
     ssize_t n;
     while ((n = read(fd, buf, sizeof(buf))) > 0) fwrite(buf, 1, (size_t)n, stdout);
+    return 0;
+  }
+  if (!strcmp(mode, "http-keepalive") && argc == 6) {
+    /* On one connection: BEFORE requests, "ready", then once GOFILE exists, AFTER requests. */
+    int fd = connect_loopback((uint16_t)atoi(argv[2]));
+    if (fd < 0) return 2;
+    for (int phase = 0; phase < 2; phase++) {
+      if (phase == 1) {
+        printf("ready\n");
+        fflush(stdout);
+        while (access(argv[5], F_OK) != 0) usleep(10000);
+      }
+      for (long i = 0; i < atol(argv[3 + phase]); i++) {
+        char request[128], response[4096];
+        int len = snprintf(request, sizeof(request), "GET /users/%ld HTTP/1.1\r\nHost: x\r\n\r\n", i);
+        if (write(fd, request, (size_t)len) != len || read(fd, response, sizeof(response)) <= 0) return 2;
+      }
+    }
+    close(fd);
     return 0;
   }
   if (!strcmp(mode, "exec-storm") && argc == 4) {

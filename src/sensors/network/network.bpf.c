@@ -28,7 +28,8 @@ struct conn {
   u8 established;
   u8 end;             /* enum wg_tcp_end */
   u8 fin_received;    /* the peer's FIN arrived: it counts in bytes_received, data does not */
-  u8 pad[3];
+  u8 ended;           /* reported as ended; kept until released: unread data may follow */
+  u8 pad[2];
   /* Taken when established: by the time a socket closes, its local port may be released. */
   struct wg_endpoints e;
 };
@@ -90,8 +91,9 @@ static __always_inline bool port_selected(u16 local, u16 remote) {
 /* --- TCP connections ------------------------------------------------------------------- */
 
 
-static __always_inline void emit_tcp(struct sock *sk, struct conn *c) {
+static __always_inline void emit_tcp(struct sock *sk, struct conn *c, u32 what) {
   struct wg_tcp rec = {};
+  rec.what = what;
   rec.h = c->h;
   rec.h.type = WG_REC_TCP;
   rec.h.size = sizeof(rec);
@@ -173,8 +175,10 @@ int wg_tcp_state(struct bpf_raw_tracepoint_args *ctx) {
     if (c->end == WG_TCP_CLOSED && (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT ||
                                     oldstate == TCP_FIN_WAIT1 || oldstate == TCP_SYN_RECV))
       return 0;
-    emit_tcp(sk, c);
-    bpf_map_delete_elem(&conns, &key);
+    /* The process may still read what arrived before the close: the entry stays (so its data
+     * is still followed) until the socket is destroyed. */
+    if (c->direction != WG_TCP_UNKNOWN) emit_tcp(sk, c, WG_TCP_ENDED);
+    c->ended = 1;
   }
   return 0;
 }
@@ -203,7 +207,9 @@ int wg_tcp_destroy(struct bpf_raw_tracepoint_args *ctx) {
   u64 key = (u64)sk;
   struct conn *c = bpf_map_lookup_elem(&conns, &key);
   if (!c) return 0;
-  emit_tcp(sk, c);
+  u32 what = c->l7 ? WG_TCP_RELEASED : 0;
+  if (!c->ended && c->direction != WG_TCP_UNKNOWN) what |= WG_TCP_ENDED;
+  if (what) emit_tcp(sk, c, what);
   bpf_map_delete_elem(&conns, &key);
   return 0;
 }

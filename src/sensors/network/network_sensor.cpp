@@ -89,9 +89,11 @@ class NetworkSensor final : public Sensor {
   }
 
   void decode_tcp(const wg_tcp& rec, uint64_t now, const EventCallback& emit) {
-    http_.on_close(rec.sk, now, &http_events_);
-    flush(emit);
-    if (rec.direction == WG_TCP_UNKNOWN || !config_.tcp) return;  // followed only for its HTTP
+    if (rec.what & WG_TCP_RELEASED) {  // nothing more can be read: a close-delimited response ends
+      http_.on_close(rec.sk, now, &http_events_);
+      flush(emit);
+    }
+    if (!(rec.what & WG_TCP_ENDED) || rec.direction == WG_TCP_UNKNOWN || !config_.tcp) return;
     TcpEvent e;
     e.time_ns = now;
     if (rec.h.pid != 0) {

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""waggle HTTP benchmark: nginx under wrk on loopback, without and with the agent (its network
+sensor and metrics endpoint on, as `waggle run` starts them), measured in the same run with the
+variants interleaved round by round.
+
+Prints, per variant: median throughput and p99 latency over the rounds, and their ratios to the
+baseline; for the agent, its CPU time per second and peak RSS, and what it lost. Then the
+agent's CPU and RSS at a fixed rate of about 10,000 requests per second.
+
+Usage: sudo bench/http_run.py [--build build] [--rounds 5] [--seconds 5] [--connections 50]
+Needs root (loads BPF programs), nginx and wrk (scripts/setup.sh installs both).
+"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import Agent  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_nginx(tmp, port):
+    root = os.path.join(tmp, "nginx")
+    os.makedirs(root, exist_ok=True)
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/body;
+  proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fastcgi;
+  uwsgi_temp_path {root}/uwsgi;
+  scgi_temp_path {root}/scgi;
+  keepalive_requests 1000000;
+  server {{
+    listen 127.0.0.1:{port};
+    location /users/ {{ return 200 "user\\n"; }}
+  }}
+}}
+""")
+    proc = subprocess.Popen(["/usr/sbin/nginx", "-c", conf, "-p", root, "-e", root + "/error.log"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nginx did not start")
+
+
+def wrk(port, seconds, connections, script=None):
+    """Requests per second and p99 latency (seconds) of one wrk run."""
+    argv = ["/usr/bin/wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        argv += ["-s", script]
+    out = subprocess.run(argv + [f"http://127.0.0.1:{port}/users/42"], check=True, capture_output=True,
+                         text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99 = float(m.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[m.group(2)]
+    return rps, p99
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--connections", type=int, default=50)
+    args = ap.parse_args()
+
+    waggle = os.path.abspath(os.path.join(args.build, "waggle"))
+    tmp = tempfile.mkdtemp(prefix="waggle-http-bench-")
+    port = free_port()
+    nginx = start_nginx(tmp, port)
+    config = os.path.join(tmp, "config.yaml")
+    with open(config, "w") as f:
+        f.write(f"sensors:\n  file: {{enabled: false}}\nmetrics: {{address: 127.0.0.1:{free_port()}}}\n")
+    agent_argv = [waggle, "run", "--config", config]
+    results = {"baseline": {"rps": [], "p99": []}, "waggle": {"rps": [], "p99": [], "cpu": [], "rss": [],
+                                                               "lost": []}}
+    try:
+        wrk(port, 1, args.connections)  # warm up nginx
+        for r in range(args.rounds):
+            for name in (("baseline", "waggle") if r % 2 == 0 else ("waggle", "baseline")):
+                agent = Agent(agent_argv + ["--output-file", os.devnull], "waggle: ready") \
+                    if name == "waggle" else None
+                cpu0 = agent.cpu() if agent else 0
+                start = time.perf_counter()
+                rps, p99 = wrk(port, args.seconds, args.connections)
+                elapsed = time.perf_counter() - start
+                res = results[name]
+                res["rps"].append(rps)
+                res["p99"].append(p99)
+                if agent:
+                    res["cpu"].append((agent.cpu() - cpu0) / elapsed)
+                    res["rss"].append(agent.rss())
+                    stats = agent.stop()
+                    res["lost"].append(stats["lost"] if stats else -1)
+                print(f"round {r + 1} {name:8} {rps:10.0f} req/s  p99 {p99 * 1e3:7.3f} ms", flush=True)
+
+        # A fixed rate: 10 connections, each waiting 1 ms after every response (about 10,000/s).
+        script = os.path.join(tmp, "paced.lua")
+        with open(script, "w") as f:
+            f.write("function delay()\n  return 1\nend\n")
+        agent = Agent(agent_argv + ["--output-file", os.devnull], "waggle: ready")
+        cpu0 = agent.cpu()
+        start = time.perf_counter()
+        paced_rps, _ = wrk(port, args.seconds * 2, 10, script)
+        paced_cpu = (agent.cpu() - cpu0) / (time.perf_counter() - start)
+        paced_rss = agent.rss()
+        agent.stop()
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    base, wag = results["baseline"], results["waggle"]
+    b_rps, w_rps = statistics.median(base["rps"]), statistics.median(wag["rps"])
+    b_p99, w_p99 = statistics.median(base["p99"]), statistics.median(wag["p99"])
+    print()
+    print(f"nginx + wrk ({args.connections} connections, {args.seconds} s, {args.rounds} rounds, medians)")
+    print(f"  baseline  {b_rps:10.0f} req/s   p99 {b_p99 * 1e3:7.3f} ms")
+    print(f"  waggle    {w_rps:10.0f} req/s   p99 {w_p99 * 1e3:7.3f} ms   "
+          f"throughput {w_rps / b_rps:.3f}x  p99 {w_p99 / b_p99:.3f}x")
+    print(f"  agent CPU {statistics.median(wag['cpu']) * 100:.1f}% of a core, peak RSS "
+          f"{max(wag['rss']) / 1024:.1f} MiB, lost {sum(wag['lost'])}")
+    print(f"at {paced_rps:.0f} req/s (paced): agent CPU {paced_cpu * 100:.1f}% of a core, "
+          f"peak RSS {paced_rss / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
