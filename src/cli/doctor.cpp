@@ -6,6 +6,7 @@
 #include "core/feature_probe.hpp"
 #include "policy/policy_sensor.hpp"
 #include "sensors/file/file_sensor.hpp"
+#include "sensors/network/network_sensor.hpp"
 #include "sensors/process/process_sensor.hpp"
 
 namespace waggle {
@@ -25,8 +26,10 @@ int run_doctor() {
 
   fmt::print("{:<10} {:<9} {}\n", "SENSOR", "STATUS", "HOOK / REASON");
   int ready = 0;
-  for (auto [name, plan] :
-       {std::pair{"process", plan_process_sensor(k)}, std::pair{"file", plan_file_sensor(k)}}) {
+  const std::pair<const char*, SensorPlan> sensors[] = {{"process", plan_process_sensor(k)},
+                                                        {"file", plan_file_sensor(k)},
+                                                        {"network", plan_network_sensor(k)}};
+  for (const auto& [name, plan] : sensors) {
     fmt::print("{:<10} {:<9} {}\n", name, plan.can_run ? "ready" : "disabled",
                plan.can_run ? plan.hook : plan.reason);
     ready += plan.can_run;
@@ -36,8 +39,9 @@ int run_doctor() {
   fmt::print("{:<10} {:<9} {}\n", "policy", policy.can_run ? "ready" : "disabled",
              policy.can_run ? policy.hook : policy.reason);
   bool ok = k.can_load_bpf() && ready > 0;
-  fmt::print("\n{}\n", ok ? fmt::format("the agent can run: {} of 2 sensors ready", ready)
-                          : std::string("the agent cannot run here"));
+  fmt::print("\n{}\n",
+             ok ? fmt::format("the agent can run: {} of {} sensors ready", ready, std::size(sensors))
+                : std::string("the agent cannot run here"));
   return ok ? 0 : 1;
 }
 
