@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace waggle::dns {
 
 namespace {
@@ -155,7 +157,7 @@ bool read_rdata(std::span<const uint8_t> msg, size_t at, size_t len, uint16_t ty
 
 }  // namespace
 
-std::optional<Message> parse(std::span<const uint8_t> msg, std::string* error) {
+std::optional<Message> parse(std::span<const uint8_t> msg, std::string* error, bool prefix) {
   if (msg.size() < kHeaderBytes) {
     *error = fmt::format("message of {} bytes is shorter than a DNS header", msg.size());
     return std::nullopt;
@@ -170,13 +172,15 @@ std::optional<Message> parse(std::span<const uint8_t> msg, std::string* error) {
   const size_t questions = be16(msg, 4);
   const size_t answers = be16(msg, 6);
   const size_t records = answers + be16(msg, 8) + be16(msg, 10);
-  if (!m.truncated && questions * kMinQuestionBytes + records * kMinRecordBytes > msg.size() - kHeaderBytes) {
+  // A truncated message, or one of which we have only the start, may end anywhere: what was
+  // complete is kept.
+  const bool partial = m.truncated || prefix;
+  if (!partial && questions * kMinQuestionBytes + records * kMinRecordBytes > msg.size() - kHeaderBytes) {
     *error = "record counts exceed the message";
     return std::nullopt;
   }
-  // A truncated message may end anywhere: what was complete is kept.
   const auto cut = [&](std::string what) -> std::optional<Message> {
-    if (!m.truncated) {
+    if (!partial) {
       *error = std::move(what);
       return std::nullopt;
     }
@@ -217,18 +221,21 @@ std::optional<Message> parse(std::span<const uint8_t> msg, std::string* error) {
 }
 
 std::optional<std::vector<Message>> parse_tcp(std::span<const uint8_t> stream, std::string* error,
-                                              size_t* consumed) {
+                                              size_t* consumed, bool prefix) {
   std::vector<Message> out;
   size_t pos = 0;
   while (stream.size() - pos >= 2) {
     const size_t len = be16(stream, pos);
-    if (stream.size() - pos - 2 < len) break;
-    std::optional<Message> m = parse(stream.subspan(pos + 2, len), error);
+    const size_t have = stream.size() - pos - 2;
+    // An incomplete last message is parsed only when the capture cut it (it cannot end later).
+    if (have < len && !(prefix && have >= kHeaderBytes)) break;
+    std::optional<Message> m = parse(stream.subspan(pos + 2, std::min(len, have)), error, have < len);
     if (!m) {
       *error = fmt::format("message at offset {}: {}", pos, *error);
       return std::nullopt;
     }
     out.push_back(std::move(*m));
+    if (have < len) break;
     pos += 2 + len;
   }
   if (consumed) *consumed = pos;

@@ -41,15 +41,19 @@ struct Message {
 inline constexpr size_t kMaxAnswers = 256;
 
 // Parses one message. On malformed input returns nullopt and sets *error. A message with the TC
-// bit whose answer section is cut short keeps the answers that were complete.
-std::optional<Message> parse(std::span<const uint8_t> payload, std::string* error);
+// bit whose records are cut short keeps the questions and answers that were complete. So does any
+// message when `prefix` says that `payload` is only its start (the capture was cut: a syscall
+// longer than protocols::kHeadBytes); the record counts are then not checked against its size.
+std::optional<Message> parse(std::span<const uint8_t> payload, std::string* error, bool prefix = false);
 
 // Parses the messages at the start of a DNS-over-TCP stream chunk, each a 2-byte big-endian
 // length and the message. Stops before a message that is not complete in `stream` and sets
 // *consumed (when not null) to the bytes of the complete ones, so that the caller can carry the
-// rest over. On a malformed message returns nullopt and sets *error.
+// rest over; with `prefix` (the chunk was cut by the capture) that last message is also parsed,
+// as far as it goes, as parse() does with `prefix`. On a malformed message returns nullopt and
+// sets *error.
 std::optional<std::vector<Message>> parse_tcp(std::span<const uint8_t> stream, std::string* error,
-                                              size_t* consumed = nullptr);
+                                              size_t* consumed = nullptr, bool prefix = false);
 
 // "A", "AAAA", "CNAME", "MX", "TXT", "PTR", "NS", "SOA", "SRV", "HTTPS", else "TYPE<n>".
 std::string type_name(uint16_t type);

@@ -63,7 +63,7 @@ std::optional<RouteNamer> RouteNamer::create(std::vector<std::string> patterns, 
   for (size_t i = 0; i < patterns.size(); ++i) {
     std::string& text = patterns[i];
     const auto bad = [&](std::string_view why) {
-      *error = fmt::format("route pattern {} \"{}\": {}", i + 1, text, why);
+      if (error) *error = fmt::format("route pattern {} \"{}\": {}", i + 1, text, why);
       return std::nullopt;
     };
     if (text.empty() || text[0] != '/') return bad("must start with '/'");

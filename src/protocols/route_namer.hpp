@@ -19,7 +19,8 @@ class RouteNamer {
   // matches exactly one segment, a final segment "*" matches one or more remaining segments
   // ("/static/*" matches "/static/" and "/static/a/b", not "/static"). Empty segments ("//"),
   // '?', '#', whitespace and control bytes are refused, as are braces or '*' that do not make up
-  // a whole segment. On a bad pattern returns nullopt and sets *error (which pattern and why).
+  // a whole segment. On a bad pattern returns nullopt and sets *error, when `error` is not null
+  // (which pattern and why).
   static std::optional<RouteNamer> create(std::vector<std::string> patterns, std::string* error);
 
   RouteNamer() = default;  // no patterns: the heuristic alone

@@ -1,4 +1,5 @@
-// libFuzzer harness for the DNS parser: the input as a UDP payload and as a TCP stream chunk.
+// libFuzzer harness for the DNS parser: the input as a UDP payload and as a TCP stream chunk,
+// whole or as a captured prefix.
 // Every decoded string must be printable ASCII (so it can go into JSON as is).
 #include <cstdint>
 #include <cstdio>
@@ -39,10 +40,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (error.empty()) {
     __builtin_trap();  // a failure must say why
   }
-  size_t consumed = 0;
-  if (const auto messages = waggle::dns::parse_tcp(bytes, &error, &consumed)) {
-    if (consumed > size) __builtin_trap();
-    for (const waggle::dns::Message& m : *messages) check(m);
+  if (const std::optional<waggle::dns::Message> m = waggle::dns::parse(bytes, &error, /*prefix=*/true))
+    check(*m);
+  for (bool prefix : {false, true}) {
+    size_t consumed = 0;
+    if (const auto messages = waggle::dns::parse_tcp(bytes, &error, &consumed, prefix)) {
+      if (consumed > size) __builtin_trap();
+      for (const waggle::dns::Message& m : *messages) check(m);
+    }
   }
   return 0;
 }

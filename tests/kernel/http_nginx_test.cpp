@@ -211,6 +211,23 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 }
 
+TEST_F(HttpNginxTest, WithoutTaskStorageCallsInFlightGoToAHashAndCountTheSame) {
+  Nginx nginx(dir_);
+  metrics_port_ = free_port();
+  std::string config = dir_.file("hash.yaml",
+                                 "sensors:\n  file: {enabled: false}\n"
+                                 "metrics: {address: 127.0.0.1:" +
+                                     std::to_string(metrics_port_) + "}\n");
+  AgentRun agent({"run", "--config", config}, {"WAGGLE_DISABLE_FEATURES=task storage"});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  EXPECT_EQ(WEXITSTATUS(
+                curl({"-o", "/dev/null", "-o", "/dev/null", url(nginx, "/users/3"), url(nginx, "/")}).status),
+            0);
+  std::string page = wait_for_requests(metrics_port_, 2);
+  EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 1}, {"GET / 200", 1}}));
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+}
+
 TEST_F(HttpNginxTest, OnlyTheSelectedBinariesAreInstrumented) {
   Nginx nginx(dir_);
   metrics_port_ = free_port();

@@ -159,7 +159,8 @@ TEST(Dns, MxTxtPtrAndOtherTypes) {
       1, 'x', 0,                                 // 12: x
       0x00, 0xFF, 0x00, 0x01,                    // ANY
       // x MX 10 mail.x
-      0xC0, 0x0C, 0x00, 0x0F, 0x00, 0x01, 0, 0, 0, 1, 0x00, 0x09, 0x00, 0x0A, 4, 'm', 'a', 'i', 'l', 0xC0, 0x0C,
+      0xC0, 0x0C, 0x00, 0x0F, 0x00, 0x01, 0, 0, 0, 1, 0x00, 0x09,
+      0x00, 0x0A, 4, 'm', 'a', 'i', 'l', 0xC0, 0x0C,
       // x TXT "v=spf1" " -all" "\x01\\": strings joined, odd bytes escaped
       0xC0, 0x0C, 0x00, 0x10, 0x00, 0x01, 0, 0, 0, 1, 0x00, 0x10,
       6, 'v', '=', 's', 'p', 'f', '1', 5, ' ', '-', 'a', 'l', 'l', 2, 0x01, '\\',
@@ -168,7 +169,8 @@ TEST(Dns, MxTxtPtrAndOtherTypes) {
       // x NS x
       0xC0, 0x0C, 0x00, 0x02, 0x00, 0x01, 0, 0, 0, 1, 0x00, 0x02, 0xC0, 0x0C,
       // x SRV 1 2 443 x: as hex
-      0xC0, 0x0C, 0x00, 0x21, 0x00, 0x01, 0, 0, 0, 1, 0x00, 0x08, 0x00, 0x01, 0x00, 0x02, 0x01, 0xBB, 0xC0, 0x0C,
+      0xC0, 0x0C, 0x00, 0x21, 0x00, 0x01, 0, 0, 0, 1, 0x00, 0x08,
+      0x00, 0x01, 0x00, 0x02, 0x01, 0xBB, 0xC0, 0x0C,
   };
   // clang-format on
   const Message m = parse_ok(packet);
@@ -289,6 +291,41 @@ TEST(Dns, Truncation) {
   Bytes untruncated = packet;
   untruncated[2] = 0x81;
   EXPECT_EQ(parse_error(untruncated), "record data runs past the end of the message");
+}
+
+TEST(Dns, CapturedPrefix) {
+  // Only the first 35 bytes of kResponse were captured: the answer is cut after its type.
+  const Bytes prefix(kResponse.begin(), kResponse.begin() + 35);
+  EXPECT_EQ(parse_error(prefix), "record runs past the end of the message");
+  std::string error;
+  const std::optional<Message> m = parse(prefix, &error, /*prefix=*/true);
+  ASSERT_TRUE(m.has_value()) << error;
+  EXPECT_EQ(m->name, "example.com");
+  EXPECT_EQ(m->qtype, 1);
+  EXPECT_FALSE(m->truncated);  // the TC bit is the server's, not the capture's
+  EXPECT_TRUE(m->answers.empty());
+  // A prefix that still holds a malformed name is refused all the same.
+  Bytes looped = prefix;
+  looped[29] = 0xC0;
+  looped[30] = 0x1D;
+  EXPECT_FALSE(parse(looped, &error, true).has_value());
+
+  // Over TCP: the second message is cut by the capture.
+  Bytes stream = {0x00, static_cast<uint8_t>(kQuery.size())};
+  stream.insert(stream.end(), kQuery.begin(), kQuery.end());
+  stream.insert(stream.end(), {0x00, static_cast<uint8_t>(kResponse.size())});
+  stream.insert(stream.end(), prefix.begin(), prefix.end());
+  size_t consumed = 0;
+  std::optional<std::vector<Message>> messages = parse_tcp(stream, &error, &consumed);
+  ASSERT_TRUE(messages.has_value()) << error;
+  EXPECT_EQ(messages->size(), 1u);
+  EXPECT_EQ(consumed, 31u);
+  messages = parse_tcp(stream, &error, &consumed, /*prefix=*/true);
+  ASSERT_TRUE(messages.has_value()) << error;
+  ASSERT_EQ(messages->size(), 2u);
+  EXPECT_TRUE((*messages)[1].is_response);
+  EXPECT_EQ((*messages)[1].name, "example.com");
+  EXPECT_EQ(consumed, 31u);  // the cut message is not carried over
 }
 
 TEST(Dns, MalformedMessages) {

@@ -93,6 +93,7 @@ TEST(RouteNamer, PatternsAreValidated) {
             "route pattern 2 \"/a/{my-id}\": invalid parameter name \"my-id\" (letters, digits and '_')");
   EXPECT_EQ(pattern_error("/a?x=1"), "route pattern 2 \"/a?x=1\": '?' and '#' cannot appear in a path");
   EXPECT_EQ(pattern_error("/a b"), "route pattern 2 \"/a b\": whitespace or control character");
+  EXPECT_FALSE(RouteNamer::create({"bad"}, nullptr).has_value());  // the error is optional
   // Valid: a trailing slash, "/" alone, a lone "*".
   namer_ok({"/a/", "/", "/*", "/{x}/{y}/*"});
 }

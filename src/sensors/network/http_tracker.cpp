@@ -18,13 +18,12 @@ void HttpTracker::evict_oldest() {
 }
 
 void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process,
-                           const Endpoint& local, const Endpoint& remote, std::vector<HttpEvent>* out) {
+                           const EndpointsFn& endpoints, std::vector<HttpEvent>* out) {
   auto it = conns_.find(sk);
   if (it == conns_.end()) {
     if (conns_.size() >= kMaxConnections) evict_oldest();
     it = conns_.emplace(sk, Conn{}).first;
-    it->second.local = local;
-    it->second.remote = remote;
+    endpoints(&it->second.local, &it->second.remote);
   }
   Conn& conn = it->second;
   conn.process = process;  // the latest: a connection handed to another process follows it

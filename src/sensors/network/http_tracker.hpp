@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,9 +26,13 @@ class HttpTracker {
   // `patterns` were validated with the configuration.
   explicit HttpTracker(const std::vector<std::string>& patterns);
 
+  // Fills in a connection's local and remote endpoints: called once per connection (formatting
+  // addresses costs more than parsing a request).
+  using EndpointsFn = std::function<void(Endpoint* local, Endpoint* remote)>;
+
   // One captured call on connection `sk` of `process`; completed exchanges go to `out`.
-  void on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process, const Endpoint& local,
-                const Endpoint& remote, std::vector<HttpEvent>* out);
+  void on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process,
+                const EndpointsFn& endpoints, std::vector<HttpEvent>* out);
   // The connection closed: a response delimited by the close ends here.
   void on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out);
 

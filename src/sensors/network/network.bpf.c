@@ -60,7 +60,7 @@ struct io {
   u8 kind;
   u8 direction;
   u8 ip_protocol;
-  u8 pad;
+  u8 valid;  /* task storage: set between an entry and its exit */
 };
 
 struct {
@@ -69,6 +69,25 @@ struct {
   __type(key, u64);
   __type(value, struct io);
 } pending_io SEC(".maps");
+
+/* Where the kernel has task storage for tracepoint programs (and BTF task pointers), the call
+ * in flight lives with its thread instead: no hashing, no locking. Set by user space; the map
+ * not used is not created. */
+const volatile bool use_task_storage = false;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct io);
+} pending_task SEC(".maps");
+
+static __always_inline void fill_header(struct wg_header *h, u16 type) {
+  if (use_task_storage)
+    wg_fill_header_btf(h, type);
+  else
+    wg_fill_header(h, type, (void *)bpf_get_current_task());
+}
 
 /* Room past the head so that the tail can be written at a masked offset. */
 #define DATA_ROOM (2 * WG_HEAD_BYTES)
@@ -260,10 +279,17 @@ static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u
   }
   if (!port_selected(local, remote)) return 0;
   struct io io = {.sk = (u64)sk, .ptr = ptr, .addr = addr, .count = count, .fd = fd, .kind = kind,
-                  .direction = direction,
-                  .ip_protocol = (u8)protocol};
-  if (bpf_map_update_elem(&pending_io, &id, &io, BPF_ANY) != 0)
+                  .direction = direction, .ip_protocol = (u8)protocol, .valid = 1};
+  if (use_task_storage) {
+    struct io *slot =
+        bpf_task_storage_get(&pending_task, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (slot)
+      *slot = io;
+    else
+      wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
+  } else if (bpf_map_update_elem(&pending_io, &id, &io, BPF_ANY) != 0) {
     wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
+  }
   return 0;
 }
 
@@ -351,10 +377,18 @@ static __always_inline bool looks_like_http(const char *d, u32 len) {
 
 static __always_inline int on_io_exit(long ret) {
   u64 id = bpf_get_current_pid_tgid();
-  struct io *pending = bpf_map_lookup_elem(&pending_io, &id);
-  if (!pending) return 0;
-  struct io io = *pending;
-  bpf_map_delete_elem(&pending_io, &id);
+  struct io io;
+  if (use_task_storage) {
+    struct io *slot = bpf_task_storage_get(&pending_task, bpf_get_current_task_btf(), 0, 0);
+    if (!slot || !slot->valid) return 0;
+    io = *slot;
+    slot->valid = 0;
+  } else {
+    struct io *pending = bpf_map_lookup_elem(&pending_io, &id);
+    if (!pending) return 0;
+    io = *pending;
+    bpf_map_delete_elem(&pending_io, &id);
+  }
   /* A failed send on an HTTP connection still tells what the process answered (a client that
    * left before its response arrived): reported with what it tried to send. */
   bool failed = false;
@@ -380,13 +414,12 @@ static __always_inline int on_io_exit(long ret) {
   u32 head = span.len < WG_HEAD_BYTES ? span.len : WG_HEAD_BYTES;
   barrier_var(head);
   head &= DATA_ROOM - 1;
-  if (head > 0 && bpf_probe_read_user(data, head, (void *)span.base)) head = 0;
 
   struct sock *sk = (void *)io.sk;
   struct wg_endpoints e;
-  wg_read_endpoints(sk, &e);
   u8 protocol = 0;
   if (io.ip_protocol == IPPROTO_UDP) {
+    wg_read_endpoints(sk, &e);
     if (e.remote_port == 0) { /* unconnected: the peer is in the call's address */
       if (!span.name || !wg_read_sockaddr((void *)span.name, &e)) return 0;
       if (e.remote_port != 53) return 0;
@@ -396,22 +429,32 @@ static __always_inline int on_io_exit(long ret) {
     struct conn *c = bpf_map_lookup_elem(&conns, &io.sk);
     if (c && c->l7) {
       protocol = c->l7;
-    } else if (capture_http && looks_like_http(data, head)) {
-      protocol = WG_L7_HTTP;
-      if (c) {
-        c->l7 = protocol;
-      } else { /* a connection older than the agent: follow it from now on */
-        struct conn fresh = {.l7 = protocol, .established = 1, .e = e};
-        wg_fill_header(&fresh.h, WG_REC_TCP, (void *)bpf_get_current_task());
-        track(io.sk, &fresh);
-      }
-    } else if (capture_dns && e.remote_port == 53) {
-      protocol = WG_L7_DNS;
+      e = c->e; /* taken when it was established */
     } else {
-      return 0;
+      /* Not known to be HTTP yet: look at its first bytes before copying more. */
+      char peek[8] = {};
+      bool http = capture_http && head >= 5 && !bpf_probe_read_user(peek, sizeof(peek) < head ? sizeof(peek) : 5,
+                                                                         (void *)span.base) &&
+                  looks_like_http(peek, head);
+      wg_read_endpoints(sk, &e);
+      if (http) {
+        protocol = WG_L7_HTTP;
+        if (c) {
+          c->l7 = protocol;
+        } else { /* a connection older than the agent: follow it from now on */
+          struct conn fresh = {.l7 = protocol, .established = 1, .e = e};
+          fill_header(&fresh.h, WG_REC_TCP);
+          track(io.sk, &fresh);
+        }
+      } else if (capture_dns && e.remote_port == 53) {
+        protocol = WG_L7_DNS;
+      } else {
+        return 0;
+      }
     }
     if ((protocol == WG_L7_HTTP && !capture_http) || (protocol == WG_L7_DNS && !capture_dns)) return 0;
   }
+  if (head > 0 && bpf_probe_read_user(data, head, (void *)span.base)) head = 0;
 
   /* The end of a large call, where the last chunk of a chunked body shows. */
   u32 tail = 0;
@@ -420,7 +463,7 @@ static __always_inline int on_io_exit(long ret) {
       tail = WG_TAIL_BYTES;
   }
 
-  wg_fill_header(&rec->h, WG_REC_SOCK_DATA, (void *)bpf_get_current_task());
+  fill_header(&rec->h, WG_REC_SOCK_DATA);
   rec->sk = io.sk;
   rec->size = size;
   rec->direction = io.direction;

@@ -116,16 +116,20 @@ class NetworkSensor final : public Sensor {
     ProcessRef process = process_of(cache_, rec.h);
     if (!selected(process)) return;
     std::string_view head(rec.data, rec.head_len), tail(rec.data + rec.head_len, rec.tail_len);
-    Endpoint local = endpoint(rec.family, rec.local_addr, rec.local_port);
-    Endpoint remote = endpoint(rec.family, rec.remote_addr, rec.remote_port);
     bool egress = rec.direction == WG_DATA_EGRESS;
     if (rec.protocol == WG_L7_HTTP) {
       protocols::Chunk chunk{egress ? protocols::Direction::kEgress : protocols::Direction::kIngress, now,
                              rec.size, head, tail};
-      http_.on_chunk(rec.sk, chunk, process, local, remote, &http_events_);
+      http_.on_chunk(
+          rec.sk, chunk, process,
+          [&rec](Endpoint* local, Endpoint* remote) {
+            *local = endpoint(rec.family, rec.local_addr, rec.local_port);
+            *remote = endpoint(rec.family, rec.remote_addr, rec.remote_port);
+          },
+          &http_events_);
     } else if (rec.protocol == WG_L7_DNS) {
       dns_.on_payload(rec.sk, egress, rec.ip_protocol == IPPROTO_TCP, head, head.size() == rec.size, now,
-                      process, remote, &dns_events_);
+                      process, endpoint(rec.family, rec.remote_addr, rec.remote_port), &dns_events_);
     }
     flush(emit);
   }
@@ -170,6 +174,11 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
   skel->rodata->capture_http = config.http;
   skel->rodata->capture_dns = config.dns;
   skel->rodata->has_ports = !config.ports.empty();
+  // Calls in flight live with their thread where the kernel allows it (cheaper than a hash).
+  bool task_storage = env.features->task_storage.ok;
+  skel->rodata->use_task_storage = task_storage;
+  bpf_map__set_autocreate(skel->maps.pending_task, task_storage);
+  bpf_map__set_autocreate(skel->maps.pending_io, !task_storage);
 
   // Each syscall is traced where this kernel has its tracepoints.
   std::vector<std::string> hooked;
