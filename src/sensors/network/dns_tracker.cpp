@@ -7,11 +7,10 @@ namespace waggle {
 void DnsTracker::on_payload(uint64_t sk, bool egress, bool tcp, std::string_view payload, bool complete,
                             uint64_t time_ns, const ProcessRef& process, const Endpoint& server,
                             std::vector<DnsEvent>* out) {
-  (void)complete;  // a cut answer still names its question; the parser reports what it holds
   if (!tcp) {
     std::string error;
     auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-    if (auto m = dns::parse(bytes, &error))
+    if (auto m = dns::parse(bytes, &error, !complete))
       on_message(sk, egress, tcp, *m, time_ns, process, server, out);
     else
       malformed_++;
@@ -21,7 +20,7 @@ void DnsTracker::on_payload(uint64_t sk, bool egress, bool tcp, std::string_view
   std::string error;
   auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
   size_t consumed = 0;
-  auto messages = dns::parse_tcp(bytes, &error, &consumed);
+  auto messages = dns::parse_tcp(bytes, &error, &consumed, !complete);
   if (!messages) {
     malformed_++;
     return;
