@@ -141,6 +141,10 @@ def main():
     print(f"  baseline  {b_rps:10.0f} req/s   p99 {b_p99 * 1e3:7.3f} ms")
     print(f"  waggle    {w_rps:10.0f} req/s   p99 {w_p99 * 1e3:7.3f} ms   "
           f"throughput {w_rps / b_rps:.3f}x  p99 {w_p99 / b_p99:.3f}x")
+    pairs = [w / b for w, b in zip(wag["rps"], base["rps"])]
+    p99s = [w / b for w, b in zip(wag["p99"], base["p99"])]
+    print(f"  per round (each pair measured back to back): throughput {statistics.median(pairs):.3f}x "
+          f"[{min(pairs):.3f}..{max(pairs):.3f}], p99 {statistics.median(p99s):.3f}x")
     print(f"  agent CPU {statistics.median(wag['cpu']) * 100:.1f}% of a core, peak RSS "
           f"{max(wag['rss']) / 1024:.1f} MiB, lost {sum(wag['lost'])}")
     print(f"at {paced_rps:.0f} req/s (paced): agent CPU {paced_cpu * 100:.1f}% of a core, "

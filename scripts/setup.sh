@@ -8,7 +8,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   bpftrace iproute2 procps python3
-  libcpp-httplib-dev
+  libcpp-httplib-dev libclang-rt-14-dev
   nginx-light wrk curl dnsmasq-base dnsutils prometheus
 )
 

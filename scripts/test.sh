@@ -13,3 +13,6 @@ echo "== unit tests under ASan + UBSan"
 WAGGLE_BUILD_DIR=$build-sanitize WAGGLE_BUILD_TYPE=Debug WAGGLE_BUILD_TARGET="waggle_unit_tests waggle_protocol_tests" \
   "$root/scripts/build.sh" -DWAGGLE_SANITIZE=ON -DWAGGLE_BENCH=OFF
 (cd "$build-sanitize" && UBSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R '^unit\.' "$@")
+
+echo "== protocol parsers under libFuzzer (${WAGGLE_FUZZ_SECONDS:-30} s each)"
+WAGGLE_BUILD_DIR=$build "$root/scripts/fuzz.sh" "${WAGGLE_FUZZ_SECONDS:-30}"

@@ -40,7 +40,7 @@ struct NetworkConfig {
 struct MetricsConfig {
   bool enabled = true;
   std::string address = "127.0.0.1:9464";
-  bool program_stats = true;  // per-program run counts and times (the kernel's BPF statistics)
+  bool program_stats = false;  // per-program run counts and times (the kernel's BPF statistics)
 };
 
 struct Config {

@@ -36,7 +36,7 @@ TEST_F(PrometheusScrapeTest, APrometheusServerScrapesTheAgentAndQueriesItsSeries
   int metrics_port = free_port();
   std::string config = dir_.file("config.yaml",
                                  "sensors:\n  file: {enabled: false}\n"
-                                 "metrics: {address: 127.0.0.1:" +
+                                 "metrics: {program_stats: true, address: 127.0.0.1:" +
                                      std::to_string(metrics_port) + "}\n");
   AgentRun agent({"run", "--config", config});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
