@@ -117,14 +117,14 @@ def main():
                     res["lost"].append(stats["lost"] if stats else -1)
                 print(f"round {r + 1} {name:8} {rps:10.0f} req/s  p99 {p99 * 1e3:7.3f} ms", flush=True)
 
-        # A fixed rate: 10 connections, each waiting 1 ms after every response (about 10,000/s).
+        # A fixed rate: 12 connections, each waiting 1 ms after every response (about 10,000/s).
         script = os.path.join(tmp, "paced.lua")
         with open(script, "w") as f:
             f.write("function delay()\n  return 1\nend\n")
         agent = Agent(agent_argv + ["--output-file", os.devnull], "waggle: ready")
         cpu0 = agent.cpu()
         start = time.perf_counter()
-        paced_rps, _ = wrk(port, args.seconds * 2, 10, script)
+        paced_rps, _ = wrk(port, args.seconds * 2, 12, script)
         paced_cpu = (agent.cpu() - cpu0) / (time.perf_counter() - start)
         paced_rss = agent.rss()
         agent.stop()

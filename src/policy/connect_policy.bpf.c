@@ -1,5 +1,6 @@
 /* Connect policies: network.connect rules evaluated in the cgroup connect hooks, which can
- * refuse a connection (the call fails with EPERM) before a packet leaves. Attached to the
+ * refuse a connection (the call fails with EPERM) before a packet leaves, and the cgroup sendmsg
+ * hooks, which refuse a UDP datagram sent without connect the same way. Attached to the
  * cgroups the rules name, or to the root of the cgroup tree when a rule names none. */
 #include "common.bpf.h"
 #include "policy_common.bpf.h"
@@ -96,3 +97,11 @@ int wg_pol_conn4(struct bpf_sock_addr *ctx) { return on_connect(ctx, false); }
 
 SEC("cgroup/connect6")
 int wg_pol_conn6(struct bpf_sock_addr *ctx) { return on_connect(ctx, true); }
+
+/* UDP datagrams sent with an explicit destination (sendto, sendmsg) on a socket that was never
+ * connected: the same rules, the same refusal (the call fails with EPERM). */
+SEC("cgroup/sendmsg4")
+int wg_pol_send4(struct bpf_sock_addr *ctx) { return on_connect(ctx, false); }
+
+SEC("cgroup/sendmsg6")
+int wg_pol_send6(struct bpf_sock_addr *ctx) { return on_connect(ctx, true); }

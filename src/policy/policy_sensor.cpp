@@ -28,7 +28,7 @@ namespace waggle {
 
 constexpr const char* kPolicyHooks =
     "tracepoint/syscalls/sys_{enter,exit}_open* (file.open), tp_btf/sched_process_exec (process.exec), "
-    "cgroup/connect4,6 (network.connect)";
+    "cgroup/connect4,6 and sendmsg4,6 (network.connect)";
 
 SensorPlan plan_policy_sensor(const KernelFeatures& f) {
   SensorPlan plan;
@@ -187,7 +187,8 @@ bool attach_connect(Generation& g, const std::string& cgroup2_root, std::string*
       *error = fmt::format("policy: cannot open cgroup {}: {}", dir, strerror(errno));
       return false;
     }
-    for (bpf_program* prog : {g.connect->progs.wg_pol_conn4, g.connect->progs.wg_pol_conn6}) {
+    for (bpf_program* prog : {g.connect->progs.wg_pol_conn4, g.connect->progs.wg_pol_conn6,
+                              g.connect->progs.wg_pol_send4, g.connect->progs.wg_pol_send6}) {
       bpf_link* link = bpf_program__attach_cgroup(prog, fd);
       if (!link) {
         *error = fmt::format("policy: cannot attach {} to cgroup {}: {}", bpf_program__name(prog), dir,

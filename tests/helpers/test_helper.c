@@ -31,7 +31,7 @@ static int usage(void) {
           "       storm PATH COUNT | storm-until PATH STOPFILE |"
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
           "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES | tcp-reset |\n"
-          "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE\n");
+          "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE | udp-sendto IPV4 PORT\n");
   return 64;
 }
 
@@ -247,6 +247,14 @@ int main(int argc, char **argv) {
     char buf[4096];
     ssize_t n;
     while ((n = read(fd, buf, sizeof(buf))) > 0) fwrite(buf, 1, (size_t)n, stdout);
+    return 0;
+  }
+  if (!strcmp(mode, "udp-sendto") && argc == 4) { /* one datagram, no connect: prints 0 or -errno */
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3]))};
+    inet_pton(AF_INET, argv[2], &to.sin_addr);
+    ssize_t ret = sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
+    printf("%d\n", ret < 0 ? -errno : 0);
     return 0;
   }
   if (!strcmp(mode, "http-keepalive") && argc == 6) {

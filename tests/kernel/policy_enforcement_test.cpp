@@ -164,6 +164,34 @@ TEST_F(PolicyEnforcementTest, ConnectToADeniedDestinationFailsWithEpermOnlyInsid
   EXPECT_EQ(policy_events(agent, outside.pid).size(), 0u);
 }
 
+TEST_F(PolicyEnforcementTest, AUdpDatagramSentWithoutConnectToADeniedPortFailsWithEperm) {
+  TempDir dir;
+  TestCgroup cgroup;
+  std::string policy = dir.file("udp.yaml",
+                                "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: no-dns}\nspec:\n"
+                                "  rules:\n    - name: udp-53\n      on: network.connect\n      match:\n"
+                                "        port: [53]\n        protocol: [udp]\n"
+                                "        cgroup: {in: [" +
+                                    cgroup.relative() + "]}\n      action: deny\n");
+  AgentRun agent({"run", "--policy", policy});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned refused = spawn({helper_path(), "udp-sendto", "127.0.0.1", "53"}, "", false, cgroup.path());
+  Spawned other_port = spawn({helper_path(), "udp-sendto", "127.0.0.1", "54"}, "", false, cgroup.path());
+  Spawned outside = spawn({helper_path(), "udp-sendto", "127.0.0.1", "53"});
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+
+  EXPECT_EQ(refused.out, "-1\n");  // -EPERM
+  EXPECT_EQ(other_port.out, "0\n");
+  EXPECT_EQ(outside.out, "0\n");
+  auto events = policy_events(agent, refused.pid);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["outcome"], "denied");
+  EXPECT_EQ(events[0]["event"]["port"], 53);
+  EXPECT_EQ(events[0]["event"]["protocol"], "udp");
+  EXPECT_EQ(policy_events(agent, other_port.pid).size(), 0u);
+  EXPECT_EQ(policy_events(agent, outside.pid).size(), 0u);
+}
+
 TEST_F(PolicyEnforcementTest, AnExecRuleKillsTheNewImageBeforeItRunsAnInstruction) {
   TempDir dir;
   TestCgroup cgroup;
