@@ -226,6 +226,7 @@ int run_agent(const AgentOptions& options) {
   using clock = std::chrono::steady_clock;
   auto start = clock::now();
   auto next_housekeeping = start + std::chrono::seconds(1);
+  uint64_t seen_drops[WG_SENSORS] = {};
   auto next_sweep = start + std::chrono::seconds(30);
   auto next_stats = start + std::chrono::seconds(10);
   PolicyControl policy_control(enforcer, enforcer_missing, *ring, options.policies, options.policy_dir);
@@ -245,6 +246,17 @@ int run_agent(const AgentOptions& options) {
       fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
     if (now >= next_housekeeping) {
       if (health) health->update(*ring, sensors, undecodable);
+      // A sensor whose records were lost since the last look restarts what it built from them.
+      std::vector<uint64_t> drops = ring->drop_counts();
+      for (auto& sensor : sensors) {
+        for (int s = 0; s < WG_SENSORS; s++) {
+          if (sensor->name() != kSensorNames[s]) continue;
+          uint64_t n = 0;
+          for (int c = 0; c < WG_DROP_CAUSES; c++) n += drops[size_t(s) * WG_DROP_CAUSES + c];
+          if (n > seen_drops[s]) sensor->on_records_lost();
+          seen_drops[s] = n;
+        }
+      }
       cache.expire(boottime_now_ns());
       next_housekeeping = now + std::chrono::seconds(1);
     }

@@ -18,6 +18,7 @@ void AgentHealth::update(const EventRing& ring, const std::vector<std::unique_pt
     std::vector<ProgramStats> stats;
     sensor->program_stats(&stats);
     for (ProgramStats& s : stats) r.programs.emplace_back(std::string(sensor->name()), std::move(s));
+    sensor->counters(&r.counters);
   }
   std::lock_guard lock(mutex_);
   reading_ = std::move(r);
@@ -38,6 +39,8 @@ void AgentHealth::collect(metrics::Collector& c) const {
       lost.sample({kSensorNames[s], kCauseNames[k]}, i < r.drops.size() ? double(r.drops[i]) : 0);
     }
   lost.sample({"agent", "undecodable"}, double(r.undecodable));
+  for (const Sensor::Counter& counter : r.counters)
+    c.counter(counter.name, counter.help).sample({}, double(counter.value));
   // Programs of one name (e.g. two policy generations) are summed.
   std::map<std::pair<std::string, std::string>, ProgramStats> programs;
   for (const auto& [sensor, stats] : r.programs) {

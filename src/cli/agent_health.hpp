@@ -35,6 +35,7 @@ class AgentHealth {
     uint64_t records = 0;
     uint64_t undecodable = 0;
     std::vector<std::pair<std::string, ProgramStats>> programs;  // sensor, program
+    std::vector<Sensor::Counter> counters;
   };
   void collect(metrics::Collector& c) const;
 

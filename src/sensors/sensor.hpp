@@ -51,6 +51,17 @@ class Sensor {
   virtual void detach() = 0;
   // Events decoded but deliberately not posted (a rule's rateLimit): counted, not lost.
   virtual uint64_t rate_limited() const { return 0; }
+  // Records of this sensor were lost in the kernel (counted there): state built from the
+  // stream of its records (e.g. a connection's HTTP parser) may have a hole and should restart.
+  virtual void on_records_lost() {}
+  // What the sensor dropped or gave up on in user space, as (metric name, help, count): e.g.
+  // HTTP connections that were not HTTP after all. Exported as counters named `name`.
+  struct Counter {
+    std::string name;
+    std::string help;
+    uint64_t value = 0;
+  };
+  virtual void counters(std::vector<Counter>* out) const { (void)out; }
   // The kernel's counters of its attached programs.
   virtual void program_stats(std::vector<ProgramStats>* out) const = 0;
 };

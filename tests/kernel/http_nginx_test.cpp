@@ -167,6 +167,16 @@ TEST_F(HttpNginxTest, MalformedRequestsNeitherStopTheAgentNorMislabelOthers) {
   usleep(300000);
   page = http_get(metrics_port_, "/metrics");
   EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 3}}));
+  // The connections it could not parse exactly were given up, and counted (the agent reads its
+  // counters once a second).
+  for (int i = 0; i < 30 && samples(page, "waggle_http_connections_abandoned_total").begin()->second < 3;
+       i++) {
+    usleep(100000);
+    page = http_get(metrics_port_, "/metrics");
+  }
+  auto abandoned = samples(page, "waggle_http_connections_abandoned_total");
+  ASSERT_EQ(abandoned.size(), 1u);
+  EXPECT_GE(abandoned.begin()->second, 3);
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();  // alive until asked to stop
   EXPECT_EQ(agent->final_stats()["lost"], 0);
 }

@@ -27,6 +27,12 @@ class DnsTracker {
   // Reports queries that waited longer than kAnswerTimeoutNs before `now_ns`.
   void expire(uint64_t now_ns, std::vector<DnsEvent>* out);
 
+  // Forgets the queries waiting for an answer (after lost records), counting them unanswered.
+  void reset() {
+    unanswered_ += pending_.size();
+    pending_.clear();
+  }
+
   uint64_t malformed() const { return malformed_; }
   uint64_t unanswered() const { return unanswered_; }
 

@@ -36,7 +36,14 @@ class HttpTracker {
   // The connection closed: a response delimited by the close ends here.
   void on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out);
 
+  // Forgets every connection (after lost records): each is parsed again from its next request.
+  void reset() {
+    resets_ += conns_.size();
+    conns_.clear();
+  }
+
   uint64_t evicted() const { return evicted_; }
+  uint64_t resets() const { return resets_; }
   uint64_t abandoned() const { return abandoned_; }  // connections whose bytes were not HTTP
   uint64_t routes_overflowed() const { return limiter_.overflowed(); }
   size_t connections() const { return conns_.size(); }
@@ -56,6 +63,7 @@ class HttpTracker {
   std::unordered_map<uint64_t, Conn> conns_;
   uint64_t evicted_ = 0;
   uint64_t abandoned_ = 0;
+  uint64_t resets_ = 0;
 };
 
 }  // namespace waggle

@@ -60,6 +60,29 @@ class NetworkSensor final : public Sensor {
   std::string_view hook() const override { return hook_; }
   bool handles(uint16_t type) const override { return type == WG_REC_TCP || type == WG_REC_SOCK_DATA; }
   void detach() override { attachment_.detach(); }
+  // A lost record may have been a piece of some HTTP message: every parser starts over (each
+  // waits for the next request line), and queries waiting for an answer are forgotten.
+  void counters(std::vector<Counter>* out) const override {
+    out->push_back({"waggle_http_connections_abandoned_total",
+                    "HTTP connections given up because their bytes could not be parsed exactly.",
+                    http_.abandoned()});
+    out->push_back({"waggle_http_connections_evicted_total",
+                    "HTTP connections dropped to stay within the parser's connection limit.",
+                    http_.evicted()});
+    out->push_back({"waggle_http_connections_reset_total",
+                    "HTTP connections whose parser started over after records were lost.", http_.resets()});
+    out->push_back({"waggle_http_routes_overflowed_total",
+                    "Requests reported as route /{other}: their service had too many routes.",
+                    http_.routes_overflowed()});
+    out->push_back(
+        {"waggle_dns_messages_malformed_total", "DNS payloads that could not be decoded.", dns_.malformed()});
+    out->push_back({"waggle_dns_queries_unanswered_total", "DNS queries reported without an answer.",
+                    dns_.unanswered()});
+  }
+  void on_records_lost() override {
+    http_.reset();
+    dns_.reset();
+  }
   void program_stats(std::vector<ProgramStats>* out) const override { attachment_.program_stats(out); }
 
   void decode(const wg_header& h, const void* record, size_t size, const EventCallback& emit) override {
