@@ -169,8 +169,14 @@ enum wg_selector_kind {
   WG_SEL_PORT = 5,   /* `in` only */
   WG_SEL_GID = 6,
   WG_SEL_PARENT_BINARY = 7,
-  WG_SEL_KINDS = 8,
+  WG_SEL_ARGS = 8,     /* process.exec: any argument equal to a listed value */
+  WG_SEL_KINDS = 9,
 };
+/* An argument value of the args selector: at most WG_ARG_MAX - 2 bytes (the key holds it
+ * NUL-padded). At most WG_ARGS_SCANNED pieces of an exec's argv are read (an argument longer
+ * than a key takes several). */
+#define WG_ARG_MAX 64
+#define WG_ARGS_SCANNED 256
 
 struct wg_policy_masks {
   __u64 file_open_rules;  /* rules whose event is file.open */

@@ -134,6 +134,9 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
         for (const auto& v : r.parent_binary->exact) c.parent_binary_exact[v] |= bit;
         for (const auto& v : r.parent_binary->prefix) c.parent_binary_prefix[v] |= bit;
       }
+      set_selector(c.masks.sel[WG_SEL_ARGS], bit, r.args.has_value(), r.args && r.args->negate);
+      if (r.args)
+        for (const auto& v : r.args->exact) c.args[v] |= bit;
       set_selector(c.masks.sel[WG_SEL_UID], bit, r.uid.has_value(), r.uid && r.uid->negate);
       if (r.uid)
         for (uint32_t id : r.uid->ids) c.uid[id] |= bit;

@@ -35,6 +35,7 @@ struct CompiledPolicies {
   std::map<std::string, uint64_t> path_prefix, path_exact, path_suffix_reversed;
   std::map<std::string, uint64_t> binary_prefix, binary_exact;
   std::map<std::string, uint64_t> parent_binary_prefix, parent_binary_exact;
+  std::map<std::string, uint64_t> args;  // exact argument values
   std::unordered_map<uint32_t, uint64_t> uid;
   std::unordered_map<uint32_t, uint64_t> gid;
   std::unordered_map<uint64_t, uint64_t> cgroup;  // by cgroup id

@@ -195,6 +195,74 @@ int wg_polx_creat(void *ctx) { return on_open_exit(WG_SYS_CREAT); }
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int wg_polx_openat2(void *ctx) { return on_open_exit(WG_SYS_OPENAT2); }
 
+/* Exact argument values of args selectors, NUL-padded to WG_ARG_MAX bytes: the rules that
+ * list them. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, char[WG_ARG_MAX]);
+  __type(value, u64);
+} args_rules SEC(".maps");
+
+struct args_scan {
+  unsigned long at;  /* user address of the next bytes to read */
+  unsigned long end;
+  u64 listed;        /* rules listing one of the arguments seen */
+  bool inside;       /* in the middle of an argument longer than a key */
+  char key[WG_ARG_MAX];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct args_scan);
+} args_scan_map SEC(".maps");
+
+/* One step: up to a key's worth of one argument, looked up when it is a whole argument (a
+ * longer one can equal no value: its pieces are skipped). */
+struct args_ctx {
+  struct args_scan *a; /* bpf_loop's context must live on the stack: the state is in a map */
+};
+
+static long args_step(u32 i, struct args_ctx *ctx) {
+  struct args_scan *a = ctx->a;
+  if (a->at >= a->end) return 1;
+  __builtin_memset(a->key, 0, WG_ARG_MAX);
+  long n = bpf_probe_read_user_str(a->key, WG_ARG_MAX, (void *)a->at);
+  if (n <= 0) return 1;
+  /* n counts the NUL; a read that fills the key may have cut the argument: WG_ARG_MAX - 1
+   * bytes or more can equal no value (values have at most WG_ARG_MAX - 2). */
+  if (n < WG_ARG_MAX) {
+    if (!a->inside) {
+      u64 *bits = bpf_map_lookup_elem(&args_rules, a->key);
+      if (bits) a->listed |= *bits;
+    }
+    a->inside = false;
+    a->at += n;
+  } else {
+    a->inside = true;
+    a->at += WG_ARG_MAX - 1;
+  }
+  return 0;
+}
+
+/* The rules whose args selector lists one of the current process's arguments (the first
+ * WG_ARGS_SCANNED pieces of argv). */
+static __always_inline u64 args_listed(struct task_struct *task) {
+  u32 zero = 0;
+  struct args_scan *a = bpf_map_lookup_elem(&args_scan_map, &zero);
+  if (!a) return 0;
+  a->at = BPF_CORE_READ(task, mm, arg_start);
+  a->end = BPF_CORE_READ(task, mm, arg_end);
+  a->listed = 0;
+  a->inside = false;
+  struct args_ctx ctx = {.a = a};
+  bpf_loop(WG_ARGS_SCANNED, args_step, &ctx, 0);
+  return a->listed;
+}
+
 /* Keeping proc_binary: an exec records the new executable, a fork copies the parent's, an
  * exit forgets the process. */
 SEC("tp_btf/sched_process_exec")
@@ -223,6 +291,7 @@ int wg_pol_exec(u64 *ctx) {
   struct wg_policy_masks *m = bpf_map_lookup_elem(&masks, &zero);
   if (!m || !m->exec_rules) return 0;
   u64 candidates = identity_rules(m, m->exec_rules, tgid, BPF_CORE_READ(task, real_parent, tgid), &s->reversed);
+  if (candidates && selector_used(m, WG_SEL_ARGS)) candidates &= holds(&m->sel[WG_SEL_ARGS], args_listed(task));
   if (!candidates) return 0;
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
   bpf_loop(WG_MAX_RULES, decide_step, &d, 0);

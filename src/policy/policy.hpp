@@ -60,6 +60,7 @@ struct Rule {
   std::optional<IdSetSelector> uid;
   std::optional<IdSetSelector> gid;
   std::optional<StringSetSelector> cgroup;  // exact cgroup v2 paths, e.g. "/system.slice/x.service"
+  std::optional<StringSetSelector> args;    // process.exec: exact argument values (any argument)
   std::optional<DestinationSelector> destination;
   std::vector<PortRange> ports;  // empty: any port
   bool tcp = true, udp = true;   // protocol selector; both when not given

@@ -3,6 +3,7 @@
 // configuration. A policy is returned only when every part of it is valid.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/types.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -14,6 +15,7 @@
 #include "config/limits.hpp"
 #include "config/yaml_check.hpp"
 #include "policy/policy.hpp"
+#include "records.h"
 
 namespace waggle {
 namespace {
@@ -42,6 +44,9 @@ constexpr std::string_view kRateExpected = "a rate: N/s or N/m, N a positive int
 constexpr std::string_view kRulesExpected = "a non-empty sequence of rules";
 constexpr std::string_view kBinariesExpected =
     "a non-empty sequence of executable paths (e.g. [/usr/bin/curl, /opt/tools/*])";
+constexpr std::string_view kArgsExpected =
+    "a non-empty sequence of argument values (e.g. [--privileged, -e])";
+constexpr size_t kArgMax = WG_ARG_MAX - 2;  // bytes of an argument value
 constexpr std::string_view kCgroupsExpected =
     "a non-empty sequence of cgroup paths (e.g. [/system.slice/sshd.service])";
 constexpr std::string_view kUidsExpected = "a non-empty sequence of uids (e.g. [0, 1000])";
@@ -138,6 +143,25 @@ std::pair<bool, Value> read_in_or_not_in(Reader& r, const Value& value, std::str
                          "expected either in or notIn, got both");
   }
   return {entries[0].key == "notIn", entries[0].value};
+}
+
+// Exact argument values: a rule with `in` holds when any argument of the exec equals one of
+// them, with `notIn` when none does.
+StringSetSelector read_args(Reader& r, const Value& value) {
+  auto [negate, list] = read_in_or_not_in(r, value, "{in: [--privileged, -e]}");
+  StringSetSelector selector;
+  selector.negate = negate;
+  for (const Value& item : read_list(r, list, kArgsExpected)) {
+    std::string s = r.string(item, "an argument value");
+    if (s.size() > kArgMax || s.find('\0') != std::string::npos) {
+      std::string got = quote(s);
+      if (!got.ends_with(" bytes)")) got += " (" + std::to_string(s.size()) + " bytes)";
+      Reader::fail_message(item, "expected an argument of at most " + std::to_string(kArgMax) +
+                                     " bytes without NUL, got " + got);
+    }
+    selector.exact.push_back(std::move(s));
+  }
+  return selector;
 }
 
 // An executable path, exact or (with a trailing '*') a prefix.
@@ -353,11 +377,12 @@ void read_protocols(Reader& r, const Value& value, Rule& rule) {
 }
 
 void read_match(Reader& r, const Value& value, Rule& rule) {
-  std::vector<Entry> entries = r.mapping(
-      value, {"path", "binary", "parentBinary", "uid", "gid", "cgroup", "destination", "port", "protocol"});
+  std::vector<Entry> entries = r.mapping(value, {"path", "binary", "parentBinary", "args", "uid", "gid",
+                                                 "cgroup", "destination", "port", "protocol"});
   for (const Entry& e : entries) {
     std::optional<RuleEvent> only;
     if (e.key == "path") only = RuleEvent::kFileOpen;
+    if (e.key == "args") only = RuleEvent::kProcessExec;
     if (e.key == "destination" || e.key == "port" || e.key == "protocol") only = RuleEvent::kNetworkConnect;
     if (only && *only != rule.on) {
       Reader::fail_message(Value{e.value.node, e.value.path, key_mark(value, e.key)},
@@ -370,6 +395,8 @@ void read_match(Reader& r, const Value& value, Rule& rule) {
       rule.binary = read_binaries(r, e.value);
     } else if (e.key == "parentBinary") {
       rule.parent_binary = read_binaries(r, e.value);
+    } else if (e.key == "args") {
+      rule.args = read_args(r, e.value);
     } else if (e.key == "uid") {
       rule.uid = read_ids(r, e.value, kUidsExpected, kUidExpected);
     } else if (e.key == "gid") {

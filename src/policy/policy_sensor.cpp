@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -96,6 +97,19 @@ void seed_binaries(bpf_map* map) {
                          BPF_NOEXIST);  // the kernel's is newer
   }
   closedir(proc);
+}
+
+// Argument values, NUL-padded to the key's size, and the rules that list them.
+bool fill_args(bpf_map* map, const std::map<std::string, uint64_t>& args, std::string* error) {
+  for (const auto& [value, rules] : args) {
+    char key[WG_ARG_MAX] = {};
+    std::memcpy(key, value.data(), std::min(value.size(), sizeof(key) - 2));
+    if (bpf_map__update_elem(map, key, sizeof(key), &rules, sizeof(rules), BPF_ANY) != 0) {
+      *error = fmt::format("policy: cannot load argument \"{}\": {}", value, strerror(errno));
+      return false;
+    }
+  }
+  return true;
 }
 
 // The maps every policy object has (policy_common.bpf.h), from the same compiled rules.
@@ -233,7 +247,8 @@ bool prepare_generation(Generation& gen, const SensorEnv& env, std::string* erro
       !fill_common(skel, c, error) ||
       !fill_paths(skel->maps.path_prefix, c.path_prefix, false, "path prefix", error) ||
       !fill_paths(skel->maps.path_exact, c.path_exact, true, "exact path", error) ||
-      !fill_paths(skel->maps.path_suffix, c.path_suffix_reversed, false, "path suffix", error))
+      !fill_paths(skel->maps.path_suffix, c.path_suffix_reversed, false, "path suffix", error) ||
+      !fill_args(skel->maps.args_rules, c.args, error))
     return false;
   if (!c.masks.connect_rules) return true;
   g->connect = connect_policy_bpf__open();

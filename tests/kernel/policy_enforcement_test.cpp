@@ -223,6 +223,36 @@ TEST_F(PolicyEnforcementTest, AnExecRuleKillsTheNewImageBeforeItRunsAnInstructio
   for (auto& e : agent.events_of(helper.pid)) EXPECT_NE(e["type"], "file.open") << e.dump();
 }
 
+TEST_F(PolicyEnforcementTest, AnArgsSelectorKillsOnlyTheExecsCarryingTheArgument) {
+  TempDir dir;
+  TestCgroup cgroup;
+  std::string long_arg(200, 'x');  // longer than a key: its pieces must not match "xxx..."
+  std::string policy = dir.file("args.yaml",
+                                "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: no-flag}\n"
+                                "spec:\n  rules:\n    - on: process.exec\n      match:\n"
+                                "        args: {in: [--forbidden, \"" +
+                                    std::string(62, 'x') + "\"]}\n        cgroup: {in: [" +
+                                    cgroup.relative() + "]}\n      action: kill\n");
+  AgentRun agent({"run", "--policy", policy});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  // Many arguments before it: the scan reaches it all the same.
+  std::vector<std::string> argv = {helper_path(), "args"};
+  for (int i = 0; i < 100; i++) argv.push_back("arg" + std::to_string(i));
+  argv.push_back("--forbidden");
+  Spawned flagged = spawn(argv, "", false, cgroup.path());
+  Spawned near =
+      spawn({helper_path(), "args", "--forbidden-not", "-forbidden", long_arg}, "", false, cgroup.path());
+  Spawned outside = spawn({helper_path(), "args", "--forbidden"});
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+  EXPECT_TRUE(WIFSIGNALED(flagged.status) && WTERMSIG(flagged.status) == SIGKILL) << flagged.status;
+  EXPECT_TRUE(WIFEXITED(near.status) && WEXITSTATUS(near.status) == 0) << near.status;
+  EXPECT_TRUE(WIFEXITED(outside.status) && WEXITSTATUS(outside.status) == 0) << outside.status;
+  auto events = policy_events(agent, flagged.pid);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["outcome"], "killed");
+  EXPECT_EQ(policy_events(agent, near.pid).size(), 0u);
+}
+
 TEST_F(PolicyEnforcementTest, ParentBinaryAndGidSelectWhoIsJudged) {
   TempDir dir;
   TestCgroup cgroup;

@@ -321,7 +321,7 @@ TEST(PolicyErrors, UnknownKeys) {
       "rateLimit)");
   EXPECT_EQ(parse_error(with_selector("file.open", "file: {prefix: [/etc/]}")),
             "policy.yaml:10:9: unknown key \"file\" in spec.rules[0].match (expected one of: path, binary, "
-            "parentBinary, uid, gid, cgroup, destination, port, protocol)");
+            "parentBinary, args, uid, gid, cgroup, destination, port, protocol)");
   EXPECT_EQ(
       parse_error(with_selector("file.open", "path: {prefixes: [/etc/]}")),
       "policy.yaml:10:16: unknown key \"prefixes\" in spec.rules[0].match.path (expected one of: prefix, "
@@ -651,6 +651,28 @@ TEST(PolicyErrors, SelectorForAnotherEvent) {
       parse_error(with_selector("file.open", "protocol: [tcp]")),
       "policy.yaml:10:9: spec.rules[0].match.protocol: only possible on network.connect, and this rule is on "
       "file.open");
+}
+
+TEST(Policy, ArgsSelectorOnExec) {
+  Policy p = parse_ok(with_selector("process.exec", "args: {in: [--privileged, \"-c\", \"a b\"]}"));
+  ASSERT_TRUE(p.rules[0].args);
+  EXPECT_FALSE(p.rules[0].args->negate);
+  EXPECT_EQ(p.rules[0].args->exact, (std::vector<std::string>{"--privileged", "-c", "a b"}));
+  EXPECT_TRUE(parse_ok(with_selector("process.exec", "args: {notIn: [--safe]}")).rules[0].args->negate);
+}
+
+TEST(PolicyErrors, ArgsSelector) {
+  EXPECT_EQ(parse_error(with_selector("file.open", "args: {in: [-e]}")),
+            "policy.yaml:10:9: spec.rules[0].match.args: only possible on process.exec, and this rule is on "
+            "file.open");
+  EXPECT_EQ(parse_error(with_selector("process.exec", "args: {in: [" + std::string(63, 'a') + "]}")),
+            "policy.yaml:10:21: spec.rules[0].match.args.in[0]: expected an argument of at most 62 bytes "
+            "without NUL, got \"" +
+                std::string(63, 'a') + "\" (63 bytes)");
+  EXPECT_EQ(
+      parse_error(with_selector("process.exec", "args: {in: []}")),
+      "policy.yaml:10:20: spec.rules[0].match.args.in: expected a non-empty sequence of argument values "
+      "(e.g. [--privileged, -e]), got an empty sequence");
 }
 
 TEST(PolicyErrors, DuplicateRuleNames) {
