@@ -85,5 +85,31 @@ TEST_F(DnsTest, QueriesAreSeenWithNamesTypesCodesAndAnswers) {
                     {"A NOERROR", 1}, {"AAAA NXDOMAIN", 1}, {"AAAA NOERROR", 1}, {"MX REFUSED", 1}}));
 }
 
+TEST_F(DnsTest, TheSystemResolverAskingForAAndAaaaTogetherIsSeenWhole) {
+  Dnsmasq dnsmasq(dir_);
+  std::string resolv = dir_.file("resolv.conf", std::string("nameserver ") + Dnsmasq::kAddress + "\n");
+  std::string config =
+      dir_.file("config.yaml", "sensors:\n  file: {enabled: false}\nmetrics: {enabled: false}\n");
+  AgentRun agent({"run", "--config", config});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  // glibc's getaddrinfo, pointed at dnsmasq in a mount namespace of its own: it sends both
+  // queries with one sendmmsg.
+  Spawned getent = spawn({"/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                          "mount --bind " + resolv + " /etc/resolv.conf && exec getent ahosts example.test"});
+  ASSERT_EQ(WEXITSTATUS(getent.status), 0) << getent.out;
+  EXPECT_NE(getent.out.find("10.1.2.3"), std::string::npos) << getent.out;
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+  std::map<std::string, json> by_type;
+  for (auto& e : dns_events(agent, getent.pid)) by_type[e["query_type"]] = e;
+  ASSERT_EQ(by_type.size(), 2u);
+  EXPECT_EQ(by_type["A"]["answers"], json::array({"A 10.1.2.3"}));
+  EXPECT_EQ(by_type["AAAA"]["answers"], json::array({"AAAA 2001:db8::3"}));
+  for (auto& [type, e] : by_type) {
+    EXPECT_EQ(e["name"], "example.test");
+    EXPECT_EQ(e["rcode"], "NOERROR");
+    EXPECT_GT(e["latency_ns"].get<uint64_t>(), 0u) << type << ": the query itself was seen";
+  }
+}
+
 }  // namespace
 }  // namespace waggle::test

@@ -375,20 +375,27 @@ static __always_inline bool looks_like_http(const char *d, u32 len) {
   return false;
 }
 
-static __always_inline int on_io_exit(long ret) {
-  u64 id = bpf_get_current_pid_tgid();
-  struct io io;
+/* The call this thread entered, if it was remembered; forgets it. */
+static __always_inline bool take_pending(struct io *io) {
   if (use_task_storage) {
     struct io *slot = bpf_task_storage_get(&pending_task, bpf_get_current_task_btf(), 0, 0);
-    if (!slot || !slot->valid) return 0;
-    io = *slot;
+    if (!slot || !slot->valid) return false;
+    *io = *slot;
     slot->valid = 0;
-  } else {
-    struct io *pending = bpf_map_lookup_elem(&pending_io, &id);
-    if (!pending) return 0;
-    io = *pending;
-    bpf_map_delete_elem(&pending_io, &id);
+    return true;
   }
+  u64 id = bpf_get_current_pid_tgid();
+  struct io *pending = bpf_map_lookup_elem(&pending_io, &id);
+  if (!pending) return false;
+  *io = *pending;
+  bpf_map_delete_elem(&pending_io, &id);
+  return true;
+}
+
+/* Posts what call `io` moved (for sendmmsg and recvmmsg: its message `index`). */
+static __always_inline int emit_io(struct io *in, long ret, u32 index) {
+  struct io io = *in;
+  if (io.kind == IO_MMSG) io.ptr += index * sizeof(struct mmsghdr);
   /* A failed send on an HTTP connection still tells what the process answered (a client that
    * left before its response arrived): reported with what it tried to send. */
   bool failed = false;
@@ -486,6 +493,22 @@ static __always_inline int on_io_exit(long ret) {
   return 0;
 }
 
+static __always_inline int on_io_exit(long ret) {
+  struct io io;
+  if (!take_pending(&io)) return 0;
+  return emit_io(&io, ret, 0);
+}
+
+/* sendmmsg and recvmmsg: their first two messages (a resolver sends its A and AAAA queries
+ * with one call). */
+static __always_inline int on_mmsg_exit(long ret) {
+  struct io io;
+  if (!take_pending(&io)) return 0;
+  emit_io(&io, ret, 0);
+  if (ret > 1) emit_io(&io, ret, 1);
+  return 0;
+}
+
 #define IO_PAIR(syscall, kind, direction, ptr_arg, addr_expr, count_expr)                                \
   SEC("tracepoint/syscalls/sys_enter_" #syscall)                                                        \
   int wg_enter_##syscall(struct syscall_enter_ctx *ctx) {                                               \
@@ -502,6 +525,14 @@ IO_PAIR(readv, IO_IOV, WG_DATA_INGRESS, 1, 0, ctx->args[2])
 IO_PAIR(writev, IO_IOV, WG_DATA_EGRESS, 1, 0, ctx->args[2])
 IO_PAIR(recvmsg, IO_MSG, WG_DATA_INGRESS, 1, 0, 0)
 IO_PAIR(sendmsg, IO_MSG, WG_DATA_EGRESS, 1, 0, 0)
-IO_PAIR(recvmmsg, IO_MMSG, WG_DATA_INGRESS, 1, 0, 0)
-IO_PAIR(sendmmsg, IO_MMSG, WG_DATA_EGRESS, 1, 0, 0)
+#define MMSG_PAIR(syscall, direction)                                                         \
+  SEC("tracepoint/syscalls/sys_enter_" #syscall)                                               \
+  int wg_enter_##syscall(struct syscall_enter_ctx *ctx) {                                      \
+    return on_io_enter(IO_MMSG, direction, (u32)ctx->args[0], ctx->args[1], 0, 0);             \
+  }                                                                                            \
+  SEC("tracepoint/syscalls/sys_exit_" #syscall)                                                \
+  int wg_exit_##syscall(struct syscall_exit_ctx *ctx) { return on_mmsg_exit(ctx->ret); }
+
+MMSG_PAIR(recvmmsg, WG_DATA_INGRESS)
+MMSG_PAIR(sendmmsg, WG_DATA_EGRESS)
 IO_PAIR(sendfile64, IO_NO_DATA, WG_DATA_EGRESS, 2, 0, ctx->args[3])
