@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
   run->add_option(
          "--config", config_path,
          "YAML configuration file (see docs/configuration.md). Without it: JSON to standard output, the "
-         "process sensor, and the file sensor reporting opens under /etc/ (as config/waggle.yaml)")
+         "process sensor, the file sensor reporting opens under /etc/, the network sensor (TCP, HTTP, DNS) "
+         "and Prometheus metrics at http://127.0.0.1:9464/metrics (as config/waggle.yaml)")
       ->check(CLI::ExistingFile);
   CommonOptions run_common;
   run_common.add_to(run);
