@@ -174,9 +174,9 @@ enum wg_selector_kind {
 };
 /* An argument value of the args selector: at most WG_ARG_MAX - 2 bytes (the key holds it
  * NUL-padded). At most WG_ARGS_SCANNED pieces of an exec's argv are read (an argument longer
- * than a key takes several). */
+ * than 4095 bytes takes several); an argv longer than that counts as holding every value. */
 #define WG_ARG_MAX 64
-#define WG_ARGS_SCANNED 256
+#define WG_ARGS_SCANNED 1024
 
 struct wg_policy_masks {
   __u64 file_open_rules;  /* rules whose event is file.open */
@@ -272,7 +272,7 @@ struct wg_tcp {
   struct wg_header h;
   __u64 sk;              /* the kernel socket: pairs with wg_sock_data.sk */
   __u64 start_ktime;     /* connect began or the handshake completed; 0 when unknown */
-  __u64 bytes_sent;      /* acknowledged by the peer */
+  __u64 bytes_sent;      /* data bytes sent (retransmissions once), acknowledged or not */
   __u64 bytes_received;
   __u32 retransmits;
   __u16 family;          /* AF_INET, AF_INET6 */

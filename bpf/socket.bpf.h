@@ -12,6 +12,7 @@
 #define IPPROTO_UDP 17
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
+#define SOCK_DONE 1 /* enum sock_flags: the peer's FIN arrived */
 
 enum {
   TCP_ESTABLISHED = 1,
@@ -70,8 +71,10 @@ static __always_inline bool wg_read_sockaddr(const void *addr, struct wg_endpoin
   __builtin_memset(e->remote_addr, 0, 16);
   if (family == AF_INET) {
     __builtin_memcpy(e->remote_addr, raw + 4, 4);
+    e->family = AF_INET; /* a sockaddr_in given to an AF_INET6 socket */
     return true;
   }
+  e->family = AF_INET6;
   return family == AF_INET6 && !bpf_probe_read_user(e->remote_addr, 16, addr + 8);
 }
 

@@ -121,10 +121,12 @@ struct sock_common {
   volatile unsigned char skc_state;
   struct in6_addr skc_v6_daddr;
   struct in6_addr skc_v6_rcv_saddr;
+  unsigned long skc_flags; /* since 6.x: sock's sk_flags moved here */
 } __attribute__((preserve_access_index));
 
 struct sock {
   struct sock_common __sk_common;
+  unsigned long sk_flags;
   __u16 sk_type;
   __u16 sk_protocol;
 } __attribute__((preserve_access_index));

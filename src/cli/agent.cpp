@@ -246,13 +246,13 @@ int run_agent(const AgentOptions& options) {
       fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
     if (now >= next_housekeeping) {
       if (health) health->update(*ring, sensors, undecodable);
-      // A sensor whose records were lost since the last look restarts what it built from them.
+      // A sensor whose records the ring could not take since the last look restarts what it
+      // built from them (a full table loses no record already posted: it does not count).
       std::vector<uint64_t> drops = ring->drop_counts();
       for (auto& sensor : sensors) {
         for (int s = 0; s < WG_SENSORS; s++) {
           if (sensor->name() != kSensorNames[s]) continue;
-          uint64_t n = 0;
-          for (int c = 0; c < WG_DROP_CAUSES; c++) n += drops[size_t(s) * WG_DROP_CAUSES + c];
+          uint64_t n = drops[size_t(s) * WG_DROP_CAUSES + WG_DROP_RINGBUF_FULL];
           if (n > seen_drops[s]) sensor->on_records_lost();
           seen_drops[s] = n;
         }

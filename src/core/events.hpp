@@ -125,7 +125,7 @@ struct TcpEvent {
   TcpDirection direction = TcpDirection::kUnknown;  // kUnknown: open before the agent started
   TcpEnd end = TcpEnd::kClosed;
   Endpoint local, remote;
-  uint64_t bytes_sent = 0;  // acknowledged by the peer
+  uint64_t bytes_sent = 0;  // data bytes sent (a retransmission counts once)
   uint64_t bytes_received = 0;
   uint32_t retransmits = 0;
   uint64_t duration_ns = 0;  // 0 when its start was not seen

@@ -103,6 +103,12 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
               std::array<uint8_t, 4> a{};
               std::copy_n(net.addr.begin(), 4, a.begin());
               c.dest4[{a, net.prefix_len}] |= bit;
+              // The same network as IPv4-mapped IPv6 (::ffff:a.b.c.d): an AF_INET6 socket can
+              // reach it, through the connect6 hook.
+              std::array<uint8_t, 16> mapped{};
+              mapped[10] = mapped[11] = 0xff;
+              std::copy_n(net.addr.begin(), 4, mapped.begin() + 12);
+              c.dest6[{mapped, uint8_t(net.prefix_len + 96)}] |= bit;
             } else {
               c.dest6[{net.addr, net.prefix_len}] |= bit;
             }

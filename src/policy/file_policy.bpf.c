@@ -205,12 +205,14 @@ struct {
   __type(value, u64);
 } args_rules SEC(".maps");
 
+/* Bytes read per step: a whole argument up to this long; longer ones take several steps. */
+#define ARGS_PIECE 4096
 struct args_scan {
   unsigned long at;  /* user address of the next bytes to read */
   unsigned long end;
   u64 listed;        /* rules listing one of the arguments seen */
-  bool inside;       /* in the middle of an argument longer than a key */
-  char key[WG_ARG_MAX];
+  bool inside;       /* in the middle of an argument longer than a piece */
+  char piece[ARGS_PIECE];
 };
 
 struct {
@@ -229,21 +231,21 @@ struct args_ctx {
 static long args_step(u32 i, struct args_ctx *ctx) {
   struct args_scan *a = ctx->a;
   if (a->at >= a->end) return 1;
-  __builtin_memset(a->key, 0, WG_ARG_MAX);
-  long n = bpf_probe_read_user_str(a->key, WG_ARG_MAX, (void *)a->at);
+  __builtin_memset(a->piece, 0, WG_ARG_MAX); /* the key: the argument, NUL-padded */
+  long n = bpf_probe_read_user_str(a->piece, ARGS_PIECE, (void *)a->at);
   if (n <= 0) return 1;
-  /* n counts the NUL; a read that fills the key may have cut the argument: WG_ARG_MAX - 1
-   * bytes or more can equal no value (values have at most WG_ARG_MAX - 2). */
-  if (n < WG_ARG_MAX) {
-    if (!a->inside) {
-      u64 *bits = bpf_map_lookup_elem(&args_rules, a->key);
+  /* n counts the NUL. An argument of WG_ARG_MAX - 1 bytes or more can equal no value (values
+   * have at most WG_ARG_MAX - 2); a piece that fills the buffer may have cut the argument. */
+  if (n < ARGS_PIECE) {
+    if (!a->inside && n < WG_ARG_MAX) {
+      u64 *bits = bpf_map_lookup_elem(&args_rules, a->piece);
       if (bits) a->listed |= *bits;
     }
     a->inside = false;
     a->at += n;
   } else {
     a->inside = true;
-    a->at += WG_ARG_MAX - 1;
+    a->at += ARGS_PIECE - 1;
   }
   return 0;
 }
@@ -260,6 +262,9 @@ static __always_inline u64 args_listed(struct task_struct *task) {
   a->inside = false;
   struct args_ctx ctx = {.a = a};
   bpf_loop(WG_ARGS_SCANNED, args_step, &ctx, 0);
+  /* Arguments left unread could hold any value: fail closed, as if they held every listed
+   * one (an `in` rule holds, a `notIn` rule does not). */
+  if (a->at < a->end) return ~0ULL;
   return a->listed;
 }
 

@@ -16,11 +16,12 @@ class HttpNginxTest : public ::testing::Test {
  protected:
   void SetUp() override { skip_unless_bpf(); }
 
-  // The agent with the network sensor and its metrics on a free port.
+  // The agent with the network sensor and its metrics on a free port. Its output is not rotated
+  // during a test (wrk's requests are well over 100 MiB of events).
   std::unique_ptr<AgentRun> start_agent() {
     metrics_port_ = free_port();
     std::string config = dir_.file("config.yaml",
-                                   "sensors:\n  file: {enabled: false}\n"
+                                   "output: {rotate: {max_size: 4GiB}}\nsensors:\n  file: {enabled: false}\n"
                                    "metrics: {address: 127.0.0.1:" +
                                        std::to_string(metrics_port_) + "}\n");
     return std::make_unique<AgentRun>(std::vector<std::string>{"run", "--config", config});

@@ -26,13 +26,16 @@ void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const Pro
     endpoints(&it->second.local, &it->second.remote);
   }
   Conn& conn = it->second;
-  conn.process = process;  // the latest: a connection handed to another process follows it
   conn.last_ns = chunk.time_ns;
+  if (conn.abandoned) return;
+  conn.process = process;  // the latest: a connection handed to another process follows it
   conn.parser.on_chunk(chunk);
   take(conn, out);
-  if (conn.parser.gave_up()) {
+  if (conn.parser.gave_up()) {  // remembered until it closes, without its parser's memory
     abandoned_++;
-    conns_.erase(it);
+    conn.abandoned = true;
+    conn.parser = http::Connection();
+    conn.process.reset();
   }
 }
 

@@ -54,8 +54,10 @@ class HttpTracker {
     ProcessRef process;
     Endpoint local, remote;
     uint64_t last_ns = 0;
+    bool abandoned = false;  // not HTTP after all: its data is ignored until it closes
   };
   void take(Conn& conn, std::vector<HttpEvent>* out);
+  // Drops the least recently active eighth of the connections: amortized O(1) per connection.
   void evict_oldest();
 
   protocols::RouteNamer namer_;

@@ -27,9 +27,8 @@ struct conn {
   u8 l7;              /* enum wg_l7_protocol, 0 while not seen */
   u8 established;
   u8 end;             /* enum wg_tcp_end */
-  u8 fin_received;    /* the peer's FIN arrived: it counts in bytes_received, data does not */
   u8 ended;           /* reported as ended; kept until released: unread data may follow */
-  u8 pad[2];
+  u8 pad[3];
   /* Taken when established: by the time a socket closes, its local port may be released. */
   struct wg_endpoints e;
 };
@@ -126,7 +125,11 @@ static __always_inline void emit_tcp(struct sock *sk, struct conn *c, u32 what) 
   struct tcp_sock *tp = (void *)sk;
   rec.bytes_sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
   rec.bytes_received = BPF_CORE_READ(tp, bytes_received);
-  if (c->fin_received && rec.bytes_received > 0) rec.bytes_received--;
+  /* tcp_fin() marks the socket SOCK_DONE when the peer's FIN arrives; that FIN counts in
+   * bytes_received like a byte. */
+  unsigned long sk_flags = bpf_core_field_exists(sk->__sk_common.skc_flags) ? BPF_CORE_READ(sk, __sk_common.skc_flags)
+                                                                            : BPF_CORE_READ(sk, sk_flags);
+  if ((sk_flags & (1UL << SOCK_DONE)) && rec.bytes_received > 0) rec.bytes_received--;
   rec.retransmits = BPF_CORE_READ(tp, total_retrans);
   struct wg_endpoints e = c->e;
   if (!c->established) wg_read_endpoints(sk, &e); /* a failed connect: what is left */
@@ -183,10 +186,6 @@ int wg_tcp_state(struct bpf_raw_tracepoint_args *ctx) {
   }
   struct conn *c = bpf_map_lookup_elem(&conns, &key);
   if (!c) return 0;
-  /* The peer's FIN: it moves us to CLOSE_WAIT or CLOSING, or ends FIN_WAIT2. */
-  if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSING || newstate == TCP_TIME_WAIT ||
-      (oldstate == TCP_FIN_WAIT2 && newstate == TCP_CLOSE && c->end == WG_TCP_CLOSED))
-    c->fin_received = 1;
   if (newstate == TCP_CLOSE) {
     /* Straight from a data state to CLOSE without a reset received: an abort (SO_LINGER 0,
      * unread data at close) or a timeout. The kernel sends an abort's reset only after this
@@ -277,7 +276,8 @@ static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u
   } else if (protocol != IPPROTO_TCP) {
     return 0;
   }
-  if (!port_selected(local, remote)) return 0;
+  /* An unconnected UDP socket's peer is known at the exit: its port is checked there. */
+  if (!(protocol == IPPROTO_UDP && remote == 0) && !port_selected(local, remote)) return 0;
   struct io io = {.sk = (u64)sk, .ptr = ptr, .addr = addr, .count = count, .fd = fd, .kind = kind,
                   .direction = direction, .ip_protocol = (u8)protocol, .valid = 1};
   if (use_task_storage) {
@@ -400,7 +400,8 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
    * left before its response arrived): reported with what it tried to send. */
   bool failed = false;
   if (ret <= 0) {
-    if (ret == 0 || io.direction != WG_DATA_EGRESS || io.ip_protocol != IPPROTO_TCP) return 0;
+    /* Only when the peer is gone (EPIPE, ECONNRESET): EAGAIN and EINTR are retried. */
+    if ((ret != -32 && ret != -104) || io.direction != WG_DATA_EGRESS || io.ip_protocol != IPPROTO_TCP) return 0;
     struct conn *c = bpf_map_lookup_elem(&conns, &io.sk);
     if (!c || c->l7 != WG_L7_HTTP) return 0;
     failed = true;
@@ -429,7 +430,7 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
     wg_read_endpoints(sk, &e);
     if (e.remote_port == 0) { /* unconnected: the peer is in the call's address */
       if (!span.name || !wg_read_sockaddr((void *)span.name, &e)) return 0;
-      if (e.remote_port != 53) return 0;
+      if (e.remote_port != 53 || !port_selected(e.local_port, e.remote_port)) return 0;
     }
     protocol = WG_L7_DNS;
   } else {

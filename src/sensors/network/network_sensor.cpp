@@ -122,6 +122,8 @@ class NetworkSensor final : public Sensor {
     if (rec.h.pid != 0) {
       e.process = process_of(cache_, rec.h);
       if (!selected(e.process)) return;
+    } else if (!config_.binaries.empty() || !config_.containers.empty()) {
+      return;  // no process accepted it: it cannot be one of the selected
     }
     e.direction = rec.direction == WG_TCP_CONNECTED ? TcpDirection::kConnected : TcpDirection::kAccepted;
     e.end = static_cast<TcpEnd>(std::min<uint8_t>(rec.end, WG_TCP_FAILED));
