@@ -111,5 +111,35 @@ TEST_F(DnsTest, TheSystemResolverAskingForAAndAaaaTogetherIsSeenWhole) {
   }
 }
 
+TEST_F(DnsTest, TheSystemResolverOverTcpIsSeenThoughLengthsAndMessagesComeApart) {
+  Dnsmasq dnsmasq(dir_);
+  // use-vc: glibc asks over TCP, writing each length and query as separate buffers of one
+  // writev and reading the answer's length and the answer with two reads.
+  std::string resolv =
+      dir_.file("resolv.conf", std::string("nameserver ") + Dnsmasq::kAddress + "\noptions use-vc\n");
+  std::string config =
+      dir_.file("config.yaml", "sensors:\n  file: {enabled: false}\nmetrics: {enabled: false}\n");
+  AgentRun agent({"run", "--config", config});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned getent =
+      spawn({"/usr/bin/unshare", "-m", "/bin/sh", "-c",
+             "mount --bind " + resolv + " /etc/resolv.conf && exec getent ahostsv4 example.test"});
+  ASSERT_EQ(WEXITSTATUS(getent.status), 0) << getent.out;
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+  auto events = dns_events(agent, getent.pid);
+  ASSERT_GE(events.size(), 1u);
+  bool a_seen = false;
+  for (auto& e : events) {
+    EXPECT_EQ(e["transport"], "tcp");
+    EXPECT_EQ(e["rcode"], "NOERROR") << e.dump();
+    if (e["query_type"] == "A") {
+      a_seen = true;
+      EXPECT_EQ(e["answers"], json::array({"A 10.1.2.3"}));
+      EXPECT_GT(e["latency_ns"].get<uint64_t>(), 0u);
+    }
+  }
+  EXPECT_TRUE(a_seen);
+}
+
 }  // namespace
 }  // namespace waggle::test

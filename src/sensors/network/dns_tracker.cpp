@@ -16,16 +16,28 @@ void DnsTracker::on_payload(uint64_t sk, bool egress, bool tcp, std::string_view
       malformed_++;
     return;
   }
-  // TCP: each message is preceded by its 2-byte length.
+  // TCP: each message is preceded by its 2-byte length; a message may span calls.
+  auto key = std::make_pair(sk, egress);
+  std::string& stream = streams_[key];
+  if (stream.size() + payload.size() > 2 + 65535 || streams_.size() > kMaxPending) {
+    malformed_++;
+    streams_.erase(key);
+    return;
+  }
+  stream.append(payload);
   std::string error;
-  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(stream.data()), stream.size());
   size_t consumed = 0;
-  auto messages = dns::parse_tcp(bytes, &error, &consumed, !complete);
+  auto messages = dns::parse_tcp(bytes, &error, &consumed);
   if (!messages) {
     malformed_++;
+    streams_.erase(key);
     return;
   }
   for (const dns::Message& m : *messages) on_message(sk, egress, tcp, m, time_ns, process, server, out);
+  stream.erase(0, consumed);
+  // What follows a cut call is unknown: the stream starts over at the next call.
+  if (stream.empty() || !complete) streams_.erase(key);
 }
 
 void DnsTracker::on_message(uint64_t sk, bool egress, bool tcp, const dns::Message& message, uint64_t time_ns,

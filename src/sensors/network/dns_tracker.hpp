@@ -24,6 +24,11 @@ class DnsTracker {
   void on_payload(uint64_t sk, bool egress, bool tcp, std::string_view payload, bool complete,
                   uint64_t time_ns, const ProcessRef& process, const Endpoint& server,
                   std::vector<DnsEvent>* out);
+  // Socket `sk` was released: its unfinished TCP messages go.
+  void on_close(uint64_t sk) {
+    streams_.erase({sk, false});
+    streams_.erase({sk, true});
+  }
   // Reports queries that waited longer than kAnswerTimeoutNs before `now_ns`.
   void expire(uint64_t now_ns, std::vector<DnsEvent>* out);
 
@@ -31,6 +36,7 @@ class DnsTracker {
   void reset() {
     unanswered_ += pending_.size();
     pending_.clear();
+    streams_.clear();
   }
 
   uint64_t malformed() const { return malformed_; }
@@ -41,6 +47,9 @@ class DnsTracker {
                   const ProcessRef& process, const Endpoint& server, std::vector<DnsEvent>* out);
   using Key = std::tuple<uint64_t, uint16_t, std::string>;  // socket, id, name
   std::map<Key, DnsEvent> pending_;
+  // DNS over TCP: bytes of each socket and direction not yet a whole message (a length prefix
+  // and its message often come in separate calls). At most kMaxPending streams.
+  std::map<std::pair<uint64_t, bool>, std::string> streams_;
   uint64_t malformed_ = 0;
   uint64_t unanswered_ = 0;
 };

@@ -299,6 +299,8 @@ struct span {
   u64 len;
   u64 name; /* msghdr's address, or 0 */
   u64 total; /* bytes the call moved (or tried to) */
+  u64 base2; /* the second buffer of a vector call (a length prefix often comes alone) */
+  u64 len2;
 };
 
 /* Bytes in the first iovecs (at most 8) of a vector call: what a failed send tried to send. */
@@ -316,6 +318,8 @@ static __always_inline u64 iov_total(u64 iov_ptr, u64 count) {
 /* ret < 0: the call failed; its span is then what it tried to move (size in s->total). */
 static __always_inline bool first_span(struct io *io, long ret, struct span *s) {
   s->name = io->addr;
+  s->base2 = 0;
+  s->len2 = 0;
   bool failed = ret < 0;
   s->total = failed ? io->count : ret;
   if (io->kind == IO_BUF) {
@@ -345,10 +349,16 @@ static __always_inline bool first_span(struct io *io, long ret, struct span *s) 
     if (msg.msg_iovlen == 0) return false;
   }
   if (failed) s->total = iov_total(iov_ptr, iov_count);
-  struct iovec iov;
-  if (bpf_probe_read_user(&iov, sizeof(iov), (void *)iov_ptr)) return false;
-  s->base = (u64)iov.iov_base;
-  s->len = iov.iov_len < s->total ? iov.iov_len : s->total;
+  struct iovec iov[2] = {};
+  if (bpf_probe_read_user(&iov[0], sizeof(iov[0]), (void *)iov_ptr)) return false;
+  s->base = (u64)iov[0].iov_base;
+  s->len = iov[0].iov_len < s->total ? iov[0].iov_len : s->total;
+  s->base2 = 0;
+  s->len2 = 0;
+  if (iov_count > 1 && s->len < s->total && !bpf_probe_read_user(&iov[1], sizeof(iov[1]), (void *)(iov_ptr + 16))) {
+    s->base2 = (u64)iov[1].iov_base;
+    s->len2 = iov[1].iov_len < s->total - s->len ? iov[1].iov_len : s->total - s->len;
+  }
   return true;
 }
 
@@ -456,6 +466,7 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
         }
       } else if (capture_dns && e.remote_port == 53) {
         protocol = WG_L7_DNS;
+        if (c) c->l7 = protocol; /* followed until released, like HTTP */
       } else {
         return 0;
       }
@@ -463,6 +474,15 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
     if ((protocol == WG_L7_HTTP && !capture_http) || (protocol == WG_L7_DNS && !capture_dns)) return 0;
   }
   if (head > 0 && bpf_probe_read_user(data, head, (void *)span.base)) head = 0;
+  /* A vector call's second buffer, after a short first one (e.g. a DNS length prefix). */
+  if (head == span.len && head < WG_HEAD_BYTES && span.len2 > 0) {
+    u32 more = WG_HEAD_BYTES - head;
+    if (span.len2 < more) more = span.len2;
+    barrier_var(more);
+    more &= WG_HEAD_BYTES - 1;
+    u32 at = head & (WG_HEAD_BYTES - 1);
+    if (more > 0 && !bpf_probe_read_user(&data[at], more, (void *)span.base2)) head = at + more;
+  }
 
   /* The end of a large call, where the last chunk of a chunked body shows. */
   u32 tail = 0;

@@ -114,6 +114,7 @@ class NetworkSensor final : public Sensor {
   void decode_tcp(const wg_tcp& rec, uint64_t now, const EventCallback& emit) {
     if (rec.what & WG_TCP_RELEASED) {  // nothing more can be read: a close-delimited response ends
       http_.on_close(rec.sk, now, &http_events_);
+      dns_.on_close(rec.sk);
       flush(emit);
     }
     if (!(rec.what & WG_TCP_ENDED) || rec.direction == WG_TCP_UNKNOWN || !config_.tcp) return;
