@@ -141,6 +141,14 @@ static __always_inline void emit_tcp(struct sock *sk, struct conn *c, u32 what) 
   wg_emit(WG_SENSOR_NETWORK, &rec, sizeof(rec));
 }
 
+/* The last record of a connection whose socket goes (or is reused): its end, if not reported
+ * yet, and for followed protocols the release of their state. */
+static __always_inline void release(struct sock *sk, struct conn *c) {
+  u32 what = c->l7 ? WG_TCP_RELEASED : 0;
+  if (!c->ended && c->direction != WG_TCP_UNKNOWN) what |= WG_TCP_ENDED;
+  if (what) emit_tcp(sk, c, what);
+}
+
 static __always_inline void track(u64 key, struct conn *c) {
   if (bpf_map_update_elem(&conns, &key, c, BPF_ANY) == -7 /* E2BIG: table full */)
     wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
@@ -160,6 +168,9 @@ int wg_tcp_state(struct bpf_raw_tracepoint_args *ctx) {
     struct wg_endpoints e;
     wg_read_endpoints(sk, &e);
     if (!port_selected(e.local_port, e.remote_port)) return 0;
+    /* A socket connected again (after connect(AF_UNSPEC)): its previous connection ends here. */
+    struct conn *old = bpf_map_lookup_elem(&conns, &key);
+    if (old) release(sk, old);
     struct conn c = {.start = bpf_ktime_get_boot_ns(), .direction = WG_TCP_CONNECTED};
     wg_fill_header(&c.h, WG_REC_TCP, (void *)bpf_get_current_task());
     track(key, &c);
@@ -225,9 +236,7 @@ int wg_tcp_destroy(struct bpf_raw_tracepoint_args *ctx) {
   u64 key = (u64)sk;
   struct conn *c = bpf_map_lookup_elem(&conns, &key);
   if (!c) return 0;
-  u32 what = c->l7 ? WG_TCP_RELEASED : 0;
-  if (!c->ended && c->direction != WG_TCP_UNKNOWN) what |= WG_TCP_ENDED;
-  if (what) emit_tcp(sk, c, what);
+  release(sk, c);
   bpf_map_delete_elem(&conns, &key);
   return 0;
 }
