@@ -144,11 +144,11 @@ std::string check_route_pattern(std::string_view pattern) {
 }
 
 std::string check_listen_address(std::string_view address) {
-  std::string host;
+  std::string host, why;
   uint16_t port = 0;
-  if (split_host_port(address, &host, &port)) return {};
-  return fmt::format("expected an IP address and a port (e.g. 127.0.0.1:9464 or [::1]:9464), got \"{}\"",
-                     address);
+  if (split_host_port(address, &host, &port, &why)) return {};
+  return fmt::format("expected an IP address and a port (e.g. 127.0.0.1:9464 or [::1]:9464), got \"{}\": {}",
+                     address, why);
 }
 
 uint64_t distinct_count(const std::vector<std::string>& values) {

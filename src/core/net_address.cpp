@@ -8,18 +8,37 @@
 
 namespace waggle {
 
-bool split_host_port(std::string_view text, std::string* host, uint16_t* port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  std::string_view h = text.substr(0, colon), p = text.substr(colon + 1);
-  bool v6 = h.size() >= 2 && h.front() == '[' && h.back() == ']';
-  if (v6) h = h.substr(1, h.size() - 2);
+bool split_host_port(std::string_view address, std::string* host, uint16_t* port, std::string* why) {
+  auto fail = [&](std::string_view reason) {
+    if (why) *why = std::string(reason);
+    return false;
+  };
+  std::string_view h, p;
+  int family;
+  if (address.starts_with('[')) {
+    const size_t close = address.find(']');
+    if (close == std::string_view::npos || address.substr(close + 1, 1) != ":")
+      return fail("expected [ipv6]:port");
+    h = address.substr(1, close - 1);
+    p = address.substr(close + 2);
+    family = AF_INET6;
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string_view::npos) return fail("expected host:port");
+    h = address.substr(0, colon);
+    p = address.substr(colon + 1);
+    if (h.find(':') != std::string_view::npos) return fail("an IPv6 address goes in brackets: [ipv6]:port");
+    family = AF_INET;
+  }
+  if (h.empty()) return fail("no host (0.0.0.0 or [::] listen on every address)");
   unsigned value = 0;
   auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (p.empty() || ec != std::errc() || end != p.data() + p.size() || value > 65535) return false;
+  if (p.empty() || ec != std::errc() || end != p.data() + p.size() || value > 65535)
+    return fail("the port must be a number from 0 to 65535");
   std::string literal(h);
   uint8_t buf[16];
-  if (inet_pton(v6 ? AF_INET6 : AF_INET, literal.c_str(), buf) != 1) return false;
+  if (inet_pton(family, literal.c_str(), buf) != 1)
+    return fail(family == AF_INET6 ? "not an IPv6 address" : "the host must be an IPv4 address or [ipv6]");
   *host = literal;
   *port = static_cast<uint16_t>(value);
   return true;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/net_address.hpp"
 #include "export/prometheus_text.hpp"
 
 namespace waggle {
@@ -21,8 +22,6 @@ namespace {
 
 // cpp-httplib would start max(8, cores - 1) workers; one scrape at a time is the norm.
 constexpr size_t kWorkerThreads = 2;
-
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // cpp-httplib's default sets SO_REUSEPORT, which would let a second server bind the same port
 // and share its connections. SO_REUSEADDR only lets a restart reuse a port still in TIME_WAIT.
@@ -33,49 +32,6 @@ void socket_options(socket_t sock) {
 }
 
 }  // namespace
-
-bool parse_listen_address(std::string_view address, std::string* host, uint16_t* port, std::string* error) {
-  auto fail = [&](std::string_view why) {
-    if (error) *error = "invalid listen address " + quoted(address) + ": " + std::string(why);
-    return false;
-  };
-  std::string_view h, p;
-  int family;
-  if (address.starts_with('[')) {
-    const size_t close = address.find(']');
-    if (close == std::string_view::npos || address.substr(close + 1, 1) != ":")
-      return fail("expected [ipv6]:port");
-    h = address.substr(1, close - 1);
-    p = address.substr(close + 2);
-    family = AF_INET6;
-  } else {
-    const size_t colon = address.rfind(':');
-    if (colon == std::string_view::npos) return fail("expected host:port");
-    h = address.substr(0, colon);
-    p = address.substr(colon + 1);
-    if (h.find(':') != std::string_view::npos) return fail("an IPv6 address goes in brackets: [ipv6]:port");
-    family = AF_INET;
-  }
-  if (h.empty()) return fail("no host (0.0.0.0 or [::] listen on every address)");
-  unsigned value = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9' || value > 65535) return fail("the port must be a number from 0 to 65535");
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (p.empty() || p.size() > 5 || value > 65535) return fail("the port must be a number from 0 to 65535");
-  const std::string host_str(h);
-  addrinfo hints{};
-  hints.ai_family = family;
-  hints.ai_flags = AI_NUMERICHOST;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host_str.c_str(), nullptr, &hints, &res) != 0) {
-    return fail(family == AF_INET6 ? "not an IPv6 address" : "the host must be an IPv4 address or [ipv6]");
-  }
-  freeaddrinfo(res);
-  *host = host_str;
-  *port = static_cast<uint16_t>(value);
-  return true;
-}
 
 struct PrometheusEndpoint::Impl {
   explicit Impl(const metrics::Registry& r) : registry(r) {}
@@ -126,7 +82,11 @@ std::unique_ptr<PrometheusEndpoint> PrometheusEndpoint::start(const std::string&
                                                               std::string* error) {
   std::string host;
   uint16_t port = 0;
-  if (!parse_listen_address(address, &host, &port, error)) return nullptr;
+  std::string why;
+  if (!split_host_port(address, &host, &port, &why)) {
+    if (error) *error = "invalid listen address \"" + address + "\": " + why;
+    return nullptr;
+  }
 
   auto impl = std::make_unique<Impl>(registry);
   Impl* p = impl.get();

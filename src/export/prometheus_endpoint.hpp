@@ -49,8 +49,4 @@ class PrometheusEndpoint {
   std::unique_ptr<Impl> impl_;
 };
 
-// Splits "host:port" or "[ipv6]:port" (see start()). On error returns false and sets *error to a
-// message naming the address.
-bool parse_listen_address(std::string_view address, std::string* host, uint16_t* port, std::string* error);
-
 }  // namespace waggle

@@ -257,7 +257,7 @@ TEST(ConfigError, NetworkAndMetricsValuesAreCheckedWhereTheyAre) {
   EXPECT_EQ(parse_error("metrics: {address: localhost:9464}\n"),
             "waggle.yaml:1:20: metrics.address: expected an IP address and a port (e.g. 127.0.0.1:9464 or "
             "[::1]:9464), got "
-            "\"localhost:9464\"");
+            "\"localhost:9464\": the host must be an IPv4 address or [ipv6]");
 }
 
 TEST(ConfigError, UnknownKeysAtEachLevel) {

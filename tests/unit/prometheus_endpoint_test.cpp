@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "core/net_address.hpp"
 #include "export/metrics_registry.hpp"
 #include "export/prometheus_text.hpp"
 
@@ -167,17 +168,17 @@ TEST(PrometheusEndpoint, AddressNotOnThisHost) {
 TEST(PrometheusEndpoint, ParsesAddresses) {
   std::string host, error;
   uint16_t port = 1;
-  ASSERT_TRUE(parse_listen_address(PrometheusEndpoint::kDefaultAddress, &host, &port, &error)) << error;
+  ASSERT_TRUE(split_host_port(PrometheusEndpoint::kDefaultAddress, &host, &port, &error)) << error;
   EXPECT_EQ(host, "127.0.0.1");
   EXPECT_EQ(port, 9464);
-  ASSERT_TRUE(parse_listen_address("[::]:0", &host, &port, &error)) << error;
+  ASSERT_TRUE(split_host_port("[::]:0", &host, &port, &error)) << error;
   EXPECT_EQ(host, "::");
   EXPECT_EQ(port, 0);
-  ASSERT_TRUE(parse_listen_address("0.0.0.0:65535", &host, &port, &error)) << error;
+  ASSERT_TRUE(split_host_port("0.0.0.0:65535", &host, &port, &error)) << error;
   EXPECT_EQ(host, "0.0.0.0");
   EXPECT_EQ(port, 65535);
-  EXPECT_FALSE(parse_listen_address("0.0.0.0:65536", &host, &port, &error));
-  EXPECT_EQ(error, "invalid listen address \"0.0.0.0:65536\": the port must be a number from 0 to 65535");
+  EXPECT_FALSE(split_host_port("0.0.0.0:65536", &host, &port, &error));
+  EXPECT_EQ(error, "the port must be a number from 0 to 65535");
 }
 
 TEST(PrometheusEndpoint, Ipv6Loopback) {
