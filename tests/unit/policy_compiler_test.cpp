@@ -1,5 +1,6 @@
 // Policies compiled into the kernel's rule bitmaps, without a kernel.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include "policy/compiler.hpp"
 
@@ -99,6 +100,28 @@ TEST(PolicyCompiler, ExecRulesGidAndParentBinaryHaveTheirMasks) {
   EXPECT_EQ(c->gid.at(100), 1u);
   EXPECT_EQ(c->masks.parent_binary_lists, uint32_t(WG_LIST_PREFIX));
   EXPECT_EQ(c->masks.binary_lists, uint32_t(WG_LIST_EXACT));
+}
+
+TEST(PolicyCompiler, AnIpv4NetworkAlsoHoldsAsIpv4MappedIpv6) {
+  Rule r;
+  r.name = "no-ten";
+  r.on = RuleEvent::kNetworkConnect;
+  r.action = RuleAction::kDeny;
+  Cidr ten;
+  ten.family = AF_INET;
+  ten.addr[0] = 10;
+  ten.prefix_len = 8;
+  r.destination = DestinationSelector{false, {ten}};
+  std::string error;
+  auto c = compile_policies({policy_with({r})}, "", &error);
+  ASSERT_TRUE(c) << error;
+  std::array<uint8_t, 4> v4{10, 0, 0, 0};
+  EXPECT_EQ(c->dest4.at({v4, 8}), 1u);
+  std::array<uint8_t, 16> mapped{};
+  mapped[10] = mapped[11] = 0xff;
+  mapped[12] = 10;
+  EXPECT_EQ(c->dest6.at({mapped, 104}), 1u);  // ::ffff:10.0.0.0/104
+  EXPECT_EQ(c->dest6.size(), 1u);
 }
 
 TEST(PolicyCompiler, RefusesMoreThan64RulesInForce) {
