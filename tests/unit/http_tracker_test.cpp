@@ -81,5 +81,32 @@ TEST(HttpTracker, TheConnectionCloseEndsAResponseDelimitedByIt) {
   EXPECT_EQ(tracker.connections(), 0u);
 }
 
+TEST(HttpTracker, BeyondItsLimitTheLeastRecentlyActiveEighthIsDropped) {
+  HttpTracker tracker({});
+  std::vector<HttpEvent> out;
+  const uint64_t limit = HttpTracker::kMaxConnections;
+  for (uint64_t sk = 1; sk <= limit; sk++)  // socket 1 is the oldest, `limit` the newest
+    tracker.on_chunk(sk, Chunk{Direction::kIngress, sk, kRequest.size(), kRequest, {}}, nginx(), endpoints,
+                     &out);
+  // Socket 1 becomes the most recently active: it must survive.
+  tracker.on_chunk(1, Chunk{Direction::kEgress, limit + 1, kResponse.size(), kResponse, {}}, nginx(),
+                   endpoints, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(tracker.connections(), limit);
+  EXPECT_EQ(tracker.evicted(), 0u);
+  tracker.on_chunk(limit + 1, Chunk{Direction::kIngress, limit + 2, kRequest.size(), kRequest, {}}, nginx(),
+                   endpoints, &out);
+  EXPECT_EQ(tracker.evicted(), limit / 8);
+  EXPECT_EQ(tracker.connections(), limit - limit / 8 + 1);
+  // The oldest requests went with their connections: their responses are not reported; socket 1's
+  // next exchange and a survivor's response are.
+  tracker.on_chunk(2, Chunk{Direction::kEgress, limit + 3, kResponse.size(), kResponse, {}}, nginx(),
+                   endpoints, &out);
+  tracker.on_chunk(limit, Chunk{Direction::kEgress, limit + 4, kResponse.size(), kResponse, {}}, nginx(),
+                   endpoints, &out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].time_ns, limit + 4);
+}
+
 }  // namespace
 }  // namespace waggle

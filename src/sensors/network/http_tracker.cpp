@@ -9,12 +9,13 @@ HttpTracker::HttpTracker(const std::vector<std::string>& patterns)
       limiter_(kMaxRoutesPerService) {}
 
 void HttpTracker::evict_oldest() {
-  auto oldest = std::min_element(conns_.begin(), conns_.end(), [](const auto& a, const auto& b) {
-    return a.second.last_ns < b.second.last_ns;
-  });
-  if (oldest == conns_.end()) return;
-  conns_.erase(oldest);
-  evicted_++;
+  std::vector<std::pair<uint64_t, uint64_t>> by_age;  // last activity, socket
+  by_age.reserve(conns_.size());
+  for (const auto& [sk, conn] : conns_) by_age.emplace_back(conn.last_ns, sk);
+  size_t n = std::max<size_t>(1, by_age.size() / 8);
+  std::nth_element(by_age.begin(), by_age.begin() + long(n - 1), by_age.end());
+  for (size_t i = 0; i < n; i++) conns_.erase(by_age[i].second);
+  evicted_ += n;
 }
 
 void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process,
