@@ -39,25 +39,6 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-const char* event_type(const Event& e) {
-  switch (e.index()) {
-    case 0:
-      return "process.exec";
-    case 1:
-      return "process.exit";
-    case 2:
-      return "file.open";
-    case 3:
-      return "policy.match";
-    case 4:
-      return "network.tcp";
-    case 5:
-      return "http.request";
-    default:
-      return "dns.query";
-  }
-}
-
 std::string stats_json(const EventRing& ring, const Exporter& exporter, const ProcessCache& cache,
                        uint64_t undecodable, uint64_t rate_limited, bool final) {
   std::vector<uint64_t> drops = ring.drop_counts();
@@ -195,7 +176,7 @@ int run_agent(const AgentOptions& options) {
   }
   auto emit = [&](const Event& event) {
     if (event_metrics) event_metrics->on_event(event);
-    if (options.shown.count(event_type(event))) exporter->on_event(event);
+    if (options.shown.count(event_type_name(event))) exporter->on_event(event);
   };
   bool reading = ring->start(
       [&](const void* data, size_t size) {

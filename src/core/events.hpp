@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -120,8 +121,8 @@ enum class TcpEnd { kClosed, kResetSent, kResetReceived, kFailed };
 
 // A TCP connection that ended.
 struct TcpEvent {
-  uint64_t time_ns = 0;  // when it closed
-  ProcessRef process;    // null when no process accepted it
+  uint64_t time_ns = 0;                             // when it closed
+  ProcessRef process;                               // null when no process accepted it
   TcpDirection direction = TcpDirection::kUnknown;  // kUnknown: open before the agent started
   TcpEnd end = TcpEnd::kClosed;
   Endpoint local, remote;
@@ -135,10 +136,10 @@ struct TcpEvent {
 struct HttpEvent {
   uint64_t time_ns = 0;  // the last response byte
   ProcessRef process;
-  bool server = true;    // the process served it (false: it sent the request)
-  std::string method;    // GET, POST, ..., or _OTHER
-  std::string target;    // as on the request line
-  std::string route;     // target with IDs collapsed, or the configured pattern it matched
+  bool server = true;  // the process served it (false: it sent the request)
+  std::string method;  // GET, POST, ..., or _OTHER
+  std::string target;  // as on the request line
+  std::string route;   // target with IDs collapsed, or the configured pattern it matched
   int status = 0;
   uint64_t duration_ns = 0;  // first request byte to last response byte
   uint64_t request_bytes = 0, response_bytes = 0;
@@ -149,9 +150,9 @@ struct HttpEvent {
 struct DnsEvent {
   uint64_t time_ns = 0;  // the answer, or the query when none came
   ProcessRef process;
-  std::string name;    // the question, dotted
-  std::string type;    // A, AAAA, ...
-  std::string rcode;   // NOERROR, NXDOMAIN, ...; empty when no answer was seen
+  std::string name;                  // the question, dotted
+  std::string type;                  // A, AAAA, ...
+  std::string rcode;                 // NOERROR, NXDOMAIN, ...; empty when no answer was seen
   std::vector<std::string> answers;  // "A 10.0.0.1", "CNAME example.org", ...
   uint64_t latency_ns = 0;
   Endpoint server;
@@ -159,6 +160,14 @@ struct DnsEvent {
 };
 
 using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent, PolicyEvent, TcpEvent, HttpEvent, DnsEvent>;
+
+// The "type" of an event as written out: "process.exec", ..., "dns.query".
+inline const char* event_type_name(const Event& e) {
+  static constexpr const char* kNames[] = {"process.exec", "process.exit", "file.open", "policy.match",
+                                           "network.tcp",  "http.request", "dns.query"};
+  static_assert(std::size(kNames) == std::variant_size_v<Event>);
+  return kNames[e.index()];
+}
 
 // Counts of records the kernel could not deliver, by sensor and cause.
 struct DropCount {

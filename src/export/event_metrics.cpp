@@ -12,13 +12,6 @@ namespace {
 
 constexpr std::array<double, 10> kDnsBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1};
 
-const char* event_name(const Event& e) {
-  static constexpr const char* kNames[] = {"process.exec", "process.exit", "file.open", "policy.match",
-                                           "network.tcp",  "http.request", "dns.query"};
-  static_assert(std::size(kNames) == std::variant_size_v<Event>);
-  return kNames[e.index()];
-}
-
 // Registration of a fixed, valid family cannot fail; a failure is a bug caught by the tests.
 template <typename T>
 T* must(T* family) {
@@ -64,7 +57,7 @@ EventMetrics::EventMetrics(metrics::Registry& r) {
 }
 
 void EventMetrics::on_event(const Event& event) {
-  events_->add({event_name(event)});
+  events_->add({event_type_name(event)});
   std::visit([this](const auto& e) { on(e); }, event);
 }
 

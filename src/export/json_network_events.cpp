@@ -29,7 +29,9 @@ void append_endpoint(std::string& out, std::string_view name, const Endpoint& e)
   out.push_back('}');
 }
 
-std::string_view direction_name(TcpDirection d) {
+}  // namespace
+
+std::string_view tcp_direction_name(TcpDirection d) {
   switch (d) {
     case TcpDirection::kConnected:
       return "connected";
@@ -41,7 +43,7 @@ std::string_view direction_name(TcpDirection d) {
   return "unknown";
 }
 
-std::string_view end_name(TcpEnd e) {
+std::string_view tcp_end_name(TcpEnd e) {
   switch (e) {
     case TcpEnd::kResetSent:
       return "reset_sent";
@@ -55,19 +57,18 @@ std::string_view end_name(TcpEnd e) {
   return "closed";
 }
 
+namespace {
+
 uint32_t pid_of(const ProcessRef& p) { return p ? p->pid : 0; }
 
 }  // namespace
 
-std::string_view tcp_direction_name(TcpDirection d) { return direction_name(d); }
-std::string_view tcp_end_name(TcpEnd e) { return end_name(e); }
-
 void append_json_network_event(std::string& out, const TcpEvent& e) {
   append_json_head(out, e.time_ns, "\",\"type\":\"network.tcp\",\"process\":{", pid_of(e.process), e.process);
   append_lit(out, ",\"direction\":\"");
-  append_lit(out, direction_name(e.direction));
+  append_lit(out, tcp_direction_name(e.direction));
   append_lit(out, "\",\"end\":\"");
-  append_lit(out, end_name(e.end));
+  append_lit(out, tcp_end_name(e.end));
   out.push_back('"');
   append_endpoint(out, "local", e.local);
   append_endpoint(out, "remote", e.remote);

@@ -30,7 +30,7 @@ static int usage(void) {
           "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
           "       storm PATH COUNT | storm-until PATH STOPFILE |"
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
-          "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES | tcp-reset |\n"
+          "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES [PORT] | tcp-reset |\n"
           "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE | udp-sendto IPV4 PORT\n");
   return 64;
 }
@@ -39,9 +39,9 @@ static int usage(void) {
 static void report(long ret) { printf("%ld\n", ret < 0 ? -(long)errno : ret); }
 
 /* A listening socket on 127.0.0.1 with a port the kernel picks. */
-static int listen_loopback(uint16_t *port) {
+static int listen_loopback(uint16_t *port) { /* *port 0: the kernel picks one */
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t len = sizeof(a);
   if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1) ||
       getsockname(fd, (struct sockaddr *)&a, &len))
@@ -80,8 +80,7 @@ static long read_to_eof(int fd) {
  * client sends CLIENT_BYTES and shuts down its side, the server reads to the end, answers
  * SERVER_BYTES and closes. Prints "SERVER_PID CLIENT_PID PORT SERVER_GOT CLIENT_GOT". With
  * reset: the server closes at once with SO_LINGER 0 (a reset), the client only reads. */
-static int tcp_pair(long client_bytes, long server_bytes, int reset) {
-  uint16_t port;
+static int tcp_pair(long client_bytes, long server_bytes, int reset, uint16_t port) {
   int lfd = listen_loopback(&port);
   if (lfd < 0) return 2;
   int pipefd[2];
@@ -231,8 +230,9 @@ int main(int argc, char **argv) {
     printf("%ld\n", count);
     return 0;
   }
-  if (!strcmp(mode, "tcp-pair") && argc == 4) return tcp_pair(atol(argv[2]), atol(argv[3]), 0);
-  if (!strcmp(mode, "tcp-reset") && argc == 2) return tcp_pair(0, 0, 1);
+  if (!strcmp(mode, "tcp-pair") && (argc == 4 || argc == 5))
+    return tcp_pair(atol(argv[2]), atol(argv[3]), 0, argc == 5 ? (uint16_t)atoi(argv[4]) : 0);
+  if (!strcmp(mode, "tcp-reset") && argc == 2) return tcp_pair(0, 0, 1, 0);
   if (!strcmp(mode, "tcp-send") && argc >= 4) {
     /* Sends each BYTES argument with its own write (20 ms apart) to 127.0.0.1:PORT, then prints
        what comes back. */

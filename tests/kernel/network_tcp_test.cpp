@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "agent_runner.hpp"
+#include "test_servers.hpp"
 
 namespace waggle::test {
 namespace {
@@ -101,17 +102,21 @@ TEST_F(NetworkTcpTest, AResetIsReportedByBothEndsAndARefusedConnectFails) {
   EXPECT_EQ(failed[0]["bytes_sent"], 0);
 }
 
-TEST_F(NetworkTcpTest, APortSelectionKeepsOtherConnectionsInTheKernel) {
-  std::string cfg = dir_.file("ports.yaml",
-                              "sensors:\n  file: {enabled: false}\n  network: {ports: [1]}\n"
-                              "metrics: {enabled: false}\n");
+TEST_F(NetworkTcpTest, APortSelectionReportsItsPortAndKeepsOtherConnectionsInTheKernel) {
+  int selected = free_port();
+  std::string cfg = dir_.file("ports.yaml", "sensors:\n  file: {enabled: false}\n  network: {ports: [" +
+                                                std::to_string(selected) + "]}\nmetrics: {enabled: false}\n");
   AgentRun agent({"run", "--config", cfg});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
-  Spawned run = spawn({helper_path(), "tcp-pair", "10", "10"});
-  Pair pair = parse_pair(run.out);
+  Pair in = parse_pair(spawn({helper_path(), "tcp-pair", "10", "10", std::to_string(selected)}).out);
+  Pair out = parse_pair(spawn({helper_path(), "tcp-pair", "10", "10"}).out);
+  ASSERT_EQ(in.port, selected);
+  ASSERT_NE(out.port, selected);
   ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
-  EXPECT_TRUE(tcp_events(agent, pair.server).empty());
-  EXPECT_TRUE(tcp_events(agent, pair.client).empty());
+  EXPECT_EQ(tcp_events(agent, in.server).size(), 1u);
+  EXPECT_EQ(tcp_events(agent, in.client).size(), 1u);
+  EXPECT_TRUE(tcp_events(agent, out.server).empty());
+  EXPECT_TRUE(tcp_events(agent, out.client).empty());
 }
 
 }  // namespace
