@@ -145,6 +145,13 @@ std::pair<bool, Value> read_in_or_not_in(Reader& r, const Value& value, std::str
   return {entries[0].key == "notIn", entries[0].value};
 }
 
+// A value quoted with its size in bytes, for "too long" errors.
+std::string quote_with_size(const std::string& s) {
+  std::string got = quote(s);
+  if (!got.ends_with(" bytes)")) got += " (" + std::to_string(s.size()) + " bytes)";
+  return got;
+}
+
 // Exact argument values: a rule with `in` holds when any argument of the exec equals one of
 // them, with `notIn` when none does.
 StringSetSelector read_args(Reader& r, const Value& value) {
@@ -154,10 +161,8 @@ StringSetSelector read_args(Reader& r, const Value& value) {
   for (const Value& item : read_list(r, list, kArgsExpected)) {
     std::string s = r.string(item, "an argument value");
     if (s.size() > kArgMax || s.find('\0') != std::string::npos) {
-      std::string got = quote(s);
-      if (!got.ends_with(" bytes)")) got += " (" + std::to_string(s.size()) + " bytes)";
       Reader::fail_message(item, "expected an argument of at most " + std::to_string(kArgMax) +
-                                     " bytes without NUL, got " + got);
+                                     " bytes without NUL, got " + quote_with_size(s));
     }
     selector.exact.push_back(std::move(s));
   }
@@ -182,10 +187,8 @@ StringSetSelector read_binaries(Reader& r, const Value& value) {
     }
     if (is_prefix) s.pop_back();
     if (s.size() > kBinaryMax) {
-      std::string got = quote(s);
-      if (!got.ends_with(" bytes)")) got += " (" + std::to_string(s.size()) + " bytes)";
-      Reader::fail_message(item,
-                           "expected a path of at most " + std::to_string(kBinaryMax) + " bytes, got " + got);
+      Reader::fail_message(item, "expected a path of at most " + std::to_string(kBinaryMax) + " bytes, got " +
+                                     quote_with_size(s));
     }
     if (s.find('\0') != std::string::npos) {
       Reader::fail_message(item, "expected a path without NUL bytes, got " + quote(s));
