@@ -170,7 +170,14 @@ enum wg_selector_kind {
   WG_SEL_GID = 6,
   WG_SEL_PARENT_BINARY = 7,
   WG_SEL_ARGS = 8,     /* process.exec: any argument equal to a listed value */
-  WG_SEL_KINDS = 9,
+  WG_SEL_CONTAINER = 9, /* container id (or a prefix of one) of the process's cgroup */
+  WG_SEL_KINDS = 10,
+};
+/* Key of the container id trie: prefixlen counts the bits of `id` that must match. */
+#define WG_CONTAINER_ID_LEN 64
+struct wg_container_key {
+  __u32 prefixlen;
+  char id[WG_CONTAINER_ID_LEN];
 };
 /* An argument value of the args selector: at most WG_ARG_MAX - 2 bytes (the key holds it
  * NUL-padded). At most WG_ARGS_SCANNED pieces of an exec's argv are read (an argument longer
@@ -184,6 +191,8 @@ struct wg_policy_masks {
   __u64 tcp_rules;        /* connect rules that apply to TCP */
   __u64 udp_rules;        /* ... and to UDP */
   __u64 exec_rules;       /* rules whose event is process.exec */
+  __u64 accept_rules;     /* rules whose event is network.accept, judged when a process accepts */
+  __u64 ingress_rules;    /* network.accept rules judged on a packet's arrival (deny; UDP) */
   __u32 path_lists;       /* which path maps hold values: WG_LIST_PREFIX | _EXACT | _SUFFIX */
   __u32 binary_lists;     /* which binary maps hold values: WG_LIST_PREFIX | _EXACT */
   __u32 parent_binary_lists;
@@ -204,7 +213,8 @@ struct wg_ip6_key {
   __u8 addr[16];
 };
 
-/* A connect that matched a rule. addr holds the IPv4 address in its first 4 bytes. */
+/* A connect (or, inbound, an accepted connection or a received packet) that matched a rule.
+ * addr holds the IPv4 address in its first 4 bytes. */
 struct wg_policy_connect {
   struct wg_header h;
   __u64 matched;
@@ -213,9 +223,10 @@ struct wg_policy_connect {
   __u32 family;  /* AF_INET, AF_INET6 */
   __u32 type;    /* SOCK_STREAM, SOCK_DGRAM */
   __u8 addr[16];
-  __u16 port;    /* host byte order */
-  __u16 pad;
+  __u16 port;       /* host byte order: the destination's; inbound, the local port */
+  __u16 peer_port;  /* inbound: the peer's port (host byte order) */
   __u32 generation;
+  __u32 inbound;    /* 1: network.accept (addr is the peer's) */
 };
 
 /* A file.open that matched a rule: outcome for `rule`, the first rule (lowest number) whose

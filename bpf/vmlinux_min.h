@@ -187,7 +187,12 @@ struct mm_struct {
 } __attribute__((preserve_access_index));
 
 struct kernfs_node {
+  struct kernfs_node *__parent; /* `parent` before Linux 6.15 */
   const char *name;
+} __attribute__((preserve_access_index));
+
+struct kernfs_node___old {
+  struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
 
 struct cgroup {
@@ -262,6 +267,67 @@ struct bpf_sock_addr {
   __u32 msg_src_ip4;
   __u32 msg_src_ip6[4];
   __u64 sk;
+};
+
+/* Context of cgroup_skb programs, and the socket they can see (UAPI layouts, rewritten by
+ * the verifier). Only the fields up to `sk` are declared. */
+struct bpf_sock;
+struct __sk_buff {
+  __u32 len;
+  __u32 pkt_type;
+  __u32 mark;
+  __u32 queue_mapping;
+  __u32 protocol; /* ETH_P_*, network byte order */
+  __u32 vlan_present;
+  __u32 vlan_tci;
+  __u32 vlan_proto;
+  __u32 priority;
+  __u32 ingress_ifindex;
+  __u32 ifindex;
+  __u32 tc_index;
+  __u32 cb[5];
+  __u32 hash;
+  __u32 tc_classid;
+  __u32 data;
+  __u32 data_end;
+  __u32 napi_id;
+  __u32 family;
+  __u32 remote_ip4;
+  __u32 local_ip4;
+  __u32 remote_ip6[4];
+  __u32 local_ip6[4];
+  __u32 remote_port;
+  __u32 local_port;
+  __u32 data_meta;
+  union {
+    void *flow_keys;
+    __u64 : 64;
+  } __attribute__((aligned(8)));
+  __u64 tstamp;
+  __u32 wire_len;
+  __u32 gso_segs;
+  union {
+    struct bpf_sock *sk;
+    __u64 : 64;
+  } __attribute__((aligned(8)));
+};
+
+struct bpf_sock {
+  __u32 bound_dev_if;
+  __u32 family;
+  __u32 type;
+  __u32 protocol;
+  __u32 mark;
+  __u32 priority;
+  __u32 src_ip4;
+  __u32 src_ip6[4];
+  __u32 src_port; /* host byte order */
+  __be16 dst_port;
+  __u16 : 16;
+  __u32 dst_ip4;
+  __u32 dst_ip6[4];
+  __u32 state;
+  __s32 rx_queue_mapping;
 };
 
 #endif

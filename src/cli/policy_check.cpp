@@ -66,10 +66,10 @@ std::string describe_cidr(const Cidr& cidr) {
   return std::string(buf) + "/" + std::to_string(cidr.prefix_len);
 }
 
-std::string describe_destination(const DestinationSelector& s) {
+std::string describe_peer(std::string_view what, const DestinationSelector& s) {
   std::vector<std::string> cidrs;
   for (const Cidr& cidr : s.cidrs) cidrs.push_back(describe_cidr(cidr));
-  return std::string("destination is ") + (s.negate ? "not in " : "in ") + either(cidrs);
+  return std::string(what) + (s.negate ? " is not in " : " is in ") + either(cidrs);
 }
 
 std::string describe_ports(const std::vector<PortRange>& ports) {
@@ -96,9 +96,18 @@ std::string describe_rule(const Rule& rule) {
   if (rule.parent_binary) conditions.push_back(describe_strings("parent binary", *rule.parent_binary));
   if (rule.uid) conditions.push_back(describe_ids("uid", *rule.uid));
   if (rule.gid) conditions.push_back(describe_ids("gid", *rule.gid));
+  if (rule.args) conditions.push_back(describe_strings("an argument", *rule.args));
   if (rule.cgroup) conditions.push_back(describe_strings("cgroup", *rule.cgroup));
-  if (rule.destination) conditions.push_back(describe_destination(*rule.destination));
-  if (!rule.ports.empty()) conditions.push_back(describe_ports(rule.ports));
+  if (rule.container) {
+    std::vector<std::string> ids;
+    for (const std::string& id : rule.container->exact) ids.push_back(id.size() < 64 ? id + "..." : id);
+    conditions.push_back(std::string("container id is ") + (rule.container->negate ? "not " : "") +
+                         either(ids));
+  }
+  bool inbound = rule.on == RuleEvent::kNetworkAccept;
+  if (rule.destination)
+    conditions.push_back(describe_peer(inbound ? "source" : "destination", *rule.destination));
+  if (!rule.ports.empty()) conditions.push_back((inbound ? "local " : "") + describe_ports(rule.ports));
   if (rule.tcp != rule.udp) conditions.push_back(rule.tcp ? "protocol is tcp" : "protocol is udp");
 
   std::string out = "on " + std::string(event_name(rule.on));

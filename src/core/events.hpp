@@ -96,11 +96,13 @@ struct PolicyEvent {
   std::string action;  // as the rule says: log, kill, deny, count
   PolicyOutcome outcome = PolicyOutcome::kLogged;
   std::vector<std::string> also_matched;  // "policy/rule" of the other rules that matched
-  enum class Kind { kOpen, kConnect, kExec };
+  enum class Kind { kOpen, kConnect, kExec, kAccept };
   Kind kind = Kind::kOpen;  // what matched
-  // kConnect: the destination.
+  // kConnect: the destination. kAccept: the peer, and the local port; no process when the
+  // connection's first packet (or a UDP datagram) was judged as it arrived.
   std::string address;  // "10.1.2.3" or "2001:db8::1"
   uint16_t port = 0;
+  uint16_t peer_port = 0;
   std::string protocol;  // "tcp" or "udp"
   // kOpen: the call, the path (absolute) and as given. kExec: `path` is the new executable.
   OpenSyscall syscall = OpenSyscall::kOpenat;

@@ -326,6 +326,18 @@ void append_event(std::string& out, const PolicyEvent& e) {
     append_lit(out, "}}\n");
     return;
   }
+  if (e.kind == PolicyEvent::Kind::kAccept) {
+    append_lit(out, "],\"event\":{\"type\":\"network.accept\",\"peer_address\":");
+    append_json_string(out, e.address);
+    append_lit(out, ",\"peer_port\":");
+    append_uint(out, e.peer_port);
+    append_lit(out, ",\"local_port\":");
+    append_uint(out, e.port);
+    append_lit(out, ",\"protocol\":");
+    append_json_string(out, e.protocol);
+    append_lit(out, "}}\n");
+    return;
+  }
   append_lit(out, "],\"event\":{\"type\":\"file.open\"");
   append_lit(out, syscall_field(e.syscall));
   const bool path_bad = append_json_string(out, e.path);

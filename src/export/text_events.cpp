@@ -216,6 +216,15 @@ void append_event(std::string& out, const PolicyEvent& e) {
     append_shell_word(out, e.address);
     out.push_back(':');
     append_uint(out, e.port);
+  } else if (e.kind == PolicyEvent::Kind::kAccept) {
+    append_lit(out, " accept ");
+    append_lit(out, e.protocol);
+    out.push_back(' ');
+    append_shell_word(out, e.address);
+    out.push_back(':');
+    append_uint(out, e.peer_port);
+    append_lit(out, " to port ");
+    append_uint(out, e.port);
   } else {
     append_lit(out, " open ");
     append_shell_word(out, e.path);

@@ -43,16 +43,35 @@ void set_selector(wg_selector_masks& m, uint64_t bit, bool given, bool negate) {
 std::string unsupported(const Rule& r) {
   if (r.on == RuleEvent::kNetworkConnect && r.action == RuleAction::kKill)
     return "kill on network.connect is not possible (use deny)";
+  if (r.on == RuleEvent::kNetworkAccept && r.action == RuleAction::kDeny &&
+      (r.binary || r.parent_binary || r.uid || r.gid || r.container || r.args || r.path))
+    return "deny on network.accept selects by source, port, protocol and cgroup only";
   return {};
 }
+
+// Where the cgroup programs of some rules attach: the cgroups they name, or the root of the
+// cgroup tree as soon as one rule names none (or names cgroups it excludes).
+struct AttachPoints {
+  bool everywhere = false;
+  std::set<std::string> cgroups;
+  void add(const Rule& r) {
+    if (!r.cgroup || r.cgroup->negate)
+      everywhere = true;
+    else
+      cgroups.insert(r.cgroup->exact.begin(), r.cgroup->exact.end());
+  }
+  std::vector<std::string> list() const {
+    if (everywhere) return {"/"};
+    return {cgroups.begin(), cgroups.end()};
+  }
+};
 
 }  // namespace
 
 std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& policies,
                                                  const std::string& cgroup2_root, std::string* error) {
   CompiledPolicies c;
-  bool connect_everywhere = false;
-  std::set<std::string> connect_cgroups;
+  AttachPoints connect_points, ingress_points;
   for (const Policy& p : policies) {
     for (const Rule& r : p.rules) {
       std::string where = fmt::format("{}: policy {}, rule {}", p.source, p.name, r.name);
@@ -79,8 +98,8 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
           compiled.kernel.action = WG_ACTION_COUNT;
           break;
         case RuleAction::kDeny:
-          if (r.on != RuleEvent::kNetworkConnect) {
-            *error = fmt::format("{}: deny is only possible for network.connect", where);
+          if (r.on != RuleEvent::kNetworkConnect && r.on != RuleEvent::kNetworkAccept) {
+            *error = fmt::format("{}: deny is only possible for network.connect and network.accept", where);
             return std::nullopt;
           }
           compiled.kernel.action = WG_ACTION_DENY;
@@ -93,6 +112,18 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
       if (r.on == RuleEvent::kProcessExec) c.masks.exec_rules |= bit;
       if (r.on == RuleEvent::kNetworkConnect) {
         c.masks.connect_rules |= bit;
+        connect_points.add(r);
+      }
+      if (r.on == RuleEvent::kNetworkAccept) {
+        // A deny refuses the first packet; the other actions are taken when a process accepts.
+        if (r.action == RuleAction::kDeny) {
+          c.masks.ingress_rules |= bit;
+          ingress_points.add(r);
+        } else {
+          c.masks.accept_rules |= bit;
+        }
+      }
+      if (r.on == RuleEvent::kNetworkConnect || r.on == RuleEvent::kNetworkAccept) {
         if (r.tcp) c.masks.tcp_rules |= bit;
         if (r.udp) c.masks.udp_rules |= bit;
         set_selector(c.masks.sel[WG_SEL_DESTINATION], bit, r.destination.has_value(),
@@ -117,10 +148,6 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
         set_selector(c.masks.sel[WG_SEL_PORT], bit, !r.ports.empty(), false);
         for (const PortRange& range : r.ports)
           for (uint32_t port = range.low; port <= range.high; port++) c.ports[uint16_t(port)] |= bit;
-        if (!r.cgroup || r.cgroup->negate)
-          connect_everywhere = true;
-        else
-          for (const auto& path : r.cgroup->exact) connect_cgroups.insert(path);
       }
 
       set_selector(c.masks.sel[WG_SEL_PATH], bit, r.path.has_value(), false);
@@ -143,6 +170,10 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
       set_selector(c.masks.sel[WG_SEL_ARGS], bit, r.args.has_value(), r.args && r.args->negate);
       if (r.args)
         for (const auto& v : r.args->exact) c.args[v] |= bit;
+      set_selector(c.masks.sel[WG_SEL_CONTAINER], bit, r.container.has_value(),
+                   r.container && r.container->negate);
+      if (r.container)
+        for (const auto& v : r.container->exact) c.containers[v] |= bit;
       set_selector(c.masks.sel[WG_SEL_UID], bit, r.uid.has_value(), r.uid && r.uid->negate);
       if (r.uid)
         for (uint32_t id : r.uid->ids) c.uid[id] |= bit;
@@ -165,10 +196,8 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
       }
     }
   }
-  if (connect_everywhere)
-    c.connect_cgroups = {"/"};
-  else
-    c.connect_cgroups.assign(connect_cgroups.begin(), connect_cgroups.end());
+  c.connect_cgroups = connect_points.list();
+  c.ingress_cgroups = ingress_points.list();
   c.masks.path_lists = (c.path_prefix.empty() ? 0 : WG_LIST_PREFIX) |
                        (c.path_exact.empty() ? 0 : WG_LIST_EXACT) |
                        (c.path_suffix_reversed.empty() ? 0 : WG_LIST_SUFFIX);
@@ -182,6 +211,7 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
                                 (c.parent_binary_exact.empty() ? 0 : WG_LIST_EXACT);
   fold_prefixes(c.binary_prefix);
   fold_prefixes(c.parent_binary_prefix);
+  fold_prefixes(c.containers);
   return c;
 }
 

@@ -35,17 +35,21 @@ struct CompiledPolicies {
   std::map<std::string, uint64_t> path_prefix, path_exact, path_suffix_reversed;
   std::map<std::string, uint64_t> binary_prefix, binary_exact;
   std::map<std::string, uint64_t> parent_binary_prefix, parent_binary_exact;
-  std::map<std::string, uint64_t> args;  // exact argument values
+  std::map<std::string, uint64_t> args;        // exact argument values
+  std::map<std::string, uint64_t> containers;  // container id prefixes
   std::unordered_map<uint32_t, uint64_t> uid;
   std::unordered_map<uint32_t, uint64_t> gid;
   std::unordered_map<uint64_t, uint64_t> cgroup;  // by cgroup id
-  // Destinations: (network bytes, prefix length) -> rules, wider networks folded in.
+  // Peers (destinations of connects, sources of inbound connections): (network bytes, prefix
+  // length) -> rules, wider networks folded in.
   std::map<std::pair<std::array<uint8_t, 4>, uint8_t>, uint64_t> dest4;
   std::map<std::pair<std::array<uint8_t, 16>, uint8_t>, uint64_t> dest6;
   std::map<uint16_t, uint64_t> ports;  // ranges expanded
   // Where the connect programs attach: these cgroups (paths under the cgroup2 mount) when
   // every connect rule names its cgroups, else the root of the cgroup tree ({"/"}).
   std::vector<std::string> connect_cgroups;
+  // Where the ingress program (deny on network.accept) attaches, the same way.
+  std::vector<std::string> ingress_cgroups;
 };
 
 // Compiles the policies in force together. Refuses, with an error naming the policy and the

@@ -9,8 +9,6 @@
 #define O_WRONLY 01
 #define O_CREAT 0100
 #define O_TRUNC 01000
-#define PF_KTHREAD 0x00200000
-#define SIGKILL 9
 
 /* Path lists: values are rule bitmaps. A prefix entry holds its own rules and those of every
  * shorter prefix of it (user space folds them in), so the longest match is the whole answer;
@@ -53,11 +51,6 @@ static __always_inline u64 path_rules(const struct wg_policy_masks *m, struct po
     bits |= lookup_bits(&path_suffix, &s->reversed);
   }
   return bits;
-}
-
-static __always_inline bool protected_process(u32 tgid) {
-  struct task_struct *task = (void *)bpf_get_current_task();
-  return tgid == 1 || tgid == self_tgid || (BPF_CORE_READ(task, flags) & PF_KTHREAD);
 }
 
 /* An open whose path could not be read at its entry (the page was not yet faulted in, and
@@ -118,17 +111,10 @@ static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags
   /* Every matching rule is counted; the first one (lowest number) with an action decides.
    * A kill in enforce mode overrides the others. */
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
-  bpf_loop(WG_MAX_RULES, decide_step, &d, 0);
+  decide_and_kill(&d, tgid);
   u32 decided = d.rule;
   u32 outcome = d.outcome;
-  bool report = d.report;
-  if (!report) return 0;
-  if (outcome == WG_OUTCOME_KILLED) {
-    if (protected_process(tgid))
-      outcome = WG_OUTCOME_REFUSED;
-    else
-      bpf_send_signal(SIGKILL); /* delivered before the call returns to user space */
-  }
+  if (!d.report) return 0;
 
   struct wg_policy_open *rec = (struct wg_policy_open *)s->bytes;
   char *data = s->bytes + sizeof(struct wg_policy_open);
@@ -299,14 +285,8 @@ int wg_pol_exec(u64 *ctx) {
   if (candidates && selector_used(m, WG_SEL_ARGS)) candidates &= holds(&m->sel[WG_SEL_ARGS], args_listed(task));
   if (!candidates) return 0;
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
-  bpf_loop(WG_MAX_RULES, decide_step, &d, 0);
+  decide_and_kill(&d, tgid); /* a kill is delivered before the new image runs */
   if (!d.report) return 0;
-  if (d.outcome == WG_OUTCOME_KILLED) {
-    if (protected_process(tgid))
-      d.outcome = WG_OUTCOME_REFUSED;
-    else
-      bpf_send_signal(SIGKILL); /* delivered before the new image runs */
-  }
   struct wg_policy_exec *rec = (struct wg_policy_exec *)s->bytes;
   wg_fill_header_btf(&rec->h, WG_REC_POLICY_EXEC);
   rec->matched = candidates;

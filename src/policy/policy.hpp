@@ -12,7 +12,7 @@
 namespace waggle {
 
 enum class PolicyMode { kEnforce, kMonitor };
-enum class RuleEvent { kFileOpen, kProcessExec, kNetworkConnect };
+enum class RuleEvent { kFileOpen, kProcessExec, kNetworkConnect, kNetworkAccept };
 enum class RuleAction { kLog, kKill, kDeny, kCount };
 
 // `in` or `notIn` of binaries or cgroup paths. A binary value written with a trailing '*' is a
@@ -59,10 +59,12 @@ struct Rule {
   std::optional<StringSetSelector> parent_binary;
   std::optional<IdSetSelector> uid;
   std::optional<IdSetSelector> gid;
-  std::optional<StringSetSelector> cgroup;  // exact cgroup v2 paths, e.g. "/system.slice/x.service"
-  std::optional<StringSetSelector> args;    // process.exec: exact argument values (any argument)
+  std::optional<StringSetSelector> cgroup;     // exact cgroup v2 paths, e.g. "/system.slice/x.service"
+  std::optional<StringSetSelector> args;       // process.exec: exact argument values (any argument)
+  std::optional<StringSetSelector> container;  // container ids or prefixes of them (in `exact`)
+  // The peer: a connect's destination, or where an inbound connection comes from (`source`).
   std::optional<DestinationSelector> destination;
-  std::vector<PortRange> ports;  // empty: any port
+  std::vector<PortRange> ports;  // empty: any port; inbound: the local port
   bool tcp = true, udp = true;   // protocol selector; both when not given
   double rate_limit_per_s = 0;   // log only; 0: no limit
 };

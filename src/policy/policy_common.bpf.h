@@ -85,6 +85,98 @@ static __always_inline u64 lookup_bits(void *map, void *key) {
   return bits ? *bits : 0;
 }
 
+/* Container ids and prefixes of them (LPM keys), the rules that list them; an entry holds the
+ * rules of each shorter prefix too. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct wg_container_key);
+  __type(value, u64);
+} container_ids SEC(".maps");
+
+/* Cgroup id -> the rules listing the container that cgroup belongs to: a cgroup's name and
+ * place never change, so each is looked at once. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, u64);
+  __type(value, u64);
+} cgroup_container_rules SEC(".maps");
+
+/* Cgroup names are at most NAME_MAX bytes. A container's cgroup is the first, from the leaf
+ * up, whose name holds a run of exactly 64 lowercase hex digits (docker-<id>.scope,
+ * cri-containerd-<id>.scope, crio-<id>.scope, <id>): processes that moved into a sub-cgroup
+ * of their container stay in it. */
+#define CGROUP_NAME_CAP 256
+#define CONTAINER_LEVELS 8
+struct container_scan {
+  char name[CGROUP_NAME_CAP];
+  struct wg_container_key key;
+  u32 run;
+  bool found;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct container_scan);
+} container_scan_map SEC(".maps");
+
+struct container_ctx {
+  struct container_scan *s; /* bpf_loop's context must live on the stack */
+};
+
+static long container_step(u32 i, struct container_ctx *ctx) {
+  struct container_scan *s = ctx->s;
+  if (i >= CGROUP_NAME_CAP) return 1;
+  char c = s->name[i];
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
+    s->run++;
+    return 0;
+  }
+  if (s->run == WG_CONTAINER_ID_LEN && i >= WG_CONTAINER_ID_LEN) {
+    bpf_probe_read_kernel(s->key.id, WG_CONTAINER_ID_LEN, &s->name[i - WG_CONTAINER_ID_LEN]);
+    s->found = true;
+    return 1;
+  }
+  s->run = 0;
+  return c == 0;
+}
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn) {
+  if (bpf_core_field_exists(kn->__parent)) return BPF_CORE_READ(kn, __parent);
+  return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+/* The rules whose container selector lists the container of the current process. */
+static __always_inline u64 container_rules(void) {
+  u64 cgroup = bpf_get_current_cgroup_id();
+  u64 *cached = bpf_map_lookup_elem(&cgroup_container_rules, &cgroup);
+  if (cached) return *cached;
+  u32 zero = 0;
+  struct container_scan *s = bpf_map_lookup_elem(&container_scan_map, &zero);
+  if (!s) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+  s->found = false;
+  for (int level = 0; level < CONTAINER_LEVELS && kn && !s->found; level++) {
+    s->run = 0;
+    if (bpf_probe_read_kernel_str(s->name, CGROUP_NAME_CAP, BPF_CORE_READ(kn, name)) < 0) break;
+    struct container_ctx ctx = {.s = s};
+    bpf_loop(CGROUP_NAME_CAP, container_step, &ctx, 0);
+    kn = kn_parent(kn);
+  }
+  u64 rules = 0;
+  if (s->found) {
+    s->key.prefixlen = WG_CONTAINER_ID_LEN * 8;
+    rules = lookup_bits(&container_ids, &s->key);
+  }
+  bpf_map_update_elem(&cgroup_container_rules, &cgroup, &rules, BPF_ANY);
+  return rules;
+}
+
 /* A selector kind no rule uses costs no lookup. */
 static __always_inline bool selector_used(const struct wg_policy_masks *m, int kind) {
   return (m->sel[kind].in | m->sel[kind].not_in) != 0;
@@ -128,6 +220,8 @@ static __always_inline u64 identity_rules(const struct wg_policy_masks *m, u64 c
     u64 cgroup = bpf_get_current_cgroup_id();
     candidates &= holds(&m->sel[WG_SEL_CGROUP], lookup_bits(&cgroup_rules, &cgroup));
   }
+  if (candidates && selector_used(m, WG_SEL_CONTAINER))
+    candidates &= holds(&m->sel[WG_SEL_CONTAINER], container_rules());
   if (!candidates) return 0;
   if (selector_used(m, WG_SEL_BINARY))
     candidates &= holds(&m->sel[WG_SEL_BINARY],
@@ -136,6 +230,15 @@ static __always_inline u64 identity_rules(const struct wg_policy_masks *m, u64 c
     candidates &= holds(&m->sel[WG_SEL_PARENT_BINARY], executable_rules(&parent_binary_exact, &parent_binary_prefix,
                                                                          m->parent_binary_lists, ppid, tmp));
   return candidates;
+}
+
+#define PF_KTHREAD 0x00200000
+#define SIGKILL 9
+
+/* Never killed, whatever a policy says: pid 1, the agent, kernel threads. */
+static __always_inline bool protected_process(u32 tgid) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  return tgid == 1 || tgid == self_tgid || (task->flags & PF_KTHREAD);
 }
 
 static __always_inline u32 current_ppid(void) {
@@ -171,6 +274,17 @@ static long decide_step(u32 i, struct decision *d) {
     d->report = true;
   }
   return 0;
+}
+
+/* Decides over the rules in d->candidates; a kill in enforce mode sends SIGKILL, delivered
+ * before the current call returns to user space, unless the process is one never killed. */
+static __always_inline void decide_and_kill(struct decision *d, u32 tgid) {
+  bpf_loop(WG_MAX_RULES, decide_step, d, 0);
+  if (!d->report || d->outcome != WG_OUTCOME_KILLED) return;
+  if (protected_process(tgid))
+    d->outcome = WG_OUTCOME_REFUSED;
+  else
+    bpf_send_signal(SIGKILL);
 }
 
 #endif

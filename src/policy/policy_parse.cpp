@@ -38,7 +38,7 @@ constexpr std::string_view kPolicyNameExpected =
 constexpr std::string_view kRuleNameExpected =
     "a rule name (1 to 63 of a-z, 0-9 and '-', starting with a letter)";
 constexpr std::string_view kModeExpected = "enforce or monitor";
-constexpr std::string_view kEventExpected = "file.open, process.exec or network.connect";
+constexpr std::string_view kEventExpected = "file.open, process.exec, network.connect or network.accept";
 constexpr std::string_view kActionExpected = "log, kill, deny or count";
 constexpr std::string_view kRateExpected = "a rate: N/s or N/m, N a positive integer (e.g. 10/s)";
 constexpr std::string_view kRulesExpected = "a non-empty sequence of rules";
@@ -49,6 +49,8 @@ constexpr std::string_view kArgsExpected =
 constexpr size_t kArgMax = WG_ARG_MAX - 2;  // bytes of an argument value
 constexpr std::string_view kCgroupsExpected =
     "a non-empty sequence of cgroup paths (e.g. [/system.slice/sshd.service])";
+constexpr std::string_view kContainersExpected =
+    "a non-empty sequence of container ids or prefixes of them (e.g. [3f2a9c1b7d04])";
 constexpr std::string_view kUidsExpected = "a non-empty sequence of uids (e.g. [0, 1000])";
 constexpr std::string_view kGidsExpected = "a non-empty sequence of gids (e.g. [0, 1000])";
 constexpr std::string_view kUidExpected = "a uid (an integer between 0 and 4294967294)";
@@ -210,6 +212,19 @@ StringSetSelector read_cgroups(Reader& r, const Value& value) {
     if (s.find('\0') != std::string::npos) {
       Reader::fail_message(item, "expected a cgroup path without NUL bytes, got " + quote(s));
     }
+    selector.exact.push_back(std::move(s));
+  }
+  return selector;
+}
+
+// Container ids, or prefixes of them (as `docker ps` shows them): lowercase hex.
+StringSetSelector read_containers(Reader& r, const Value& value) {
+  auto [negate, list] = read_in_or_not_in(r, value, "{in: [3f2a9c1b7d04]}");
+  StringSetSelector selector;
+  selector.negate = negate;
+  for (const Value& item : read_list(r, list, kContainersExpected)) {
+    std::string s = r.string(item, "a container id");
+    check(item, limits::check_container_id(s));
     selector.exact.push_back(std::move(s));
   }
   return selector;
@@ -380,17 +395,31 @@ void read_protocols(Reader& r, const Value& value, Rule& rule) {
 }
 
 void read_match(Reader& r, const Value& value, Rule& rule) {
-  std::vector<Entry> entries = r.mapping(value, {"path", "binary", "parentBinary", "args", "uid", "gid",
-                                                 "cgroup", "destination", "port", "protocol"});
+  std::vector<Entry> entries =
+      r.mapping(value, {"path", "binary", "parentBinary", "args", "uid", "gid", "cgroup", "container",
+                        "destination", "source", "port", "protocol"});
+  bool network = rule.on == RuleEvent::kNetworkConnect || rule.on == RuleEvent::kNetworkAccept;
+  // Deny on network.accept refuses a connection's first packet, before any process accepts it:
+  // only what the packet and its socket say can select it.
+  bool on_arrival = rule.on == RuleEvent::kNetworkAccept && rule.action == RuleAction::kDeny;
+  bool protocol_given = false;
   for (const Entry& e : entries) {
-    std::optional<RuleEvent> only;
-    if (e.key == "path") only = RuleEvent::kFileOpen;
-    if (e.key == "args") only = RuleEvent::kProcessExec;
-    if (e.key == "destination" || e.key == "port" || e.key == "protocol") only = RuleEvent::kNetworkConnect;
-    if (only && *only != rule.on) {
-      Reader::fail_message(Value{e.value.node, e.value.path, key_mark(value, e.key)},
-                           "only possible on " + std::string(event_name(*only)) + ", and this rule is on " +
-                               std::string(event_name(rule.on)));
+    Value at{e.value.node, e.value.path, key_mark(value, e.key)};
+    std::string_view only;
+    if (e.key == "path") only = "file.open";
+    if (e.key == "args") only = "process.exec";
+    if (e.key == "destination") only = "network.connect";
+    if (e.key == "source") only = "network.accept";
+    if ((e.key == "port" || e.key == "protocol") && !network) only = "network.connect and network.accept";
+    if (!only.empty() && only.find(event_name(rule.on)) == std::string_view::npos) {
+      Reader::fail_message(at, "only possible on " + std::string(only) + ", and this rule is on " +
+                                   std::string(event_name(rule.on)));
+    }
+    if (on_arrival && e.key != "source" && e.key != "port" && e.key != "protocol" && e.key != "cgroup") {
+      Reader::fail_message(at,
+                           "not possible with deny on network.accept, which refuses a connection when its "
+                           "first packet arrives, before any process accepts it (expected source, port, "
+                           "protocol or cgroup)");
     }
     if (e.key == "path") {
       rule.path = read_paths(r, e.value);
@@ -406,14 +435,25 @@ void read_match(Reader& r, const Value& value, Rule& rule) {
       rule.gid = read_ids(r, e.value, kGidsExpected, kGidExpected);
     } else if (e.key == "cgroup") {
       rule.cgroup = read_cgroups(r, e.value);
-    } else if (e.key == "destination") {
+    } else if (e.key == "container") {
+      rule.container = read_containers(r, e.value);
+    } else if (e.key == "destination" || e.key == "source") {
       rule.destination = read_destination(r, e.value);
     } else if (e.key == "port") {
       rule.ports = read_ports(r, e.value);
     } else {
       read_protocols(r, e.value, rule);
+      protocol_given = true;
+      if (rule.on == RuleEvent::kNetworkAccept && rule.udp && rule.action != RuleAction::kDeny) {
+        Reader::fail_message(at,
+                             "udp on network.accept is only possible with action deny (a UDP socket "
+                             "accepts nothing: its datagrams can only be refused as they arrive)");
+      }
     }
   }
+  // Without a protocol selector, network.accept means TCP connections, unless it denies: then
+  // UDP datagrams too.
+  if (rule.on == RuleEvent::kNetworkAccept && !protocol_given) rule.udp = rule.action == RuleAction::kDeny;
 }
 
 // "N/s" or "N/m", as events per second.
@@ -452,6 +492,8 @@ Rule read_rule(Reader& r, const Value& value, size_t index) {
     rule.on = RuleEvent::kProcessExec;
   } else if (event == "network.connect") {
     rule.on = RuleEvent::kNetworkConnect;
+  } else if (event == "network.accept") {
+    rule.on = RuleEvent::kNetworkAccept;
   } else {
     r.fail(on, kEventExpected);
   }
@@ -464,10 +506,10 @@ Rule read_rule(Reader& r, const Value& value, size_t index) {
     rule.action = RuleAction::kKill;
   } else if (action == "deny") {
     rule.action = RuleAction::kDeny;
-    if (rule.on != RuleEvent::kNetworkConnect) {
+    if (rule.on != RuleEvent::kNetworkConnect && rule.on != RuleEvent::kNetworkAccept) {
       Reader::fail_message(action_value,
-                           "deny is only possible for network.connect (a cgroup hook can refuse a "
-                           "connection); use kill");
+                           "deny is only possible for network.connect and network.accept (a cgroup hook "
+                           "can refuse a connection); use kill");
     }
   } else if (action == "count") {
     rule.action = RuleAction::kCount;
@@ -643,6 +685,8 @@ std::string_view event_name(RuleEvent event) {
       return "process.exec";
     case RuleEvent::kNetworkConnect:
       return "network.connect";
+    case RuleEvent::kNetworkAccept:
+      return "network.accept";
   }
   return "?";
 }

@@ -18,18 +18,19 @@
 #include <functional>
 #include <thread>
 
-#include "connect_policy.skel.h"
 #include "core/bpf_loader.hpp"
 #include "core/host.hpp"
 #include "core/path_key.hpp"
 #include "file_policy.skel.h"
+#include "network_policy.skel.h"
 #include "policy/compiler.hpp"
 
 namespace waggle {
 
 constexpr const char* kPolicyHooks =
     "tracepoint/syscalls/sys_{enter,exit}_open* (file.open), tp_btf/sched_process_exec (process.exec), "
-    "cgroup/connect4,6 and sendmsg4,6 (network.connect)";
+    "cgroup/connect4,6 and sendmsg4,6 (network.connect), tracepoint/syscalls/sys_exit_accept{,4} and "
+    "cgroup_skb/ingress (network.accept)";
 
 SensorPlan plan_policy_sensor(const KernelFeatures& f) {
   SensorPlan plan;
@@ -112,6 +113,20 @@ bool fill_args(bpf_map* map, const std::map<std::string, uint64_t>& args, std::s
   return true;
 }
 
+// Container ids or prefixes of them, as LPM keys.
+bool fill_containers(bpf_map* map, const std::map<std::string, uint64_t>& ids, std::string* error) {
+  for (const auto& [id, rules] : ids) {
+    wg_container_key key{};
+    key.prefixlen = std::min<size_t>(id.size(), sizeof(key.id)) * 8;
+    std::memcpy(key.id, id.data(), std::min(id.size(), sizeof(key.id)));
+    if (bpf_map__update_elem(map, &key, sizeof(key), &rules, sizeof(rules), BPF_ANY) != 0) {
+      *error = fmt::format("policy: cannot load container id \"{}\": {}", id, strerror(errno));
+      return false;
+    }
+  }
+  return true;
+}
+
 // The maps every policy object has (policy_common.bpf.h), from the same compiled rules.
 template <typename Skel>
 bool fill_common(Skel* skel, const CompiledPolicies& c, std::string* error) {
@@ -128,7 +143,8 @@ bool fill_common(Skel* skel, const CompiledPolicies& c, std::string* error) {
                     error) &&
          fill_paths(skel->maps.parent_binary_exact, c.parent_binary_exact, true, "parent binary", error) &&
          fill_ids(skel->maps.uid_rules, c.uid, error) && fill_ids(skel->maps.gid_rules, c.gid, error) &&
-         fill_ids(skel->maps.cgroup_rules, c.cgroup, error);
+         fill_ids(skel->maps.cgroup_rules, c.cgroup, error) &&
+         fill_containers(skel->maps.container_ids, c.containers, error);
 }
 
 // Sets the masks: until then no rule of this object is in force.
@@ -142,7 +158,7 @@ bool arm(Skel* skel, const CompiledPolicies& c, std::string* error) {
   return true;
 }
 
-bool fill_connect(connect_policy_bpf* skel, const CompiledPolicies& c, std::string* error) {
+bool fill_network(network_policy_bpf* skel, const CompiledPolicies& c, std::string* error) {
   for (const auto& [net, rules] : c.dest4) {
     wg_ip4_key key{net.second, {}};
     std::copy(net.first.begin(), net.first.end(), key.addr);
@@ -175,11 +191,11 @@ struct Generation {
   bool retired = false;  // detached: kept only to decode its records still in the ring
   CompiledPolicies compiled;
   file_policy_bpf* file = nullptr;
-  connect_policy_bpf* connect = nullptr;
+  network_policy_bpf* network = nullptr;  // only when network rules are in force
   Attachment attachment;
   ~Generation() {
     attachment.detach();
-    connect_policy_bpf__destroy(connect);
+    network_policy_bpf__destroy(network);
     file_policy_bpf__destroy(file);
   }
 };
@@ -192,17 +208,18 @@ void set_policy_rodata(Rodata* rodata, const SensorEnv& env, uint32_t generation
   rodata->generation = generation;
 }
 
-// The connect programs, on the cgroups the rules name (or the root).
-bool attach_connect(Generation& g, const std::string& cgroup2_root, std::string* error) {
-  for (const std::string& cgroup : g.compiled.connect_cgroups) {
+// Attaches cgroup programs to each of `cgroups` (paths under the cgroup2 mount; "/" the root).
+bool attach_cgroups(Generation& g, const std::vector<std::string>& cgroups,
+                    std::initializer_list<bpf_program*> progs, const std::string& cgroup2_root,
+                    std::string* error) {
+  for (const std::string& cgroup : cgroups) {
     std::string dir = cgroup == "/" ? cgroup2_root : cgroup2_root + cgroup;
     int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
     if (fd < 0) {
       *error = fmt::format("policy: cannot open cgroup {}: {}", dir, strerror(errno));
       return false;
     }
-    for (bpf_program* prog : {g.connect->progs.wg_pol_conn4, g.connect->progs.wg_pol_conn6,
-                              g.connect->progs.wg_pol_send4, g.connect->progs.wg_pol_send6}) {
+    for (bpf_program* prog : progs) {
       bpf_link* link = bpf_program__attach_cgroup(prog, fd);
       if (!link) {
         *error = fmt::format("policy: cannot attach {} to cgroup {}: {}", bpf_program__name(prog), dir,
@@ -213,6 +230,32 @@ bool attach_connect(Generation& g, const std::string& cgroup2_root, std::string*
       g.attachment.add(link);
     }
     close(fd);
+  }
+  return true;
+}
+
+// The network programs: connect and sendmsg on the cgroups of the connect rules, ingress on
+// those of the inbound deny rules, the accept exits everywhere.
+bool attach_network(Generation& g, const std::string& cgroup2_root, std::string* error) {
+  const CompiledPolicies& c = g.compiled;
+  auto* p = &g.network->progs;
+  if (c.masks.connect_rules &&
+      !attach_cgroups(g, c.connect_cgroups,
+                      {p->wg_pol_conn4, p->wg_pol_conn6, p->wg_pol_send4, p->wg_pol_send6}, cgroup2_root,
+                      error))
+    return false;
+  if (c.masks.ingress_rules &&
+      !attach_cgroups(g, c.ingress_cgroups, {p->wg_pol_ingress}, cgroup2_root, error))
+    return false;
+  if (!c.masks.accept_rules) return true;
+  for (bpf_program* prog : {p->wg_pol_accept, p->wg_pol_accept4}) {
+    if (!bpf_program__autoload(prog)) continue;
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link) {
+      *error = fmt::format("policy: cannot attach {}: {}", bpf_program__name(prog), strerror(errno));
+      return false;
+    }
+    g.attachment.add(link);
   }
   return true;
 }
@@ -250,21 +293,30 @@ bool prepare_generation(Generation& gen, const SensorEnv& env, std::string* erro
       !fill_paths(skel->maps.path_suffix, c.path_suffix_reversed, false, "path suffix", error) ||
       !fill_args(skel->maps.args_rules, c.args, error))
     return false;
-  if (!c.masks.connect_rules) return true;
-  g->connect = connect_policy_bpf__open();
-  if (!g->connect) {
-    *error = std::string("policy: cannot open the connect object: ") + strerror(errno);
+  if (!(c.masks.connect_rules | c.masks.accept_rules | c.masks.ingress_rules)) return true;
+  g->network = network_policy_bpf__open();
+  if (!g->network) {
+    *error = std::string("policy: cannot open the network object: ") + strerror(errno);
     return false;
   }
-  set_policy_rodata(g->connect->rodata, env, g->id);
+  network_policy_bpf* net = g->network;
+  set_policy_rodata(net->rodata, env, g->id);
+  // Only the programs some rule needs are verified.
+  for (bpf_program* prog :
+       {net->progs.wg_pol_conn4, net->progs.wg_pol_conn6, net->progs.wg_pol_send4, net->progs.wg_pol_send6})
+    bpf_program__set_autoload(prog, c.masks.connect_rules != 0);
+  bpf_program__set_autoload(net->progs.wg_pol_ingress, c.masks.ingress_rules != 0);
+  bpf_program__set_autoload(
+      net->progs.wg_pol_accept,
+      c.masks.accept_rules && tracepoint_exists(env.tracefs, "syscalls", "sys_exit_accept"));
+  bpf_program__set_autoload(net->progs.wg_pol_accept4, c.masks.accept_rules != 0);
   // One table of executables, kept by the file object's exec/fork/exit programs.
-  if (bpf_map__reuse_fd(g->connect->maps.proc_binary, bpf_map__fd(skel->maps.proc_binary)) != 0) {
-    *error = "policy: cannot share the executables map with the connect object";
+  if (bpf_map__reuse_fd(net->maps.proc_binary, bpf_map__fd(skel->maps.proc_binary)) != 0) {
+    *error = "policy: cannot share the executables map with the network object";
     return false;
   }
-  return share_ring_maps(g->connect->obj, *env.ring, error) &&
-         load_object(g->connect->obj, "policy (connect)", error) && fill_common(g->connect, c, error) &&
-         fill_connect(g->connect, c, error);
+  return share_ring_maps(net->obj, *env.ring, error) && load_object(net->obj, "policy (network)", error) &&
+         fill_common(net, c, error) && fill_network(net, c, error);
 }
 
 // The quick half, on the agent's thread: attach and arm. On failure nothing stays attached.
@@ -278,7 +330,7 @@ bool start_generation(Generation& g, std::string* error) {
       }))
     return false;
   seed_binaries(g.file->maps.proc_binary);
-  if (g.connect && (!arm(g.connect, c, error) || !attach_connect(g, cgroup2_mount(), error))) {
+  if (g.network && (!arm(g.network, c, error) || !attach_network(g, cgroup2_mount(), error))) {
     g.attachment.detach();
     return false;
   }
@@ -356,7 +408,7 @@ class PolicySensor final : public Sensor {
       std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 1);
       for (uint32_t i = 0; i < g->compiled.rules.size(); i++) {
         uint64_t total = 0;
-        for (bpf_map* map : {g->file->maps.rule_hits, g->connect ? g->connect->maps.rule_hits : nullptr}) {
+        for (bpf_map* map : {g->file->maps.rule_hits, g->network ? g->network->maps.rule_hits : nullptr}) {
           if (!map || bpf_map_lookup_elem(bpf_map__fd(map), &i, per_cpu.data()) != 0) continue;
           for (uint64_t v : per_cpu) total += v;
         }
@@ -452,7 +504,9 @@ class PolicySensor final : public Sensor {
     const CompiledRule* rule = rule_of(rec.generation, rec.rule);
     if (!rule) return;
     PolicyEvent event = event_for(rec.h, rec.generation, rec.rule, rec.outcome, rec.matched);
-    event.kind = PolicyEvent::Kind::kConnect;
+    event.kind = rec.inbound ? PolicyEvent::Kind::kAccept : PolicyEvent::Kind::kConnect;
+    event.peer_port = rec.peer_port;
+    if (rec.h.pid == 0) event.process = nullptr;  // judged on a packet's arrival
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(rec.family == AF_INET6 ? AF_INET6 : AF_INET, rec.addr, text, sizeof(text));
     event.address = text;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <pthread.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,7 +32,8 @@ static int usage(void) {
           "       storm PATH COUNT | storm-until PATH STOPFILE |"
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
           "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES [PORT] | tcp-reset |\n"
-          "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE | udp-sendto IPV4 PORT\n");
+          "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE | udp-sendto IPV4 PORT |\n"
+          "       inbound tcp|udp PORT SOURCE...\n");
   return 64;
 }
 
@@ -113,6 +115,77 @@ static int tcp_pair(long client_bytes, long server_bytes, int reset, uint16_t po
   int status;
   waitpid(child, &status, 0);
   printf("%d %d %u %ld %ld\n", getpid(), child, port, got, client_got);
+  return 0;
+}
+
+/* A socket of `type` bound to IPv4 `addr` port `port` (0: the kernel picks). */
+static int bound_socket(int type, const char *addr, uint16_t port) {
+  int fd = socket(AF_INET, type, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, addr, &a.sin_addr);
+  int one = 1; /* a port an earlier server left in TIME_WAIT is free again */
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  return fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ? fd : -1;
+}
+
+static const char *peer_of(const struct sockaddr_in *a, char *buf) {
+  return inet_ntop(AF_INET, &a->sin_addr, buf, INET_ADDRSTRLEN);
+}
+
+/* Inbound traffic to 127.0.0.1:PORT from each SOURCE (a loopback address). tcp: a connect from
+ * each (a second to complete: "SOURCE connected", "SOURCE timeout" or "SOURCE -errno"), then
+ * every connection accepted ("accepted PEER"). udp: a datagram from each, then every one
+ * received ("received PEER"). Lines are written as they happen: a kill leaves what came before. */
+static int inbound(const char *proto, uint16_t port, int count, char **sources) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  int tcp = !strcmp(proto, "tcp");
+  int server = bound_socket(tcp ? SOCK_STREAM : SOCK_DGRAM, "127.0.0.1", port);
+  if (server < 0 || (tcp && listen(server, 16))) return 2;
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  for (int i = 0; i < count; i++) {
+    int fd = bound_socket(tcp ? SOCK_STREAM : SOCK_DGRAM, sources[i], 0);
+    if (fd < 0) return 3;
+    if (!tcp) {
+      if (sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) != 1) return 4;
+      continue;
+    }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    if (connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0) {
+      printf("%s connected\n", sources[i]);
+      continue;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (errno != EINPROGRESS) {
+      err = errno;
+    } else if (poll(&p, 1, 1000) != 1) {
+      printf("%s timeout\n", sources[i]);
+      continue;
+    } else {
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    }
+    if (err)
+      printf("%s %d\n", sources[i], -err);
+    else
+      printf("%s connected\n", sources[i]);
+  }
+  fcntl(server, F_SETFL, O_NONBLOCK);
+  for (;;) {
+    struct sockaddr_in peer;
+    socklen_t len = sizeof(peer);
+    char text[INET_ADDRSTRLEN];
+    if (tcp) {
+      int fd = accept(server, (struct sockaddr *)&peer, &len);
+      if (fd < 0) break;
+      printf("accepted %s\n", peer_of(&peer, text));
+    } else {
+      struct pollfd p = {.fd = server, .events = POLLIN};
+      char byte;
+      if (poll(&p, 1, 500) != 1 || recvfrom(server, &byte, 1, 0, (struct sockaddr *)&peer, &len) != 1) break;
+      printf("received %s\n", peer_of(&peer, text));
+    }
+  }
   return 0;
 }
 
@@ -249,6 +322,8 @@ int main(int argc, char **argv) {
     while ((n = read(fd, buf, sizeof(buf))) > 0) fwrite(buf, 1, (size_t)n, stdout);
     return 0;
   }
+  if (!strcmp(mode, "inbound") && argc >= 5 && (!strcmp(argv[2], "tcp") || !strcmp(argv[2], "udp")))
+    return inbound(argv[2], (uint16_t)atoi(argv[3]), argc - 4, argv + 4);
   if (!strcmp(mode, "udp-sendto") && argc == 4) { /* one datagram, no connect: prints 0 or -errno */
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3]))};

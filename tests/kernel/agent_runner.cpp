@@ -151,6 +151,11 @@ TestCgroup::TestCgroup() {
     throw std::runtime_error("cannot create the test cgroup " + path_);
 }
 
+TestCgroup::TestCgroup(const TestCgroup& parent, const std::string& name)
+    : path_(parent.path() + "/" + name), relative_(parent.relative() + "/" + name) {
+  if (::mkdir(path_.c_str(), 0755) != 0) throw std::runtime_error("cannot create the test cgroup " + path_);
+}
+
 TestCgroup::~TestCgroup() { rmdir(path_.c_str()); }
 
 Spawned spawn(const std::vector<std::string>& argv_in, const std::string& cwd, bool merge_stderr,

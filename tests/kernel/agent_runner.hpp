@@ -68,6 +68,8 @@ Spawned spawn(const std::vector<std::string>& argv, const std::string& cwd = "",
 class TestCgroup {
  public:
   TestCgroup();
+  // A child of `parent` named `name` (destroy it before its parent).
+  TestCgroup(const TestCgroup& parent, const std::string& name);
   ~TestCgroup();
   const std::string& path() const { return path_; }          // absolute directory
   const std::string& relative() const { return relative_; }  // as a policy names it

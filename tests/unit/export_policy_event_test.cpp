@@ -51,6 +51,33 @@ TEST(PolicyEventJson, NamesPolicyRuleActionOutcomeAndTheOpen) {
   EXPECT_EQ(j["event"]["flags"], nlohmann::json({"O_RDONLY"}));
 }
 
+TEST(PolicyEventJson, AnInboundConnectionNamesThePeerAndTheLocalPort) {
+  PolicyEvent e = killed_open();
+  e.kind = PolicyEvent::Kind::kAccept;
+  e.process = nullptr;  // judged as its first packet arrived
+  e.tid = 0;
+  e.outcome = PolicyOutcome::kDenied;
+  e.address = "2001:db8::7";
+  e.peer_port = 40000;
+  e.port = 22;
+  e.protocol = "tcp";
+  std::string line;
+  append_json_event(line, Event{e});
+  auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["outcome"], "denied");
+  EXPECT_EQ(j["process"], nlohmann::json({{"tid", 0}}));
+  EXPECT_EQ(j["event"], nlohmann::json({{"type", "network.accept"},
+                                        {"peer_address", "2001:db8::7"},
+                                        {"peer_port", 40000},
+                                        {"local_port", 22},
+                                        {"protocol", "tcp"}}));
+  std::string text;
+  append_text_event(text, Event{e});
+  EXPECT_NE(text.find("DENIED protect-shadow/readers accept tcp 2001:db8::7:40000 to port 22\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST(PolicyEventJson, EveryOutcomeHasItsName) {
   std::vector<std::pair<PolicyOutcome, std::string>> cases = {{PolicyOutcome::kLogged, "logged"},
                                                               {PolicyOutcome::kKilled, "killed"},

@@ -75,7 +75,7 @@ TEST(PolicyCompiler, RefusesWhatItCannotEnforceNamingPolicyAndRule) {
 
   Rule deny_open = file_rule("d", RuleAction::kDeny);
   EXPECT_FALSE(compile_policies({policy_with({deny_open})}, "", &error));
-  EXPECT_EQ(error, "p.yaml: policy p, rule d: deny is only possible for network.connect");
+  EXPECT_EQ(error, "p.yaml: policy p, rule d: deny is only possible for network.connect and network.accept");
 
   Rule cg = file_rule("cg", RuleAction::kLog);
   cg.cgroup = StringSetSelector{false, {"/no-such-cgroup-waggle"}, {}};
@@ -122,6 +122,39 @@ TEST(PolicyCompiler, AnIpv4NetworkAlsoHoldsAsIpv4MappedIpv6) {
   mapped[12] = 10;
   EXPECT_EQ(c->dest6.at({mapped, 104}), 1u);  // ::ffff:10.0.0.0/104
   EXPECT_EQ(c->dest6.size(), 1u);
+}
+
+TEST(PolicyCompiler, AcceptRulesSplitIntoThoseJudgedAtAcceptAndThoseJudgedOnArrival) {
+  Rule log = file_rule("audit", RuleAction::kLog);
+  log.on = RuleEvent::kNetworkAccept;
+  log.udp = false;
+  log.container = StringSetSelector{false, {"3f2a", "3f2a9c"}, {}};
+  Rule deny = file_rule("drop", RuleAction::kDeny);
+  deny.on = RuleEvent::kNetworkAccept;
+  deny.cgroup = StringSetSelector{false, {"/"}, {}};  // the root cgroup always exists
+  deny.ports = {PortRange{22, 23}};
+  std::string error;
+  auto c = compile_policies({policy_with({log, deny})}, "/sys/fs/cgroup/unified", &error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->masks.accept_rules, 0b01u);
+  EXPECT_EQ(c->masks.ingress_rules, 0b10u);
+  EXPECT_EQ(c->masks.connect_rules, 0u);
+  EXPECT_EQ(c->masks.tcp_rules, 0b11u);
+  EXPECT_EQ(c->masks.udp_rules, 0b10u);
+  EXPECT_EQ(c->ports.at(22), 0b10u);
+  EXPECT_EQ(c->ports.at(23), 0b10u);
+  EXPECT_EQ(c->masks.sel[WG_SEL_PORT].unused, 0b01u);
+  EXPECT_EQ(c->ingress_cgroups, std::vector<std::string>{"/"});
+  EXPECT_TRUE(c->connect_cgroups.empty());
+  EXPECT_EQ(c->masks.sel[WG_SEL_CONTAINER].in, 0b01u);
+  EXPECT_EQ(c->containers.at("3f2a"), 0b01u);
+  EXPECT_EQ(c->containers.at("3f2a9c"), 0b01u);  // folded: a longer prefix holds the shorter's rules
+
+  deny.uid = IdSetSelector{false, {0}};
+  EXPECT_FALSE(compile_policies({policy_with({deny})}, "/sys/fs/cgroup/unified", &error));
+  EXPECT_EQ(error,
+            "p.yaml: policy p, rule drop: deny on network.accept selects by source, port, protocol and "
+            "cgroup only");
 }
 
 TEST(PolicyCompiler, RefusesMoreThan64RulesInForce) {

@@ -321,7 +321,7 @@ TEST(PolicyErrors, UnknownKeys) {
       "rateLimit)");
   EXPECT_EQ(parse_error(with_selector("file.open", "file: {prefix: [/etc/]}")),
             "policy.yaml:10:9: unknown key \"file\" in spec.rules[0].match (expected one of: path, binary, "
-            "parentBinary, args, uid, gid, cgroup, destination, port, protocol)");
+            "parentBinary, args, uid, gid, cgroup, container, destination, source, port, protocol)");
   EXPECT_EQ(
       parse_error(with_selector("file.open", "path: {prefixes: [/etc/]}")),
       "policy.yaml:10:16: unknown key \"prefixes\" in spec.rules[0].match.path (expected one of: prefix, "
@@ -359,13 +359,13 @@ TEST(PolicyErrors, Spec) {
 
 TEST(PolicyErrors, RuleFields) {
   EXPECT_EQ(parse_error(with_rules("    - action: log\n")),
-            "policy.yaml:7:7: spec.rules[0]: missing key \"on\" (the event: file.open, process.exec or "
-            "network.connect)");
+            "policy.yaml:7:7: spec.rules[0]: missing key \"on\" (the event: file.open, process.exec, "
+            "network.connect or network.accept)");
   EXPECT_EQ(parse_error(with_rules("    - on: file.open\n")),
             "policy.yaml:7:7: spec.rules[0]: missing key \"action\" (log, kill, deny or count)");
   EXPECT_EQ(parse_error(with_rules("    - on: file.write\n      action: log\n")),
-            "policy.yaml:7:11: spec.rules[0].on: expected file.open, process.exec or network.connect, got "
-            "\"file.write\"");
+            "policy.yaml:7:11: spec.rules[0].on: expected file.open, process.exec, network.connect or "
+            "network.accept, got \"file.write\"");
   EXPECT_EQ(parse_error(with_rules("    - on: file.open\n      action: block\n")),
             "policy.yaml:8:15: spec.rules[0].action: expected log, kill, deny or count, got \"block\"");
   EXPECT_EQ(parse_error(with_rules("    - on: file.open\n      action: log\n      match: [path]\n")),
@@ -624,14 +624,17 @@ TEST(PolicyErrors, InAndNotInTogether) {
       "policy.yaml:10:43: spec.rules[0].match.destination: expected either cidr or notCidr, got both");
 }
 
-TEST(PolicyErrors, DenyOnlyForConnect) {
+TEST(PolicyErrors, DenyOnlyForConnectAndAccept) {
   const std::string message =
-      "deny is only possible for network.connect (a cgroup hook can refuse a connection); use kill";
+      "deny is only possible for network.connect and network.accept (a cgroup hook can refuse a "
+      "connection); use kill";
   EXPECT_EQ(parse_error(with_rules("    - on: file.open\n      action: deny\n")),
             "policy.yaml:8:15: spec.rules[0].action: " + message);
   EXPECT_EQ(parse_error(with_rules("    - on: process.exec\n      action: deny\n")),
             "policy.yaml:8:15: spec.rules[0].action: " + message);
   EXPECT_EQ(parse_ok(with_rules("    - on: network.connect\n      action: deny\n")).rules[0].action,
+            RuleAction::kDeny);
+  EXPECT_EQ(parse_ok(with_rules("    - on: network.accept\n      action: deny\n")).rules[0].action,
             RuleAction::kDeny);
 }
 
@@ -641,16 +644,79 @@ TEST(PolicyErrors, SelectorForAnotherEvent) {
             "process.exec");
   EXPECT_EQ(
       parse_error(with_selector("file.open", "port: [443]")),
-      "policy.yaml:10:9: spec.rules[0].match.port: only possible on network.connect, and this rule is on "
-      "file.open");
+      "policy.yaml:10:9: spec.rules[0].match.port: only possible on network.connect and network.accept, and "
+      "this rule is on file.open");
   EXPECT_EQ(
       parse_error(with_selector("process.exec", "destination: {cidr: [10.0.0.0/8]}")),
       "policy.yaml:10:9: spec.rules[0].match.destination: only possible on network.connect, and this rule "
       "is on process.exec");
   EXPECT_EQ(
       parse_error(with_selector("file.open", "protocol: [tcp]")),
-      "policy.yaml:10:9: spec.rules[0].match.protocol: only possible on network.connect, and this rule is on "
-      "file.open");
+      "policy.yaml:10:9: spec.rules[0].match.protocol: only possible on network.connect and network.accept, "
+      "and this rule is on file.open");
+  EXPECT_EQ(
+      parse_error(with_selector("network.connect", "source: {cidr: [10.0.0.0/8]}")),
+      "policy.yaml:10:9: spec.rules[0].match.source: only possible on network.accept, and this rule is on "
+      "network.connect");
+  EXPECT_EQ(
+      parse_error(with_selector("network.accept", "destination: {cidr: [10.0.0.0/8]}")),
+      "policy.yaml:10:9: spec.rules[0].match.destination: only possible on network.connect, and this rule "
+      "is on network.accept");
+}
+
+TEST(Policy, AcceptRules) {
+  Policy p = parse_ok(with_selector("network.accept", "source: {notCidr: [10.0.0.0/8]}"));
+  const Rule& r = p.rules[0];
+  EXPECT_EQ(r.on, RuleEvent::kNetworkAccept);
+  ASSERT_TRUE(r.destination);  // the peer
+  EXPECT_TRUE(r.destination->negate);
+  EXPECT_TRUE(r.tcp);
+  EXPECT_FALSE(r.udp);  // a UDP socket accepts nothing: without deny, TCP only
+  Policy deny =
+      parse_ok(with_rules("    - on: network.accept\n      action: deny\n      match:\n"
+                          "        source: {cidr: [\"fd00::/8\"]}\n        port: [22]\n"));
+  EXPECT_TRUE(deny.rules[0].tcp);
+  EXPECT_TRUE(deny.rules[0].udp);
+  EXPECT_EQ(parse_ok(with_rules("    - on: network.accept\n      action: kill\n")).rules[0].action,
+            RuleAction::kKill);
+}
+
+TEST(PolicyErrors, AcceptRules) {
+  EXPECT_EQ(
+      parse_error(with_selector("network.accept", "protocol: [udp]")),
+      "policy.yaml:10:9: spec.rules[0].match.protocol: udp on network.accept is only possible with action "
+      "deny (a UDP socket accepts nothing: its datagrams can only be refused as they arrive)");
+  EXPECT_EQ(parse_error(with_rules("    - on: network.accept\n      action: deny\n      match:\n"
+                                   "        binary: {in: [/usr/sbin/sshd]}\n")),
+            "policy.yaml:10:9: spec.rules[0].match.binary: not possible with deny on network.accept, which "
+            "refuses a connection when its first packet arrives, before any process accepts it (expected "
+            "source, port, protocol or cgroup)");
+}
+
+TEST(Policy, ContainerSelector) {
+  std::string id(64, 'a');
+  Policy p = parse_ok(with_selector("file.open", "container: {in: [3f2a9c1b7d04, " + id + "]}"));
+  ASSERT_TRUE(p.rules[0].container);
+  EXPECT_FALSE(p.rules[0].container->negate);
+  EXPECT_EQ(p.rules[0].container->exact, (std::vector<std::string>{"3f2a9c1b7d04", id}));
+  EXPECT_TRUE(
+      parse_ok(with_selector("network.connect", "container: {notIn: [ab]}")).rules[0].container->negate);
+}
+
+TEST(PolicyErrors, ContainerSelector) {
+  EXPECT_EQ(
+      parse_error(with_selector("file.open", "container: {in: [3F2A]}")),
+      "policy.yaml:10:26: spec.rules[0].match.container.in[0]: expected a container id or a prefix of one "
+      "(1 to 64 lowercase hex digits), got \"3F2A\"");
+  EXPECT_EQ(
+      parse_error(with_selector("file.open", "container: {in: [" + std::string(65, 'a') + "]}")),
+      "policy.yaml:10:26: spec.rules[0].match.container.in[0]: expected a container id or a prefix of one "
+      "(1 to 64 lowercase hex digits), got \"" +
+          std::string(65, 'a') + "\"");
+  EXPECT_EQ(
+      parse_error(with_selector("file.open", "container: {in: []}")),
+      "policy.yaml:10:25: spec.rules[0].match.container.in: expected a non-empty sequence of container ids "
+      "or prefixes of them (e.g. [3f2a9c1b7d04]), got an empty sequence");
 }
 
 TEST(Policy, ArgsSelectorOnExec) {
