@@ -150,6 +150,10 @@ struct wg_rule {
   __u8 monitor;  /* 1: report what would have been done */
   __u8 in_use;
   __u8 pad[5];
+  /* log with a rateLimit: at most per_window events per window_ns (0: no limit); the rest
+   * are counted, and never leave the kernel. */
+  __u64 window_ns;
+  __u64 per_window;
 };
 
 /* For every selector kind, which rules use it with `in`, with `notIn`, or not at all. A rule

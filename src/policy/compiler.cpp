@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <set>
 
@@ -85,7 +86,7 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
       }
       size_t index = c.rules.size();
       uint64_t bit = 1ull << index;
-      CompiledRule compiled{p.name, r.name, "", {}, r.rate_limit_per_s};
+      CompiledRule compiled{p.name, r.name, "", {}};
       compiled.action = action_name(r.action);
       switch (r.action) {
         case RuleAction::kLog:
@@ -104,6 +105,12 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
           }
           compiled.kernel.action = WG_ACTION_DENY;
           break;
+      }
+      if (r.rate_limit_per_s > 0) {  // N/s, or N/m (per_s = N / 60)
+        bool per_second = r.rate_limit_per_s >= 1 && r.rate_limit_per_s == std::floor(r.rate_limit_per_s);
+        compiled.kernel.window_ns = per_second ? 1'000'000'000ull : 60'000'000'000ull;
+        compiled.kernel.per_window =
+            per_second ? uint64_t(r.rate_limit_per_s) : uint64_t(std::llround(r.rate_limit_per_s * 60));
       }
       compiled.kernel.monitor = p.mode == PolicyMode::kMonitor;
       compiled.kernel.in_use = 1;

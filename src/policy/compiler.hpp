@@ -22,8 +22,7 @@ struct CompiledRule {
   std::string policy;
   std::string rule;
   std::string action;  // log, kill, count
-  wg_rule kernel{};
-  double rate_limit_per_s = 0;
+  wg_rule kernel{};    // with the rate limit of a log rule
 };
 
 struct CompiledPolicies {

@@ -114,7 +114,7 @@ static __always_inline int on_open(u32 syscall, s32 dfd, u64 filename, u64 flags
   decide_and_kill(&d, tgid);
   u32 decided = d.rule;
   u32 outcome = d.outcome;
-  if (!d.report) return 0;
+  if (!d.report || !within_rate(&d)) return 0;
 
   struct wg_policy_open *rec = (struct wg_policy_open *)s->bytes;
   char *data = s->bytes + sizeof(struct wg_policy_open);
@@ -286,7 +286,7 @@ int wg_pol_exec(u64 *ctx) {
   if (!candidates) return 0;
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
   decide_and_kill(&d, tgid); /* a kill is delivered before the new image runs */
-  if (!d.report) return 0;
+  if (!d.report || !within_rate(&d)) return 0;
   struct wg_policy_exec *rec = (struct wg_policy_exec *)s->bytes;
   wg_fill_header_btf(&rec->h, WG_REC_POLICY_EXEC);
   rec->matched = candidates;

@@ -103,7 +103,7 @@ static __always_inline int on_connect(struct bpf_sock_addr *ctx, bool v6) {
 
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
   bpf_loop(WG_MAX_RULES, decide_step, &d, 0);
-  if (!d.report) return 1;
+  if (!d.report || !within_rate(&d)) return 1;
 
   struct wg_policy_connect rec = {};
   wg_fill_header_btf(&rec.h, WG_REC_POLICY_CONNECT);
@@ -152,7 +152,7 @@ static __always_inline int on_accept(long fd) {
 
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
   decide_and_kill(&d, tgid);
-  if (!d.report) return 0;
+  if (!d.report || !within_rate(&d)) return 0;
   struct wg_policy_connect rec = {};
   wg_fill_header_btf(&rec.h, WG_REC_POLICY_CONNECT);
   rec.port = port;
@@ -224,7 +224,7 @@ int wg_pol_ingress(struct __sk_buff *skb) {
 
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
   bpf_loop(WG_MAX_RULES, decide_step, &d, 0);
-  if (!d.report) return 1;
+  if (!d.report || !within_rate(&d)) return 1;
   /* No process acts here (the packet arrives in softirq): the record names none. */
   struct wg_policy_connect rec = {};
   rec.h.type = WG_REC_POLICY_CONNECT;

@@ -276,6 +276,49 @@ static long decide_step(u32 i, struct decision *d) {
   return 0;
 }
 
+/* Rate limits of log rules: the window each rule is in, and how many events it held back. */
+struct rate_window {
+  u64 start;
+  u64 count;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, WG_MAX_RULES);
+  __type(key, u32);
+  __type(value, struct rate_window);
+} rate_windows SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, WG_MAX_RULES);
+  __type(key, u32);
+  __type(value, u64);
+} rate_limited SEC(".maps");
+
+/* Whether the event decided by d may be posted: a log rule with a rate limit posts at most
+ * per_window events per window. Plain loads and an atomic add: CPUs racing at the same moment
+ * may let one more event each through. */
+static __always_inline bool within_rate(const struct decision *d) {
+  if (d->outcome != WG_OUTCOME_LOGGED) return true;
+  u32 i = d->rule;
+  struct wg_rule *r = bpf_map_lookup_elem(&rules, &i);
+  struct rate_window *w = bpf_map_lookup_elem(&rate_windows, &i);
+  if (!r || !w || !r->window_ns) return true;
+  u64 now = bpf_ktime_get_ns();
+  if (now - w->start >= r->window_ns) {
+    w->start = now;
+    w->count = 0;
+  }
+  if (w->count < r->per_window) {
+    __sync_fetch_and_add(&w->count, 1);
+    return true;
+  }
+  u64 *held = bpf_map_lookup_elem(&rate_limited, &i);
+  if (held) *held += 1;
+  return false;
+}
+
 /* Decides over the rules in d->candidates; a kill in enforce mode sends SIGKILL, delivered
  * before the current call returns to user space, unless the process is one never killed. */
 static __always_inline void decide_and_kill(struct decision *d, u32 tgid) {

@@ -193,6 +193,24 @@ struct Generation {
   file_policy_bpf* file = nullptr;
   network_policy_bpf* network = nullptr;  // only when network rules are in force
   Attachment attachment;
+  // Rule i's slot of a per-CPU counter map ("rule_hits", "rate_limited"), summed over the CPUs
+  // and over both objects.
+  uint64_t counter(const char* map_name, uint32_t i) const {
+    int cpus = libbpf_num_possible_cpus();
+    std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 1);
+    uint64_t total = 0;
+    for (bpf_object* obj : {file ? file->obj : nullptr, network ? network->obj : nullptr}) {
+      bpf_map* map = obj ? bpf_object__find_map_by_name(obj, map_name) : nullptr;
+      if (!map || bpf_map_lookup_elem(bpf_map__fd(map), &i, per_cpu.data()) != 0) continue;
+      for (uint64_t v : per_cpu) total += v;
+    }
+    return total;
+  }
+  uint64_t rate_limited() const {
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < compiled.rules.size(); i++) n += counter("rate_limited", i);
+    return n;
+  }
   ~Generation() {
     attachment.detach();
     network_policy_bpf__destroy(network);
@@ -404,16 +422,9 @@ class PolicySensor final : public Sensor {
     std::vector<std::pair<std::string, uint64_t>> out;
     for (const auto& [id, g] : generations_) {
       if (g->retired) continue;
-      int cpus = libbpf_num_possible_cpus();
-      std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 1);
-      for (uint32_t i = 0; i < g->compiled.rules.size(); i++) {
-        uint64_t total = 0;
-        for (bpf_map* map : {g->file->maps.rule_hits, g->network ? g->network->maps.rule_hits : nullptr}) {
-          if (!map || bpf_map_lookup_elem(bpf_map__fd(map), &i, per_cpu.data()) != 0) continue;
-          for (uint64_t v : per_cpu) total += v;
-        }
-        out.emplace_back(g->compiled.rules[i].policy + "/" + g->compiled.rules[i].rule, total);
-      }
+      for (uint32_t i = 0; i < g->compiled.rules.size(); i++)
+        out.emplace_back(g->compiled.rules[i].policy + "/" + g->compiled.rules[i].rule,
+                         g->counter("rule_hits", i));
     }
     return out;
   }
@@ -421,10 +432,12 @@ class PolicySensor final : public Sensor {
   // Frees the detached sets, once their records in the ring have been decoded.
   void release_detached() {
     for (auto it = generations_.begin(); it != generations_.end();) {
-      if (it->second->retired)
+      if (it->second->retired) {
+        rate_limited_before_ += it->second->rate_limited();
         it = generations_.erase(it);
-      else
+      } else {
         ++it;
+      }
     }
   }
 
@@ -433,7 +446,12 @@ class PolicySensor final : public Sensor {
   bool handles(uint16_t type) const override {
     return type == WG_REC_POLICY_OPEN || type == WG_REC_POLICY_CONNECT || type == WG_REC_POLICY_EXEC;
   }
-  uint64_t rate_limited() const override { return suppressed_; }
+  // Events the rate limits of log rules held back in the kernel.
+  uint64_t rate_limited() const override {
+    uint64_t n = rate_limited_before_;
+    for (const auto& [id, g] : generations_) n += g->rate_limited();
+    return n;
+  }
   void detach() override {
     for (auto& [id, g] : generations_) g->attachment.detach();
   }
@@ -456,7 +474,7 @@ class PolicySensor final : public Sensor {
       event.kind = PolicyEvent::Kind::kExec;
       event.path.assign(rec.data, rec.binary_len);
       event.path_truncated = h.flags & WG_F_BINARY_TRUNC;
-      if (within_rate(*rule, h.ktime)) emit(Event{std::move(event)});
+      emit(Event{std::move(event)});
       return;
     }
     if (size < sizeof(wg_policy_open)) return;
@@ -470,7 +488,6 @@ class PolicySensor final : public Sensor {
     event.path = rec.resolved_len ? std::string(rec.data + rec.path_len, rec.resolved_len) : event.given_path;
     event.path_truncated = h.flags & (WG_F_PATH_TRUNC | WG_F_RESOLVED_TRUNC);
     event.flags = rec.flags;
-    if (!within_rate(*rule, h.ktime)) return;
     emit(Event{std::move(event)});
   }
 
@@ -512,36 +529,14 @@ class PolicySensor final : public Sensor {
     event.address = text;
     event.port = rec.port;
     event.protocol = rec.type == SOCK_DGRAM ? "udp" : "tcp";
-    if (!within_rate(*rule, rec.h.ktime)) return;
     emit(Event{std::move(event)});
   }
-
-  // Token bucket per rule for `log` with a rateLimit: a burst of one second's worth.
-  bool within_rate(const CompiledRule& rule, uint64_t now_ns) {
-    if (rule.kernel.action != WG_ACTION_LOG || rule.rate_limit_per_s <= 0) return true;
-    Bucket& b = buckets_[rule.policy + "/" + rule.rule];
-    double elapsed = b.last_ns ? double(now_ns - b.last_ns) / 1e9 : 1.0;
-    b.last_ns = now_ns;
-    b.tokens = std::min(rule.rate_limit_per_s, b.tokens + elapsed * rule.rate_limit_per_s);
-    if (b.tokens < 1) {
-      suppressed_++;
-      return false;
-    }
-    b.tokens -= 1;
-    return true;
-  }
-
-  struct Bucket {
-    uint64_t last_ns = 0;
-    double tokens = 0;
-  };
 
   SensorEnv env_;
   ProcessCache& cache_;
   std::map<uint32_t, std::unique_ptr<Generation>> generations_;
   uint32_t next_id_ = 1;
-  std::unordered_map<std::string, Bucket> buckets_;
-  uint64_t suppressed_ = 0;
+  uint64_t rate_limited_before_ = 0;  // of the sets already freed
 };
 
 }  // namespace

@@ -306,13 +306,19 @@ TEST_F(PolicyEnforcementTest, RateLimitedLogPostsOnlyItsRateAndCountsTheRest) {
                                     cgroup.relative() +
                                     "]}\n"
                                     "      action: log\n      rateLimit: 1/s\n");
-  AgentRun agent({"run", "--policy", policy});
+  // No sensor but the policy: every record read from the ring is a policy record.
+  std::string config = dir.file("quiet.yaml",
+                                "sensors:\n  process: {enabled: false}\n  file: {enabled: false}\n"
+                                "  network: {enabled: false}\nmetrics: {enabled: false}\n");
+  AgentRun agent({"run", "--config", config, "--policy", policy});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
   Spawned storm = spawn({helper_path(), "storm", target, "20"}, "", false, cgroup.path());  // well within 1 s
   ASSERT_EQ(agent.stop(), 0);
   EXPECT_EQ(policy_events(agent, storm.pid).size(), 1u);
-  EXPECT_EQ(agent.final_stats()["rate_limited"], 19);
-  EXPECT_EQ(agent.final_stats()["lost"], 0);
+  json stats = agent.final_stats();
+  EXPECT_EQ(stats["rate_limited"], 19);
+  EXPECT_EQ(stats["records"], 1);  // the 19 held back never left the kernel
+  EXPECT_EQ(stats["lost"], 0);
 }
 
 TEST_F(PolicyEnforcementTest, APolicyThisVersionCannotEnforceIsRefusedAndNothingIsLoaded) {

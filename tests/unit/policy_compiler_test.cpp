@@ -157,6 +157,22 @@ TEST(PolicyCompiler, AcceptRulesSplitIntoThoseJudgedAtAcceptAndThoseJudgedOnArri
             "cgroup only");
 }
 
+TEST(PolicyCompiler, RateLimitsBecomeWindowsTheKernelCounts) {
+  Rule per_second = file_rule("s", RuleAction::kLog);
+  per_second.rate_limit_per_s = 10;
+  Rule per_minute = file_rule("m", RuleAction::kLog);
+  per_minute.rate_limit_per_s = 30 / 60.0;
+  Rule none = file_rule("n", RuleAction::kLog);
+  std::string error;
+  auto c = compile_policies({policy_with({per_second, per_minute, none})}, "", &error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->rules[0].kernel.window_ns, 1'000'000'000u);
+  EXPECT_EQ(c->rules[0].kernel.per_window, 10u);
+  EXPECT_EQ(c->rules[1].kernel.window_ns, 60'000'000'000u);
+  EXPECT_EQ(c->rules[1].kernel.per_window, 30u);
+  EXPECT_EQ(c->rules[2].kernel.window_ns, 0u);
+}
+
 TEST(PolicyCompiler, RefusesMoreThan64RulesInForce) {
   std::vector<Rule> rules;
   for (int i = 0; i < 65; i++) rules.push_back(file_rule("r" + std::to_string(i), RuleAction::kLog));
