@@ -163,6 +163,11 @@ void append_head(std::string& out, uint64_t time_ns, std::string_view type_and_p
   format_rfc3339(head + kTime.size(), time_ns);
   out.append(head, sizeof head);
   append_lit(out, type_and_process);
+  if (!process && tid == 0) {  // no process acted (a packet judged as it arrived)
+    out.pop_back();            // the '{' that opened the process
+    append_lit(out, "null");
+    return;
+  }
   if (!process) {
     append_lit(out, "\"tid\":");
     append_uint(out, tid);

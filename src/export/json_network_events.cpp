@@ -1,6 +1,6 @@
 // Field contract of the network events (names and order are fixed):
 //
-//   network.tcp:  "process":{...} (the connecting or accepting process; {"tid":0} when none),
+//   network.tcp:  "process":{...} (the connecting or accepting process; null when none),
 //                 "direction":"connected|accepted|unknown","end":"closed|reset_sent|
 //                 reset_received|failed","local":{"address","port"},"remote":{...},
 //                 "bytes_sent","bytes_received","retransmits","duration_ns" (null when unknown)

@@ -65,7 +65,7 @@ TEST(PolicyEventJson, AnInboundConnectionNamesThePeerAndTheLocalPort) {
   append_json_event(line, Event{e});
   auto j = nlohmann::json::parse(line);
   EXPECT_EQ(j["outcome"], "denied");
-  EXPECT_EQ(j["process"], nlohmann::json({{"tid", 0}}));
+  EXPECT_EQ(j["process"], nullptr);
   EXPECT_EQ(j["event"], nlohmann::json({{"type", "network.accept"},
                                         {"peer_address", "2001:db8::7"},
                                         {"peer_port", 40000},
