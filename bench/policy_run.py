@@ -11,6 +11,7 @@ Usage: sudo bench/policy_run.py [--build build] [--opens 200000] [--rounds 5] [-
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,12 +37,23 @@ def program_ns(name):
     return time_ns / count if count else 0.0
 
 
+def programs_ns(prefix):
+    """Total run time (ns) of the loaded BPF programs whose name starts with `prefix`."""
+    progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], check=True,
+                                      capture_output=True, text=True).stdout)
+    return sum(p.get("run_time_ns", 0) for p in progs if p.get("name", "").startswith(prefix))
+
+
 def policy_with_prefixes(n, prefixes=None):
     values = prefixes or [f"/nonexistent-waggle-bench/{i:05d}/" for i in range(n)]
     lines = "".join(f"          - {v}\n" for v in values)
     return ("apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: bench}\nspec:\n  rules:\n"
             "    - on: file.open\n      match:\n        path:\n          prefix:\n" + lines +
             "      action: log\n")
+
+
+BUILDS = ["no agent", "policy logging every open under /usr and /etc", "policy matching nothing",
+          "empty programs on sys_enter/exit_openat (bpftrace)"]
 
 
 def make_project(root, files):
@@ -92,11 +104,20 @@ def main():
             return Agent([waggle, "run", "--config", config, "--control-socket", "", "--policy-dir", "",
                           "--policy", policy, "--output-file", out], "waggle: ready")
 
-        def build():
+        def build(observer=None):
+            """Wall time of the build, and the CPU time it cost: the build's own processes (the
+            in-kernel programs run in them) plus what the observer used meanwhile."""
             subprocess.run(["make", "-C", project, "clean"], check=True, stdout=subprocess.DEVNULL)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            observer_before = observer.cpu() if observer else 0
             start = time.perf_counter()
             subprocess.run(["make", "-C", project, "-j2"], check=True, stdout=subprocess.DEVNULL)
-            return time.perf_counter() - start
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            if observer:
+                cpu += observer.cpu() - observer_before
+            return wall, cpu
 
         results = {}
         with open("/proc/sys/kernel/bpf_stats_enabled") as f:
@@ -114,24 +135,46 @@ def main():
                 results.setdefault(("prog", n), []).append(program_ns("wg_pol_openat"))
                 a.stop()
             subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=0"], check=True)
-            results.setdefault("build: no agent", []).append(build())
+            # The builds, in a different order each round; each is compared with the no-agent
+            # build of its own round.
+            times = {}
+            for name in BUILDS[rnd % len(BUILDS):] + BUILDS[:rnd % len(BUILDS)]:
+                if name == "no agent":
+                    times[name] = build()
+                elif name == "empty programs on sys_enter/exit_openat (bpftrace)":
+                    # The floor of the hook itself: empty programs on the same two tracepoints.
+                    floor = Agent(["bpftrace", "-e", "tracepoint:syscalls:sys_enter_openat {} "
+                                   "tracepoint:syscalls:sys_exit_openat {}"], None)
+                    times[name] = build(floor)
+                    floor.proc.terminate()
+                    floor.proc.wait(timeout=30)
+                else:
+                    logging = name.startswith("policy logging")
+                    a = agent(os.path.join(tmp, "usr-etc.yaml" if logging else "p1.yaml"))
+                    times[name] = build(a)
+                    stats = a.stop()
+                    if logging:
+                        results.setdefault("build events", []).append(sum(
+                            1 for f in os.listdir(tmp) if f.startswith("events.jsonl")
+                            for _ in open(os.path.join(tmp, f), "rb")))
+                        results.setdefault("build lost", []).append(stats["lost"] if stats else -1)
+            for name, (wall, cpu) in times.items():
+                results.setdefault("build: " + name, []).append(wall)
+                results.setdefault("ratio: " + name, []).append(wall / times["no agent"][0])
+                results.setdefault("cpu: " + name, []).append(cpu)
+                results.setdefault("cpu ratio: " + name, []).append(cpu / times["no agent"][1])
+        # Where the logging policy's cost goes, measured without the wall-clock noise: the
+        # policy programs' own run time (kernel statistics on) and the agent's CPU time, as
+        # shares of the build's CPU time.
+        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=True)
+        for _ in range(3):
             a = agent(os.path.join(tmp, "usr-etc.yaml"))
-            results.setdefault("build: policy logging every open under /usr and /etc", []).append(build())
-            stats = a.stop()
-            results.setdefault("build events", []).append(sum(
-                1 for name in os.listdir(tmp) if name.startswith("events.jsonl")
-                for _ in open(os.path.join(tmp, name), "rb")))
-            results.setdefault("build lost", []).append(stats["lost"] if stats else -1)
-            # Where the cost comes from: the same agent with a policy that matches nothing, and
-            # the floor of the hook itself: empty programs on the same two tracepoints.
-            a = agent(os.path.join(tmp, "p1.yaml"))
-            results.setdefault("build: policy matching nothing", []).append(build())
+            programs_before, agent_before = programs_ns("wg_pol"), a.cpu()
+            _, cpu = build()
+            results.setdefault("share: programs", []).append((programs_ns("wg_pol") - programs_before) / 1e9 / cpu)
+            results.setdefault("share: agent", []).append((a.cpu() - agent_before) / cpu)
             a.stop()
-            floor = Agent(["bpftrace", "-e", "tracepoint:syscalls:sys_enter_openat {} "
-                           "tracepoint:syscalls:sys_exit_openat {}"], None)
-            results.setdefault("build: empty programs on sys_enter/exit_openat (bpftrace)", []).append(build())
-            floor.proc.terminate()
-            floor.proc.wait(timeout=30)
+        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=0"], check=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         subprocess.run(["sysctl", "-qw", f"kernel.bpf_stats_enabled={stats_before}"])
@@ -147,15 +190,25 @@ def main():
         per = statistics.median(results[n]) / args.opens
         prog = statistics.median(results[("prog", n)])
         print(f"| {n} | {per * 1e9:.0f} ns | {per / base:.2f}x | {prog:.0f} ns |")
+    def spread(values):
+        q = statistics.quantiles(sorted(values), n=4) if len(values) >= 2 else [values[0]] * 3
+        return f"{statistics.median(values):.3f}x ({q[0]:.3f}x - {q[2]:.3f}x)"
+
     b0 = statistics.median(results["build: no agent"])
-    print(f"\nbuild of {args.files} C files with make -j2 ({args.rounds} rounds, medians)\n")
-    print("| variant | wall time | ratio |")
-    print("|---|---|---|")
-    print(f"| no agent | {b0:.2f} s | 1.00x |")
-    for name in ("build: policy logging every open under /usr and /etc", "build: policy matching nothing",
-                 "build: empty programs on sys_enter/exit_openat (bpftrace)"):
-        b = statistics.median(results[name])
-        print(f"| {name[len('build: '):]} | {b:.2f} s | {b / b0:.3f}x |")
+    c0 = statistics.median(results["cpu: no agent"])
+    print(f"\nbuild of {args.files} C files with make -j2 ({args.rounds} rounds; ratios: median of the "
+          "per-round ratios, with the middle half of them)\n")
+    print("| variant | wall time | wall ratio | CPU time (build + observer) | CPU ratio |")
+    print("|---|---|---|---|---|")
+    print(f"| no agent | {b0:.2f} s | 1.000x | {c0:.2f} s | 1.000x |")
+    for name in BUILDS[1:]:
+        b = statistics.median(results["build: " + name])
+        c = statistics.median(results["cpu: " + name])
+        print(f"| {name} | {b:.2f} s | {spread(results['ratio: ' + name])} | {c:.2f} s | "
+              f"{spread(results['cpu ratio: ' + name])} |")
+    print(f"\nlogging policy, shares of the build's CPU time (3 builds, medians): policy programs in the "
+          f"kernel {statistics.median(results['share: programs']) * 100:.2f}%, agent in user space "
+          f"{statistics.median(results['share: agent']) * 100:.2f}%")
     print(f"\npolicy.match events per build: {statistics.median(results['build events']):.0f}, "
           f"lost: {max(results['build lost'])}")
 

@@ -102,6 +102,12 @@ ProcessRef ProcessCache::find(uint32_t pid, uint64_t start_boottime_ns) {
   return found && started_at(*found, start_boottime_ns) ? found : nullptr;
 }
 
+void ProcessCache::remember_unseen(const ProcessRef& process, uint64_t now_boottime_ns) {
+  entries_[process->pid] = Entry{process, true};
+  exited_.push_back(Exited{now_boottime_ns, process->pid, process.get()});
+  expire(now_boottime_ns);  // keeps the bound on exited entries
+}
+
 void ProcessCache::release(const Exited& e) {
   auto it = entries_.find(e.pid);
   // The pid may have been reused by a new process since: only drop the one that exited.

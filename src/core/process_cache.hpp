@@ -45,6 +45,9 @@ class ProcessCache {
   // missed) and is replaced from /proc. Null when neither is that process.
   ProcessRef find(uint32_t pid, uint64_t start_boottime_ns);
   ParentInfo parent_of(uint32_t ppid);
+  // A process known only from a record (it was gone from /proc when looked for): kept like
+  // an exited one for the grace period, so that its other records do not read /proc again.
+  void remember_unseen(const ProcessRef& process, uint64_t now_boottime_ns);
 
   // Releases exited processes older than the grace period.
   void expire(uint64_t now_boottime_ns);

@@ -26,6 +26,7 @@ ProcessRef process_of(ProcessCache& cache, const wg_header& header) {
   p->start_boottime_ns = header.start_boottime;
   p->start_time_ns = host.wall_ns(header.start_boottime);
   p->exec_id = host.exec_id(header.start_boottime, header.pid);
+  cache.remember_unseen(p, header.ktime);
   return p;
 }
 

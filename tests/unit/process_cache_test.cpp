@@ -173,6 +173,21 @@ TEST(ProcessCache, AnEntryOfAnEarlierProcessWithTheSamePidIsNotReturned) {
   EXPECT_EQ(cache.find(40, 9'000'000'000), nullptr);             // neither
 }
 
+TEST(ProcessCache, AProcessGoneFromProcIsRememberedFromItsRecordUntilTheGracePeriodEnds) {
+  FakeProc proc;  // pid 50 is not in it
+  ProcessCache cache(test_host(), options_for(proc));
+  EXPECT_EQ(cache.find(50, 2'000'000'000), nullptr);
+  auto p = std::make_shared<ProcessInfo>();
+  p->pid = 50;
+  p->comm = "cc1";
+  p->start_boottime_ns = 2'000'000'000;
+  cache.remember_unseen(p, 5'000);
+  proc.add(50, 1, "other", std::string("other\0", 6), 200, "/bin/other");  // /proc is not read again
+  EXPECT_EQ(cache.find(50, 2'000'000'000), p);
+  cache.expire(5'000 + 1'000);
+  EXPECT_EQ(cache.find(50, 2'000'000'000)->binary, "/bin/other");  // released: /proc again
+}
+
 TEST(ProcessDecoding, ArgvSplitsOnEveryNulKeepingEmptyArgumentsAndACutLastOne) {
   EXPECT_EQ(split_args(std::string_view("a\0\0b c\0", 7)), (std::vector<std::string>{"a", "", "b c"}));
   EXPECT_EQ(split_args(std::string_view("a\0bc", 4)), (std::vector<std::string>{"a", "bc"}));
