@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """waggle HTTP benchmark: nginx under wrk on loopback, without and with the agent (its network
 sensor and metrics endpoint on, as `waggle run` starts them), measured in the same run with the
-variants interleaved round by round.
+variants interleaved round by round (and, as the floor of the hooks, bpftrace with empty
+programs on the same tracepoints).
 
 Prints, per variant: median throughput and p99 latency over the rounds, and their ratios to the
 baseline; for the agent, its CPU time per second and peak RSS, and what it lost. Then the
@@ -23,6 +24,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import Agent  # noqa: E402
+
+
+# The floor of the hooks themselves: empty programs on every tracepoint the network sensor
+# uses for data and connections.
+_CALLS = ["read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "sendfile64",
+          "recvmmsg", "sendmmsg"]
+FLOOR_PROGRAM = (",".join(f"tracepoint:syscalls:sys_{d}_{c}" for c in _CALLS for d in ("enter", "exit")) +
+                 ",tracepoint:syscalls:sys_exit_accept,tracepoint:syscalls:sys_exit_accept4,"
+                 "tracepoint:sock:inet_sock_set_state,tracepoint:tcp:tcp_destroy_sock {}")
 
 
 def free_port():
@@ -95,12 +105,14 @@ def main():
     with open(config, "w") as f:
         f.write(f"sensors:\n  file: {{enabled: false}}\nmetrics: {{address: 127.0.0.1:{free_port()}}}\n")
     agent_argv = [waggle, "run", "--config", config]
-    results = {"baseline": {"rps": [], "p99": []}, "waggle": {"rps": [], "p99": [], "cpu": [], "rss": [],
-                                                               "lost": []}}
+    results = {"baseline": {"rps": [], "p99": []}, "floor": {"rps": [], "p99": []},
+               "waggle": {"rps": [], "p99": [], "cpu": [], "rss": [], "lost": []}}
+    variants = ["baseline", "waggle", "floor"]
     try:
         wrk(port, 1, args.connections)  # warm up nginx
         for r in range(args.rounds):
-            for name in (("baseline", "waggle") if r % 2 == 0 else ("waggle", "baseline")):
+            for name in variants[r % 3:] + variants[:r % 3]:
+                floor = Agent(["bpftrace", "-e", FLOOR_PROGRAM], None) if name == "floor" else None
                 agent = Agent(agent_argv + ["--output-file", os.devnull], "waggle: ready") \
                     if name == "waggle" else None
                 cpu0 = agent.cpu() if agent else 0
@@ -115,6 +127,9 @@ def main():
                     res["rss"].append(agent.rss())
                     stats = agent.stop()
                     res["lost"].append(stats["lost"] if stats else -1)
+                if floor:
+                    floor.proc.terminate()
+                    floor.proc.wait(timeout=30)
                 print(f"round {r + 1} {name:8} {rps:10.0f} req/s  p99 {p99 * 1e3:7.3f} ms", flush=True)
 
         # A fixed rate: 12 connections, each waiting 1 ms after every response (about 10,000/s).
@@ -141,6 +156,13 @@ def main():
     print(f"  baseline  {b_rps:10.0f} req/s   p99 {b_p99 * 1e3:7.3f} ms")
     print(f"  waggle    {w_rps:10.0f} req/s   p99 {w_p99 * 1e3:7.3f} ms   "
           f"throughput {w_rps / b_rps:.3f}x  p99 {w_p99 / b_p99:.3f}x")
+    floor = results["floor"]
+    f_pairs = [f / b for f, b in zip(floor["rps"], base["rps"])]
+    f_p99s = [f / b for f, b in zip(floor["p99"], base["p99"])]
+    print(f"  floor     {statistics.median(floor['rps']):10.0f} req/s   p99 "
+          f"{statistics.median(floor['p99']) * 1e3:7.3f} ms   per round: throughput "
+          f"{statistics.median(f_pairs):.3f}x [{min(f_pairs):.3f}..{max(f_pairs):.3f}], p99 "
+          f"{statistics.median(f_p99s):.3f}x (empty programs on the same hooks, bpftrace)")
     pairs = [w / b for w, b in zip(wag["rps"], base["rps"])]
     p99s = [w / b for w, b in zip(wag["p99"], base["p99"])]
     print(f"  per round (each pair measured back to back): throughput {statistics.median(pairs):.3f}x "
