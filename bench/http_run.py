@@ -113,6 +113,8 @@ def main():
         for r in range(args.rounds):
             for name in variants[r % 3:] + variants[:r % 3]:
                 floor = Agent(["bpftrace", "-e", FLOOR_PROGRAM], None) if name == "floor" else None
+                if floor and floor.proc.poll() is not None:  # a probe it could not attach
+                    raise RuntimeError("bpftrace exited: " + floor.proc.stderr.read())
                 agent = Agent(agent_argv + ["--output-file", os.devnull], "waggle: ready") \
                     if name == "waggle" else None
                 cpu0 = agent.cpu() if agent else 0

@@ -145,6 +145,8 @@ def main():
                     # The floor of the hook itself: empty programs on the same two tracepoints.
                     floor = Agent(["bpftrace", "-e", "tracepoint:syscalls:sys_enter_openat {} "
                                    "tracepoint:syscalls:sys_exit_openat {}"], None)
+                    if floor.proc.poll() is not None:
+                        raise RuntimeError("bpftrace exited: " + floor.proc.stderr.read())
                     times[name] = build(floor)
                     floor.proc.terminate()
                     floor.proc.wait(timeout=30)

@@ -189,6 +189,7 @@ struct mm_struct {
 struct kernfs_node {
   struct kernfs_node *__parent; /* `parent` before Linux 6.15 */
   const char *name;
+  __u64 id; /* for a cgroup's directory: the cgroup id */
 } __attribute__((preserve_access_index));
 
 struct kernfs_node___old {

@@ -103,7 +103,8 @@ ProcessRef ProcessCache::find(uint32_t pid, uint64_t start_boottime_ns) {
 }
 
 void ProcessCache::remember_unseen(const ProcessRef& process, uint64_t now_boottime_ns) {
-  entries_[process->pid] = Entry{process, true};
+  // A newer process with the same pid, just read from /proc, keeps its place.
+  if (!entries_.try_emplace(process->pid, Entry{process, true}).second) return;
   exited_.push_back(Exited{now_boottime_ns, process->pid, process.get()});
   expire(now_boottime_ns);  // keeps the bound on exited entries
 }

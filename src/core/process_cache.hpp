@@ -47,6 +47,7 @@ class ProcessCache {
   ParentInfo parent_of(uint32_t ppid);
   // A process known only from a record (it was gone from /proc when looked for): kept like
   // an exited one for the grace period, so that its other records do not read /proc again.
+  // Nothing changes when the pid is cached already (a newer process reusing it).
   void remember_unseen(const ProcessRef& process, uint64_t now_boottime_ns);
 
   // Releases exited processes older than the grace period.

@@ -50,6 +50,22 @@ std::string unsupported(const Rule& r) {
   return {};
 }
 
+// The IPv4 network an IPv6 CIDR covers through IPv4-mapped addresses (::ffff:a.b.c.d), if any:
+// a.b.c.d/(N-96) for ::ffff:a.b.c.d/N, and all of IPv4 for a CIDR holding ::ffff:0:0/96.
+std::optional<std::pair<std::array<uint8_t, 4>, uint8_t>> mapped_ipv4(const Cidr& net) {
+  std::array<uint8_t, 16> prefix{};
+  prefix[10] = prefix[11] = 0xff;
+  unsigned common = std::min<unsigned>(net.prefix_len, 96);
+  for (unsigned bit = 0; bit < common; bit++) {
+    uint8_t mask = uint8_t(0x80u >> (bit % 8));
+    if ((net.addr[bit / 8] & mask) != (prefix[bit / 8] & mask)) return std::nullopt;
+  }
+  if (net.prefix_len <= 96) return std::make_pair(std::array<uint8_t, 4>{}, uint8_t(0));
+  std::array<uint8_t, 4> v4{};
+  std::copy_n(net.addr.begin() + 12, 4, v4.begin());
+  return std::make_pair(v4, uint8_t(net.prefix_len - 96));
+}
+
 // Where the cgroup programs of some rules attach: the cgroups they name, or the root of the
 // cgroup tree as soon as one rule names none (or names cgroups it excludes).
 struct AttachPoints {
@@ -106,11 +122,13 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
           compiled.kernel.action = WG_ACTION_DENY;
           break;
       }
-      if (r.rate_limit_per_s > 0) {  // N/s, or N/m (per_s = N / 60)
-        bool per_second = r.rate_limit_per_s >= 1 && r.rate_limit_per_s == std::floor(r.rate_limit_per_s);
-        compiled.kernel.window_ns = per_second ? 1'000'000'000ull : 60'000'000'000ull;
-        compiled.kernel.per_window =
-            per_second ? uint64_t(r.rate_limit_per_s) : uint64_t(std::llround(r.rate_limit_per_s * 60));
+      if (r.rate_limit_per_s > 0) {  // N per window, as written
+        compiled.kernel.window_ns = uint64_t(r.rate_window_s) * 1'000'000'000ull;
+        compiled.kernel.per_window = uint64_t(std::llround(r.rate_limit_per_s * r.rate_window_s));
+      } else if (r.on == RuleEvent::kNetworkAccept && r.action == RuleAction::kDeny) {
+        // Judged on every arriving packet a remote peer sends: never more events than this.
+        compiled.kernel.window_ns = 1'000'000'000ull;
+        compiled.kernel.per_window = kInboundDenyEventsPerSecond;
       }
       compiled.kernel.monitor = p.mode == PolicyMode::kMonitor;
       compiled.kernel.in_use = 1;
@@ -149,6 +167,9 @@ std::optional<CompiledPolicies> compile_policies(const std::vector<Policy>& poli
               c.dest6[{mapped, uint8_t(net.prefix_len + 96)}] |= bit;
             } else {
               c.dest6[{net.addr, net.prefix_len}] |= bit;
+              // IPv4-mapped space (::ffff:0:0/96) inside it, or it inside that: IPv4 packets and
+              // AF_INET sockets are looked up as IPv4.
+              if (auto v4 = mapped_ipv4(net)) c.dest4[*v4] |= bit;
             }
           }
         }

@@ -18,6 +18,10 @@
 
 namespace waggle {
 
+// Events a network.accept deny rule without a rateLimit posts per second at most: a remote
+// peer's packets must not be able to fill the ring.
+inline constexpr uint64_t kInboundDenyEventsPerSecond = 100;
+
 struct CompiledRule {
   std::string policy;
   std::string rule;

@@ -238,7 +238,7 @@ static long args_step(u32 i, struct args_ctx *ctx) {
 
 /* The rules whose args selector lists one of the current process's arguments (the first
  * WG_ARGS_SCANNED pieces of argv). */
-static __always_inline u64 args_listed(struct task_struct *task) {
+static __always_inline u64 args_listed(const struct wg_policy_masks *m, struct task_struct *task) {
   u32 zero = 0;
   struct args_scan *a = bpf_map_lookup_elem(&args_scan_map, &zero);
   if (!a) return 0;
@@ -248,9 +248,9 @@ static __always_inline u64 args_listed(struct task_struct *task) {
   a->inside = false;
   struct args_ctx ctx = {.a = a};
   bpf_loop(WG_ARGS_SCANNED, args_step, &ctx, 0);
-  /* Arguments left unread could hold any value: fail closed, as if they held every listed
-   * one (an `in` rule holds, a `notIn` rule does not). */
-  if (a->at < a->end) return ~0ULL;
+  /* Arguments left unread could hold any value: fail closed, every args rule holds (`in` as if
+   * they held its values, `notIn` as if they did not). */
+  if (a->at < a->end) return m->sel[WG_SEL_ARGS].in;
   return a->listed;
 }
 
@@ -282,7 +282,7 @@ int wg_pol_exec(u64 *ctx) {
   struct wg_policy_masks *m = bpf_map_lookup_elem(&masks, &zero);
   if (!m || !m->exec_rules) return 0;
   u64 candidates = identity_rules(m, m->exec_rules, tgid, BPF_CORE_READ(task, real_parent, tgid), &s->reversed);
-  if (candidates && selector_used(m, WG_SEL_ARGS)) candidates &= holds(&m->sel[WG_SEL_ARGS], args_listed(task));
+  if (candidates && selector_used(m, WG_SEL_ARGS)) candidates &= holds(&m->sel[WG_SEL_ARGS], args_listed(m, task));
   if (!candidates) return 0;
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
   decide_and_kill(&d, tgid); /* a kill is delivered before the new image runs */

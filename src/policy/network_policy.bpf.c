@@ -103,12 +103,13 @@ static __always_inline int on_connect(struct bpf_sock_addr *ctx, bool v6) {
 
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
   bpf_loop(WG_MAX_RULES, decide_step, &d, 0);
-  if (!d.report || !within_rate(&d)) return 1;
-
-  struct wg_policy_connect rec = {};
-  wg_fill_header_btf(&rec.h, WG_REC_POLICY_CONNECT);
-  rec.port = port;
-  post(&rec, &d, v6, type, addr);
+  if (!d.report) return 1;
+  if (within_rate(&d)) {
+    struct wg_policy_connect rec = {};
+    wg_fill_header_btf(&rec.h, WG_REC_POLICY_CONNECT);
+    rec.port = port;
+    post(&rec, &d, v6, type, addr);
+  }
   return d.outcome == WG_OUTCOME_DENIED ? 0 : 1; /* 0: the connect fails with EPERM */
 }
 
@@ -184,8 +185,11 @@ int wg_pol_ingress(struct __sk_buff *skb) {
   if (!sk) return 1;
   sk = bpf_sk_fullsock(sk);
   if (!sk) return 1;
-  u32 type = sk->type;
-  if (type == SOCK_STREAM && sk->state != TCP_LISTEN) return 1;
+  /* New TCP connections (a listening socket), and UDP datagrams to unconnected sockets: the
+   * replies a connected UDP client (a resolver, say) waits for are never touched. */
+  u32 type = sk->type, protocol = sk->protocol;
+  if (type == SOCK_STREAM && (protocol != IPPROTO_TCP || sk->state != TCP_LISTEN)) return 1;
+  if (type == SOCK_DGRAM && (protocol != IPPROTO_UDP || sk->dst_port != 0)) return 1;
   u64 candidates = m->ingress_rules & protocol_rules(m, type);
   if (!candidates) return 1;
   u32 port = sk->src_port;
@@ -224,15 +228,17 @@ int wg_pol_ingress(struct __sk_buff *skb) {
 
   struct decision d = {.candidates = candidates, .rule = WG_MAX_RULES};
   bpf_loop(WG_MAX_RULES, decide_step, &d, 0);
-  if (!d.report || !within_rate(&d)) return 1;
-  /* No process acts here (the packet arrives in softirq): the record names none. */
-  struct wg_policy_connect rec = {};
-  rec.h.type = WG_REC_POLICY_CONNECT;
-  rec.h.ktime = bpf_ktime_get_boot_ns();
-  rec.h.cgroup_id = bpf_skb_cgroup_id(skb);
-  rec.port = port;
-  rec.peer_port = peer_port;
-  rec.inbound = 1;
-  post(&rec, &d, v6, type, addr);
+  if (!d.report) return 1;
+  if (within_rate(&d)) {
+    /* No process acts here (the packet arrives in softirq): the record names none. */
+    struct wg_policy_connect rec = {};
+    rec.h.type = WG_REC_POLICY_CONNECT;
+    rec.h.ktime = bpf_ktime_get_boot_ns();
+    rec.h.cgroup_id = bpf_skb_cgroup_id(skb);
+    rec.port = port;
+    rec.peer_port = peer_port;
+    rec.inbound = 1;
+    post(&rec, &d, v6, type, addr);
+  }
   return d.outcome == WG_OUTCOME_DENIED ? 0 : 1; /* 0: the packet is dropped */
 }

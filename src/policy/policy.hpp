@@ -66,7 +66,8 @@ struct Rule {
   std::optional<DestinationSelector> destination;
   std::vector<PortRange> ports;  // empty: any port; inbound: the local port
   bool tcp = true, udp = true;   // protocol selector; both when not given
-  double rate_limit_per_s = 0;   // log only; 0: no limit
+  double rate_limit_per_s = 0;   // events a rule posts (not count); 0: no limit
+  uint32_t rate_window_s = 1;    // as written: N/s (1) or N/m (60)
 };
 
 struct Policy {

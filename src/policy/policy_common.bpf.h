@@ -104,79 +104,6 @@ struct {
   __type(value, u64);
 } cgroup_container_rules SEC(".maps");
 
-/* Cgroup names are at most NAME_MAX bytes. A container's cgroup is the first, from the leaf
- * up, whose name holds a run of exactly 64 lowercase hex digits (docker-<id>.scope,
- * cri-containerd-<id>.scope, crio-<id>.scope, <id>): processes that moved into a sub-cgroup
- * of their container stay in it. */
-#define CGROUP_NAME_CAP 256
-#define CONTAINER_LEVELS 8
-struct container_scan {
-  char name[CGROUP_NAME_CAP];
-  struct wg_container_key key;
-  u32 run;
-  bool found;
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, u32);
-  __type(value, struct container_scan);
-} container_scan_map SEC(".maps");
-
-struct container_ctx {
-  struct container_scan *s; /* bpf_loop's context must live on the stack */
-};
-
-static long container_step(u32 i, struct container_ctx *ctx) {
-  struct container_scan *s = ctx->s;
-  if (i >= CGROUP_NAME_CAP) return 1;
-  char c = s->name[i];
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
-    s->run++;
-    return 0;
-  }
-  if (s->run == WG_CONTAINER_ID_LEN && i >= WG_CONTAINER_ID_LEN) {
-    bpf_probe_read_kernel(s->key.id, WG_CONTAINER_ID_LEN, &s->name[i - WG_CONTAINER_ID_LEN]);
-    s->found = true;
-    return 1;
-  }
-  s->run = 0;
-  return c == 0;
-}
-
-static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn) {
-  if (bpf_core_field_exists(kn->__parent)) return BPF_CORE_READ(kn, __parent);
-  return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
-}
-
-/* The rules whose container selector lists the container of the current process. */
-static __always_inline u64 container_rules(void) {
-  u64 cgroup = bpf_get_current_cgroup_id();
-  u64 *cached = bpf_map_lookup_elem(&cgroup_container_rules, &cgroup);
-  if (cached) return *cached;
-  u32 zero = 0;
-  struct container_scan *s = bpf_map_lookup_elem(&container_scan_map, &zero);
-  if (!s) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
-  s->found = false;
-  for (int level = 0; level < CONTAINER_LEVELS && kn && !s->found; level++) {
-    s->run = 0;
-    if (bpf_probe_read_kernel_str(s->name, CGROUP_NAME_CAP, BPF_CORE_READ(kn, name)) < 0) break;
-    struct container_ctx ctx = {.s = s};
-    bpf_loop(CGROUP_NAME_CAP, container_step, &ctx, 0);
-    kn = kn_parent(kn);
-  }
-  u64 rules = 0;
-  if (s->found) {
-    s->key.prefixlen = WG_CONTAINER_ID_LEN * 8;
-    rules = lookup_bits(&container_ids, &s->key);
-  }
-  bpf_map_update_elem(&cgroup_container_rules, &cgroup, &rules, BPF_ANY);
-  return rules;
-}
-
 /* A selector kind no rule uses costs no lookup. */
 static __always_inline bool selector_used(const struct wg_policy_masks *m, int kind) {
   return (m->sel[kind].in | m->sel[kind].not_in) != 0;
@@ -203,6 +130,96 @@ static __always_inline u64 executable_rules(void *exact, void *prefix, u32 lists
   return rules | lookup_bits(prefix, tmp);
 }
 
+/* Cgroup names are at most NAME_MAX bytes. A process's container is named by the outermost
+ * cgroup on its path whose name holds a run of exactly 64 lowercase hex digits
+ * (docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope, <id>): what a process does
+ * below its container's cgroup (sub-cgroups, whatever their names) cannot change it. */
+#define CGROUP_NAME_CAP 256
+#define CONTAINER_LEVELS 32
+struct container_scan {
+  char name[CGROUP_NAME_CAP];
+  char candidate[WG_CONTAINER_ID_LEN];
+  struct wg_container_key key;
+  u64 seq; /* bumped by every scan: a scan interrupted by another on this CPU sees it move */
+  u32 run;
+  bool hit;
+  bool found;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct container_scan);
+} container_scan_map SEC(".maps");
+
+struct container_ctx {
+  struct container_scan *s; /* bpf_loop's context must live on the stack */
+};
+
+static long container_step(u32 i, struct container_ctx *ctx) {
+  struct container_scan *s = ctx->s;
+  if (i >= CGROUP_NAME_CAP) return 1;
+  char c = s->name[i];
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
+    s->run++;
+    return 0;
+  }
+  if (s->run == WG_CONTAINER_ID_LEN && i >= WG_CONTAINER_ID_LEN) {
+    bpf_probe_read_kernel(s->candidate, WG_CONTAINER_ID_LEN, &s->name[i - WG_CONTAINER_ID_LEN]);
+    s->hit = true;
+    return 1;
+  }
+  s->run = 0;
+  return c == 0;
+}
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn) {
+  if (bpf_core_field_exists(kn->__parent)) return BPF_CORE_READ(kn, __parent);
+  return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+/* The rules whose container selector lists the container of the current process. When it
+ * cannot be known (a path deeper than CONTAINER_LEVELS, an unreadable name, a scan interrupted),
+ * every container rule holds, `in` and `notIn` alike: the rule is enforced (fail closed). */
+static __always_inline u64 container_rules(const struct wg_policy_masks *m) {
+  u64 unknown = m->sel[WG_SEL_CONTAINER].in;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+  if (!kn) return unknown;
+  u64 cgroup = BPF_CORE_READ(kn, id); /* the cache key, from the node that is walked */
+  u64 *cached = bpf_map_lookup_elem(&cgroup_container_rules, &cgroup);
+  if (cached) return *cached;
+  u32 zero = 0;
+  struct container_scan *s = bpf_map_lookup_elem(&container_scan_map, &zero);
+  if (!s) return unknown;
+  u64 seq = ++s->seq;
+  s->found = false;
+  for (int level = 0; level < CONTAINER_LEVELS && kn; level++) {
+    s->run = 0;
+    s->hit = false;
+    if (bpf_probe_read_kernel_str(s->name, CGROUP_NAME_CAP, BPF_CORE_READ(kn, name)) < 0) return unknown;
+    struct container_ctx ctx = {.s = s};
+    bpf_loop(CGROUP_NAME_CAP, container_step, &ctx, 0);
+    if (s->hit) { /* an outer one found later replaces it */
+      __builtin_memcpy(s->key.id, s->candidate, WG_CONTAINER_ID_LEN);
+      s->found = true;
+    }
+    kn = kn_parent(kn);
+  }
+  u64 rules = unknown;
+  if (!kn) { /* the walk reached the root */
+    rules = 0;
+    if (s->found) {
+      s->key.prefixlen = WG_CONTAINER_ID_LEN * 8;
+      rules = lookup_bits(&container_ids, &s->key);
+    }
+  }
+  if (s->seq != seq) return unknown; /* another scan ran on this CPU meanwhile */
+  bpf_map_update_elem(&cgroup_container_rules, &cgroup, &rules, BPF_ANY);
+  return rules;
+}
+
 /* Narrows `candidates` by who is acting: uid, gid, cgroup, executable and the parent's
  * executable. A selector kind no rule uses costs nothing. */
 static __always_inline u64 identity_rules(const struct wg_policy_masks *m, u64 candidates, u32 tgid, u32 ppid,
@@ -221,7 +238,7 @@ static __always_inline u64 identity_rules(const struct wg_policy_masks *m, u64 c
     candidates &= holds(&m->sel[WG_SEL_CGROUP], lookup_bits(&cgroup_rules, &cgroup));
   }
   if (candidates && selector_used(m, WG_SEL_CONTAINER))
-    candidates &= holds(&m->sel[WG_SEL_CONTAINER], container_rules());
+    candidates &= holds(&m->sel[WG_SEL_CONTAINER], container_rules(m));
   if (!candidates) return 0;
   if (selector_used(m, WG_SEL_BINARY))
     candidates &= holds(&m->sel[WG_SEL_BINARY],
@@ -276,7 +293,7 @@ static long decide_step(u32 i, struct decision *d) {
   return 0;
 }
 
-/* Rate limits of log rules: the window each rule is in, and how many events it held back. */
+/* Rate limits: the window each rule is in, and how many events it held back. */
 struct rate_window {
   u64 start;
   u64 count;
@@ -296,11 +313,10 @@ struct {
   __type(value, u64);
 } rate_limited SEC(".maps");
 
-/* Whether the event decided by d may be posted: a log rule with a rate limit posts at most
- * per_window events per window. Plain loads and an atomic add: CPUs racing at the same moment
- * may let one more event each through. */
+/* Whether the event decided by d may be posted (the action is taken either way): a rule with a
+ * rate limit posts at most per_window events per window. Plain loads and an atomic add: CPUs
+ * racing at the same moment may let one more event each through. */
 static __always_inline bool within_rate(const struct decision *d) {
-  if (d->outcome != WG_OUTCOME_LOGGED) return true;
   u32 i = d->rule;
   struct wg_rule *r = bpf_map_lookup_elem(&rules, &i);
   struct rate_window *w = bpf_map_lookup_elem(&rate_windows, &i);

@@ -451,9 +451,9 @@ void read_match(Reader& r, const Value& value, Rule& rule) {
       }
     }
   }
-  // Without a protocol selector, network.accept means TCP connections, unless it denies: then
-  // UDP datagrams too.
-  if (rule.on == RuleEvent::kNetworkAccept && !protocol_given) rule.udp = rule.action == RuleAction::kDeny;
+  // Without a protocol selector, network.accept means TCP connections: UDP datagrams are judged
+  // only when a deny rule asks for them.
+  if (rule.on == RuleEvent::kNetworkAccept && !protocol_given) rule.udp = false;
 }
 
 // "N/s" or "N/m", as events per second.
@@ -518,13 +518,17 @@ Rule read_rule(Reader& r, const Value& value, size_t index) {
   }
 
   if (const Value* rate = field(fields, "rateLimit")) {
-    if (rule.action != RuleAction::kLog) {
-      Reader::fail_message(Value{rate->node, rate->path, key_mark(value, "rateLimit")},
-                           "only possible with action log, and this rule's action is " + action);
+    if (rule.action == RuleAction::kCount) {
+      Reader::fail_message(
+          Value{rate->node, rate->path, key_mark(value, "rateLimit")},
+          "only possible with an action that posts events (log, kill, deny), and this rule's "
+          "action is count");
     }
-    auto per_s = parse_rate(r.string(*rate, kRateExpected));
+    std::string text = r.string(*rate, kRateExpected);
+    auto per_s = parse_rate(text);
     if (!per_s) r.fail(*rate, kRateExpected);
     rule.rate_limit_per_s = *per_s;
+    rule.rate_window_s = text.ends_with("/m") ? 60 : 1;
   }
 
   if (const Value* match = field(fields, "match")) read_match(r, *match, rule);

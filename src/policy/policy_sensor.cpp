@@ -505,7 +505,7 @@ class PolicySensor final : public Sensor {
     PolicyEvent event;
     event.time_ns = cache_.host().wall_ns(h.ktime);
     event.tid = h.tid;
-    event.process = process_of(cache_, h);
+    if (h.pid != 0) event.process = process_of(cache_, h);  // 0: no process acted
     event.policy = rule.policy;
     event.rule = rule.rule;
     event.action = rule.action;
@@ -523,7 +523,6 @@ class PolicySensor final : public Sensor {
     PolicyEvent event = event_for(rec.h, rec.generation, rec.rule, rec.outcome, rec.matched);
     event.kind = rec.inbound ? PolicyEvent::Kind::kAccept : PolicyEvent::Kind::kConnect;
     event.peer_port = rec.peer_port;
-    if (rec.h.pid == 0) event.process = nullptr;  // judged on a packet's arrival
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(rec.family == AF_INET6 ? AF_INET6 : AF_INET, rec.addr, text, sizeof(text));
     event.address = text;

@@ -33,7 +33,7 @@ static int usage(void) {
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
           "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES [PORT] | tcp-reset |\n"
           "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE | udp-sendto IPV4 PORT |\n"
-          "       inbound tcp|udp PORT SOURCE...\n");
+          "       inbound tcp|udp PORT SOURCE... | udp-roundtrip SERVER_IP\n");
   return 64;
 }
 
@@ -189,6 +189,27 @@ static int inbound(const char *proto, uint16_t port, int count, char **sources) 
   return 0;
 }
 
+/* A UDP question and its answer: a server bound to SERVER_IP, a client on 127.0.0.1 connected
+ * to it. Prints "answered" or "timeout" (a second to wait). */
+static int udp_roundtrip(const char *server_ip) {
+  int server = bound_socket(SOCK_DGRAM, server_ip, 0);
+  int client = bound_socket(SOCK_DGRAM, "127.0.0.1", 0);
+  struct sockaddr_in a;
+  socklen_t len = sizeof(a);
+  if (server < 0 || client < 0 || getsockname(server, (struct sockaddr *)&a, &len) ||
+      connect(client, (struct sockaddr *)&a, sizeof(a)) || send(client, "q", 1, 0) != 1)
+    return 2;
+  char byte;
+  struct sockaddr_in from;
+  len = sizeof(from);
+  if (recvfrom(server, &byte, 1, 0, (struct sockaddr *)&from, &len) != 1 ||
+      sendto(server, "a", 1, 0, (struct sockaddr *)&from, len) != 1)
+    return 3;
+  struct pollfd p = {.fd = client, .events = POLLIN};
+  printf(poll(&p, 1, 1000) == 1 && recv(client, &byte, 1, 0) == 1 ? "answered\n" : "timeout\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) return usage();
   const char *mode = argv[1];
@@ -322,6 +343,7 @@ int main(int argc, char **argv) {
     while ((n = read(fd, buf, sizeof(buf))) > 0) fwrite(buf, 1, (size_t)n, stdout);
     return 0;
   }
+  if (!strcmp(mode, "udp-roundtrip") && argc == 3) return udp_roundtrip(argv[2]);
   if (!strcmp(mode, "inbound") && argc >= 5 && (!strcmp(argv[2], "tcp") || !strcmp(argv[2], "udp")))
     return inbound(argv[2], (uint16_t)atoi(argv[3]), argc - 4, argv + 4);
   if (!strcmp(mode, "udp-sendto") && argc == 4) { /* one datagram, no connect: prints 0 or -errno */

@@ -76,10 +76,13 @@ TEST(PolicyInboundTest, DenyDropsUdpDatagramsFromTheSource) {
   Spawned server =
       spawn({helper_path(), "inbound", "udp", p, "127.0.0.2", "127.0.0.1"}, "", false, cgroup.path());
   Spawned tcp = spawn({helper_path(), "inbound", "tcp", p, "127.0.0.2"}, "", false, cgroup.path());
+  // A client's connected socket gets its answer from the denied source: only servers are judged.
+  Spawned client = spawn({helper_path(), "udp-roundtrip", "127.0.0.2"}, "", false, cgroup.path());
   ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
 
   EXPECT_EQ(server.out, "received 127.0.0.1\n");
   EXPECT_EQ(tcp.out, "127.0.0.2 connected\naccepted 127.0.0.2\n");  // the rule says udp
+  EXPECT_EQ(client.out, "answered\n");
   auto events = inbound_matches(agent);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["outcome"], "denied");

@@ -162,6 +162,7 @@ TEST(PolicyCompiler, RateLimitsBecomeWindowsTheKernelCounts) {
   per_second.rate_limit_per_s = 10;
   Rule per_minute = file_rule("m", RuleAction::kLog);
   per_minute.rate_limit_per_s = 30 / 60.0;
+  per_minute.rate_window_s = 60;
   Rule none = file_rule("n", RuleAction::kLog);
   std::string error;
   auto c = compile_policies({policy_with({per_second, per_minute, none})}, "", &error);
@@ -171,6 +172,32 @@ TEST(PolicyCompiler, RateLimitsBecomeWindowsTheKernelCounts) {
   EXPECT_EQ(c->rules[1].kernel.window_ns, 60'000'000'000u);
   EXPECT_EQ(c->rules[1].kernel.per_window, 30u);
   EXPECT_EQ(c->rules[2].kernel.window_ns, 0u);
+}
+
+TEST(PolicyCompiler, IPv6NetworksCoveringMappedAddressesAlsoHoldForIpv4) {
+  auto v6 = [](std::array<uint8_t, 16> addr, uint8_t len) {
+    Cidr c;
+    c.family = AF_INET6;
+    c.addr = addr;
+    c.prefix_len = len;
+    return c;
+  };
+  std::array<uint8_t, 16> mapped{};
+  mapped[10] = mapped[11] = 0xff;
+  mapped[12] = 192;
+  mapped[13] = 168;
+  std::array<uint8_t, 16> doc{0x20, 0x01, 0x0d, 0xb8};
+  Rule r;
+  r.name = "r";
+  r.on = RuleEvent::kNetworkAccept;
+  r.action = RuleAction::kDeny;
+  r.destination = DestinationSelector{false, {v6(mapped, 112), v6({}, 0), v6(doc, 32)}};
+  std::string error;
+  auto c = compile_policies({policy_with({r})}, "", &error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->dest4.at({{192, 168, 0, 0}, 16}), 1u);  // ::ffff:192.168.0.0/112
+  EXPECT_EQ(c->dest4.at({{0, 0, 0, 0}, 0}), 1u);       // ::/0 holds all of IPv4
+  EXPECT_EQ(c->dest4.size(), 2u);                      // 2001:db8::/32 holds none
 }
 
 TEST(PolicyCompiler, RefusesMoreThan64RulesInForce) {

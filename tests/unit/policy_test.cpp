@@ -498,14 +498,14 @@ TEST(PolicyErrors, BadPortRange) {
 
 TEST(PolicyErrors, RateLimit) {
   const std::string expected = "expected a rate: N/s or N/m, N a positive integer (e.g. 10/s), got ";
-  EXPECT_EQ(
-      parse_error(with_rules("    - on: file.open\n      action: kill\n      rateLimit: 10/s\n")),
-      "policy.yaml:9:7: spec.rules[0].rateLimit: only possible with action log, and this rule's action is "
-      "kill");
+  // A kill is always done; the limit is on the events it posts.
+  Policy kill = parse_ok(with_rules("    - on: file.open\n      action: kill\n      rateLimit: 120/m\n"));
+  EXPECT_DOUBLE_EQ(kill.rules[0].rate_limit_per_s, 2.0);
+  EXPECT_EQ(kill.rules[0].rate_window_s, 60u);
   EXPECT_EQ(
       parse_error(with_rules("    - on: file.open\n      action: count\n      rateLimit: 10/s\n")),
-      "policy.yaml:9:7: spec.rules[0].rateLimit: only possible with action log, and this rule's action is "
-      "count");
+      "policy.yaml:9:7: spec.rules[0].rateLimit: only possible with an action that posts events (log, kill, "
+      "deny), and this rule's action is count");
   EXPECT_EQ(parse_error(with_rules("    - on: file.open\n      action: log\n      rateLimit: 10/h\n")),
             "policy.yaml:9:18: spec.rules[0].rateLimit: " + expected + "\"10/h\"");
   EXPECT_EQ(parse_error(with_rules("    - on: file.open\n      action: log\n      rateLimit: 0/s\n")),
@@ -676,7 +676,11 @@ TEST(Policy, AcceptRules) {
       parse_ok(with_rules("    - on: network.accept\n      action: deny\n      match:\n"
                           "        source: {cidr: [\"fd00::/8\"]}\n        port: [22]\n"));
   EXPECT_TRUE(deny.rules[0].tcp);
-  EXPECT_TRUE(deny.rules[0].udp);
+  EXPECT_FALSE(deny.rules[0].udp);  // datagrams only when asked for
+  EXPECT_TRUE(parse_ok(with_rules("    - on: network.accept\n      action: deny\n      match:\n"
+                                  "        protocol: [udp]\n"))
+                  .rules[0]
+                  .udp);
   EXPECT_EQ(parse_ok(with_rules("    - on: network.accept\n      action: kill\n")).rules[0].action,
             RuleAction::kKill);
 }

@@ -186,6 +186,10 @@ TEST(ProcessCache, AProcessGoneFromProcIsRememberedFromItsRecordUntilTheGracePer
   EXPECT_EQ(cache.find(50, 2'000'000'000), p);
   cache.expire(5'000 + 1'000);
   EXPECT_EQ(cache.find(50, 2'000'000'000)->binary, "/bin/other");  // released: /proc again
+
+  // An old process's record, its pid reused by one found in /proc: the live one stays.
+  cache.remember_unseen(p, 9'000);
+  EXPECT_EQ(cache.find(50)->binary, "/bin/other");
 }
 
 TEST(ProcessDecoding, ArgvSplitsOnEveryNulKeepingEmptyArgumentsAndACutLastOne) {
