@@ -118,39 +118,61 @@ static int tcp_pair(long client_bytes, long server_bytes, int reset, uint16_t po
   return 0;
 }
 
-/* A socket of `type` bound to IPv4 `addr` port `port` (0: the kernel picks). */
+/* An IPv4 or IPv6 address (text) and port as a sockaddr; returns its length. */
+static socklen_t make_addr(const char *ip, uint16_t port, struct sockaddr_storage *ss) {
+  memset(ss, 0, sizeof(*ss));
+  if (strchr(ip, ':')) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    inet_pton(AF_INET6, ip, &a->sin6_addr);
+    return sizeof(*a);
+  }
+  struct sockaddr_in *a = (struct sockaddr_in *)ss;
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a->sin_addr);
+  return sizeof(*a);
+}
+
+/* A socket of `type` bound to `addr` (IPv4 or IPv6) port `port` (0: the kernel picks). */
 static int bound_socket(int type, const char *addr, uint16_t port) {
-  int fd = socket(AF_INET, type, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-  inet_pton(AF_INET, addr, &a.sin_addr);
+  struct sockaddr_storage a;
+  socklen_t len = make_addr(addr, port, &a);
+  int fd = socket(a.ss_family, type, 0);
   int one = 1; /* a port an earlier server left in TIME_WAIT is free again */
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  return fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ? fd : -1;
+  return fd >= 0 && bind(fd, (struct sockaddr *)&a, len) == 0 ? fd : -1;
 }
 
-static const char *peer_of(const struct sockaddr_in *a, char *buf) {
-  return inet_ntop(AF_INET, &a->sin_addr, buf, INET_ADDRSTRLEN);
+static const char *peer_of(const struct sockaddr_storage *a, char *buf) {
+  if (a->ss_family == AF_INET6)
+    return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, buf, INET6_ADDRSTRLEN);
+  return inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, buf, INET6_ADDRSTRLEN);
 }
 
-/* Inbound traffic to 127.0.0.1:PORT from each SOURCE (a loopback address). tcp: a connect from
- * each (a second to complete: "SOURCE connected", "SOURCE timeout" or "SOURCE -errno"), then
- * every connection accepted ("accepted PEER"). udp: a datagram from each, then every one
- * received ("received PEER"). Lines are written as they happen: a kill leaves what came before. */
+/* Inbound traffic to PORT of 127.0.0.1 (of ::1 when the first SOURCE is IPv6) from each SOURCE
+ * (a loopback address). tcp: a connect from each (a second to complete: "SOURCE connected",
+ * "SOURCE timeout" or "SOURCE -errno"), then every connection accepted ("accepted PEER"). udp:
+ * a datagram from each, then every one received ("received PEER"). Lines are written as they
+ * happen: a kill leaves what came before. */
 static int inbound(const char *proto, uint16_t port, int count, char **sources) {
   setvbuf(stdout, NULL, _IONBF, 0);
   int tcp = !strcmp(proto, "tcp");
-  int server = bound_socket(tcp ? SOCK_STREAM : SOCK_DGRAM, "127.0.0.1", port);
+  const char *server_ip = strchr(sources[0], ':') ? "::1" : "127.0.0.1";
+  int server = bound_socket(tcp ? SOCK_STREAM : SOCK_DGRAM, server_ip, port);
   if (server < 0 || (tcp && listen(server, 16))) return 2;
-  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_storage to;
+  socklen_t to_len = make_addr(server_ip, port, &to);
   for (int i = 0; i < count; i++) {
     int fd = bound_socket(tcp ? SOCK_STREAM : SOCK_DGRAM, sources[i], 0);
     if (fd < 0) return 3;
     if (!tcp) {
-      if (sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) != 1) return 4;
+      if (sendto(fd, "x", 1, 0, (struct sockaddr *)&to, to_len) != 1) return 4;
       continue;
     }
     fcntl(fd, F_SETFL, O_NONBLOCK);
-    if (connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0) {
+    if (connect(fd, (struct sockaddr *)&to, to_len) == 0) {
       printf("%s connected\n", sources[i]);
       continue;
     }
@@ -172,9 +194,9 @@ static int inbound(const char *proto, uint16_t port, int count, char **sources) 
   }
   fcntl(server, F_SETFL, O_NONBLOCK);
   for (;;) {
-    struct sockaddr_in peer;
+    struct sockaddr_storage peer;
     socklen_t len = sizeof(peer);
-    char text[INET_ADDRSTRLEN];
+    char text[INET6_ADDRSTRLEN];
     if (tcp) {
       int fd = accept(server, (struct sockaddr *)&peer, &len);
       if (fd < 0) break;
@@ -194,13 +216,13 @@ static int inbound(const char *proto, uint16_t port, int count, char **sources) 
 static int udp_roundtrip(const char *server_ip) {
   int server = bound_socket(SOCK_DGRAM, server_ip, 0);
   int client = bound_socket(SOCK_DGRAM, "127.0.0.1", 0);
-  struct sockaddr_in a;
+  struct sockaddr_storage a;
   socklen_t len = sizeof(a);
   if (server < 0 || client < 0 || getsockname(server, (struct sockaddr *)&a, &len) ||
-      connect(client, (struct sockaddr *)&a, sizeof(a)) || send(client, "q", 1, 0) != 1)
+      connect(client, (struct sockaddr *)&a, len) || send(client, "q", 1, 0) != 1)
     return 2;
   char byte;
-  struct sockaddr_in from;
+  struct sockaddr_storage from;
   len = sizeof(from);
   if (recvfrom(server, &byte, 1, 0, (struct sockaddr *)&from, &len) != 1 ||
       sendto(server, "a", 1, 0, (struct sockaddr *)&from, len) != 1)

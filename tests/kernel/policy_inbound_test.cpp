@@ -60,6 +60,33 @@ TEST(PolicyInboundTest, DenyDropsANewConnectionFromTheSourceBeforeAnyProcessAcce
   EXPECT_EQ(events[0]["event"]["peer_port"], events.back()["event"]["peer_port"]);  // SYN retransmits
 }
 
+TEST(PolicyInboundTest, DenyReadsTheSourceOfIpv6PacketsToo) {
+  skip_unless_bpf();
+  TempDir dir;
+  TestCgroup cgroup;
+  int port = free_port(), other_port = free_port();
+  std::string policy = inbound_policy(dir, "no-loopback6",
+                                      "        source: {cidr: [\"::1/128\"]}\n        port: [" +
+                                          std::to_string(port) + "]\n        cgroup: {in: [" + cgroup.relative() +
+                                          "]}\n",
+                                      "deny");
+  AgentRun agent({"run", "--policy", policy});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Spawned denied = spawn({helper_path(), "inbound", "tcp", std::to_string(port), "::1"}, "", false, cgroup.path());
+  Spawned other =
+      spawn({helper_path(), "inbound", "tcp", std::to_string(other_port), "::1"}, "", false, cgroup.path());
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+
+  EXPECT_EQ(denied.out, "::1 timeout\n");
+  EXPECT_EQ(other.out, "::1 connected\naccepted ::1\n");  // another port
+  auto events = inbound_matches(agent);
+  ASSERT_GE(events.size(), 1u);
+  EXPECT_EQ(events[0]["outcome"], "denied");
+  EXPECT_EQ(events[0]["event"]["peer_address"], "::1");
+  EXPECT_EQ(events[0]["event"]["local_port"], port);
+  EXPECT_GT(events[0]["event"]["peer_port"].get<int>(), 0);  // read past the 40-byte IPv6 header
+}
+
 TEST(PolicyInboundTest, DenyDropsUdpDatagramsFromTheSource) {
   skip_unless_bpf();
   TempDir dir;
