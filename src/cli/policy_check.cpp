@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/yaml_check.hpp"
+#include "policy/compiler.hpp"
 #include "policy/policy.hpp"
 
 namespace waggle {
@@ -81,10 +82,10 @@ std::string describe_ports(const std::vector<PortRange>& ports) {
   return "port is " + either(parts);
 }
 
-// 10 -> "10/s", 0.5 -> "30/m".
-std::string describe_rate(double per_s) {
-  if (per_s >= 1 && per_s == std::floor(per_s)) return fmt::format("{}/s", static_cast<uint64_t>(per_s));
-  return fmt::format("{}/m", static_cast<uint64_t>(std::llround(per_s * 60)));
+// As written: "10/s", "120/m".
+std::string describe_rate(const Rule& rule) {
+  return fmt::format("{}/{}", static_cast<uint64_t>(std::llround(rule.rate_limit_per_s * rule.rate_window_s)),
+                     rule.rate_window_s == 60 ? "m" : "s");
 }
 
 }  // namespace
@@ -118,7 +119,11 @@ std::string describe_rule(const Rule& rule) {
     for (size_t i = 0; i < conditions.size(); i++) out += (i == 0 ? "" : ", and ") + conditions[i];
   }
   out += " -> " + std::string(action_name(rule.action));
-  if (rule.rate_limit_per_s > 0) out += " (at most " + describe_rate(rule.rate_limit_per_s) + ")";
+  if (rule.rate_limit_per_s > 0)
+    out += " (at most " + describe_rate(rule) + " events)";
+  else if (inbound && rule.action == RuleAction::kDeny)
+    out += fmt::format(" (at most {}/s events, the default for a deny judged on arriving packets)",
+                       kInboundDenyEventsPerSecond);
   return out;
 }
 
