@@ -41,13 +41,18 @@ bool load_object(bpf_object* obj, const std::string& sensor, std::string* error)
 
 bool Attachment::attach_all(bpf_object* obj, const std::string& sensor, std::string* error,
                             bool (*first)(const bpf_program*)) {
+  // A section without a target ("tracepoint") is reached by tail calls, not attached.
+  auto attachable = [](const bpf_program* prog) {
+    return bpf_program__autoload(prog) &&
+           std::string_view(bpf_program__section_name(prog)).find('/') != std::string_view::npos;
+  };
   std::vector<bpf_program*> order;
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj) {
-    if (bpf_program__autoload(prog) && first && first(prog)) order.push_back(prog);
+    if (attachable(prog) && first && first(prog)) order.push_back(prog);
   }
   bpf_object__for_each_program(prog, obj) {
-    if (bpf_program__autoload(prog) && !(first && first(prog))) order.push_back(prog);
+    if (attachable(prog) && !(first && first(prog))) order.push_back(prog);
   }
   for (bpf_program* prog : order) {
     take_libbpf_log();

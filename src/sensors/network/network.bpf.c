@@ -523,19 +523,55 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
   return 0;
 }
 
-static __always_inline int on_io_exit(long ret) {
+/* The exits share one copy of the code that posts a call's bytes, reached by a tail call: the
+ * verifier then checks that code once instead of once per syscall (seconds at startup). The
+ * call travels to it in a per-CPU slot: a tail call keeps the CPU and nothing runs between. */
+struct exit_slot {
   struct io io;
-  if (!take_pending(&io)) return 0;
-  return emit_io(&io, ret, 0);
+  long ret;
+  u32 index; /* which message of a sendmmsg or recvmmsg */
+  u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct exit_slot);
+} exit_slot_map SEC(".maps");
+
+/* Holds wg_post_io, put there by user space after load. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, u32);
+} emitters SEC(".maps");
+
+static __always_inline int on_io_exit(void *ctx, long ret) {
+  u32 zero = 0;
+  struct exit_slot *slot = bpf_map_lookup_elem(&exit_slot_map, &zero);
+  if (!slot || !take_pending(&slot->io)) return 0;
+  slot->ret = ret;
+  slot->index = 0;
+  bpf_tail_call(ctx, &emitters, 0);
+  wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_READ_FAILED); /* only if the emitter is missing */
+  return 0;
 }
 
-/* sendmmsg and recvmmsg: their first two messages (a resolver sends its A and AAAA queries
- * with one call). */
-static __always_inline int on_mmsg_exit(long ret) {
-  struct io io;
-  if (!take_pending(&io)) return 0;
-  emit_io(&io, ret, 0);
-  if (ret > 1) emit_io(&io, ret, 1);
+SEC("tracepoint")
+int wg_post_io(void *ctx) {
+  u32 zero = 0;
+  struct exit_slot *slot = bpf_map_lookup_elem(&exit_slot_map, &zero);
+  if (!slot) return 0;
+  u32 index = slot->index;
+  emit_io(&slot->io, slot->ret, index);
+  /* sendmmsg and recvmmsg: their second message too (a resolver sends its A and AAAA queries
+   * with one call), by calling this program again. */
+  if (slot->io.kind == IO_MMSG && index == 0 && slot->ret > 1) {
+    slot->index = 1;
+    bpf_tail_call(ctx, &emitters, 0);
+  }
   return 0;
 }
 
@@ -545,7 +581,7 @@ static __always_inline int on_mmsg_exit(long ret) {
     return on_io_enter(kind, direction, (u32)ctx->args[0], ctx->args[ptr_arg], addr_expr, count_expr); \
   }                                                                              \
   SEC("tracepoint/syscalls/sys_exit_" #syscall)                                 \
-  int wg_exit_##syscall(struct syscall_exit_ctx *ctx) { return on_io_exit(ctx->ret); }
+  int wg_exit_##syscall(struct syscall_exit_ctx *ctx) { return on_io_exit(ctx, ctx->ret); }
 
 IO_PAIR(read, IO_BUF, WG_DATA_INGRESS, 1, 0, ctx->args[2])
 IO_PAIR(write, IO_BUF, WG_DATA_EGRESS, 1, 0, ctx->args[2])
@@ -555,14 +591,6 @@ IO_PAIR(readv, IO_IOV, WG_DATA_INGRESS, 1, 0, ctx->args[2])
 IO_PAIR(writev, IO_IOV, WG_DATA_EGRESS, 1, 0, ctx->args[2])
 IO_PAIR(recvmsg, IO_MSG, WG_DATA_INGRESS, 1, 0, 0)
 IO_PAIR(sendmsg, IO_MSG, WG_DATA_EGRESS, 1, 0, 0)
-#define MMSG_PAIR(syscall, direction)                                                         \
-  SEC("tracepoint/syscalls/sys_enter_" #syscall)                                               \
-  int wg_enter_##syscall(struct syscall_enter_ctx *ctx) {                                      \
-    return on_io_enter(IO_MMSG, direction, (u32)ctx->args[0], ctx->args[1], 0, 0);             \
-  }                                                                                            \
-  SEC("tracepoint/syscalls/sys_exit_" #syscall)                                                \
-  int wg_exit_##syscall(struct syscall_exit_ctx *ctx) { return on_mmsg_exit(ctx->ret); }
-
-MMSG_PAIR(recvmmsg, WG_DATA_INGRESS)
-MMSG_PAIR(sendmmsg, WG_DATA_EGRESS)
+IO_PAIR(recvmmsg, IO_MMSG, WG_DATA_INGRESS, 1, 0, 0)
+IO_PAIR(sendmmsg, IO_MMSG, WG_DATA_EGRESS, 1, 0, 0)
 IO_PAIR(sendfile64, IO_NO_DATA, WG_DATA_EGRESS, 2, 0, ctx->args[3])

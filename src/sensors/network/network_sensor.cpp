@@ -230,6 +230,14 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
 
   if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "network", error))
     return nullptr;
+  // Every exit posts through one shared program (see network.bpf.c: verified once, not per call).
+  uint32_t slot = 0;
+  int emit_fd = bpf_program__fd(skel->progs.wg_post_io);
+  if (bpf_map__update_elem(skel->maps.emitters, &slot, sizeof(slot), &emit_fd, sizeof(emit_fd), BPF_ANY) !=
+      0) {
+    *error = fmt::format("network sensor: cannot install its emitter program: {}", strerror(errno));
+    return nullptr;
+  }
   for (uint16_t port : config.ports) {
     uint8_t one = 1;
     if (bpf_map__update_elem(skel->maps.ports, &port, sizeof(port), &one, sizeof(one), BPF_ANY) != 0) {
