@@ -1,6 +1,7 @@
 #include "protocols/http_message.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace waggle::http {
 
@@ -90,10 +91,21 @@ int hex_value(unsigned char c) {
 
 }  // namespace
 
-bool is_token_char(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
+namespace {
+
+// tchar (RFC 9110 5.6.2), one table lookup per byte: header names are checked on every message.
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+
+}  // namespace
+
+bool is_token_char(unsigned char c) { return kTokenChars[c]; }
 
 namespace {
 

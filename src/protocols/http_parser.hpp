@@ -81,6 +81,12 @@ class Connection {
 
   // Completed exchanges, in request order, since the last call.
   std::vector<Exchange> take_exchanges();
+  // The same into `out` (cleared first), whose storage the connection keeps for the next ones:
+  // no allocation per exchange.
+  void take_exchanges(std::vector<Exchange>* out) {
+    out->clear();
+    out->swap(ready_);
+  }
 
   // Known once a request or status line was seen.
   Role role() const { return role_; }

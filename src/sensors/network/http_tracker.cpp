@@ -49,7 +49,8 @@ void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>
 }
 
 void HttpTracker::take(Conn& conn, std::vector<HttpEvent>* out) {
-  for (http::Exchange& x : conn.parser.take_exchanges()) {
+  conn.parser.take_exchanges(&taken_);
+  for (http::Exchange& x : taken_) {
     HttpEvent e;
     e.time_ns = x.end_ns;
     e.process = conn.process;

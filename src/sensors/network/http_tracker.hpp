@@ -57,6 +57,7 @@ class HttpTracker {
     bool abandoned = false;  // not HTTP after all: its data is ignored until it closes
   };
   void take(Conn& conn, std::vector<HttpEvent>* out);
+  std::vector<http::Exchange> taken_;  // reused by take()
   // Drops the least recently active eighth of the connections: amortized O(1) per connection.
   void evict_oldest();
 
