@@ -86,15 +86,26 @@ std::optional<ProcessInfo> read_proc_process(const std::string& proc_root, uint3
   p.binary = read_link(dir + "/exe");
   p.cwd = read_link(dir + "/cwd");
   p.args = split_args(read_file(dir + "/cmdline"));
-  std::istringstream cgroups(read_file(dir + "/cgroup"));
-  while (std::getline(cgroups, line)) {
-    if (line.rfind("0::", 0) != 0) continue;
-    std::string path = line.substr(3);
-    p.container_id = container_id_from_cgroup(path);
-    struct stat st {};
-    if (!cgroup2_root.empty() && ::stat((cgroup2_root + path).c_str(), &st) == 0) p.cgroup_id = st.st_ino;
+  if (std::optional<std::string> path = cgroup2_path_of(proc_root, pid)) {
+    p.container_id = container_id_from_cgroup(*path);
+    p.cgroup_id = cgroup_id_of(cgroup2_root, *path);
   }
   return p;
+}
+
+std::optional<std::string> cgroup2_path_of(const std::string& proc_root, uint32_t pid) {
+  std::istringstream cgroups(read_file(proc_root + "/" + std::to_string(pid) + "/cgroup"));
+  std::string line;
+  while (std::getline(cgroups, line)) {
+    if (line.starts_with("0::")) return line.substr(3);
+  }
+  return std::nullopt;
+}
+
+uint64_t cgroup_id_of(const std::string& cgroup2_root, const std::string& path) {
+  struct stat st {};
+  if (cgroup2_root.empty() || ::stat((cgroup2_root + path).c_str(), &st) != 0) return 0;
+  return st.st_ino;
 }
 
 }  // namespace waggle

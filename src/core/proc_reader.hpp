@@ -17,6 +17,11 @@ namespace waggle {
 // ("docker-<id>.scope", "cri-containerd-<id>.scope", "crio-<id>", "<id>"), or empty.
 std::string container_id_from_cgroup(std::string_view cgroup);
 
+// The cgroup v2 path of a process ("/system.slice/x.service"), or nothing if it is gone.
+std::optional<std::string> cgroup2_path_of(const std::string& proc_root, uint32_t pid);
+// The id of the cgroup at `path` under the cgroup v2 mount `cgroup2_root` (its inode), or 0.
+uint64_t cgroup_id_of(const std::string& cgroup2_root, const std::string& path);
+
 // Splits argv as laid out in memory ("a\0b\0"): every NUL ends an argument. A last piece
 // without its NUL (cut by a size limit) is kept.
 std::vector<std::string> split_args(std::string_view raw);

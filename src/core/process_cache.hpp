@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "core/events.hpp"
@@ -58,6 +59,12 @@ class ProcessCache {
   // Costs one access() per cached process; the agent runs it every 30 s.
   size_t sweep(uint64_t now_boottime_ns);
 
+  // The container of process `pid`, in cgroup `cgroup_id`: the outermost cgroup on its path
+  // whose name holds exactly 64 hex digits, as policies match it (so a container's sub-cgroups
+  // are in it too). The path is read from /proc once per cgroup; `leaf_name`, the cgroup's own
+  // name, answers for a process already gone.
+  std::string container_of(uint32_t pid, uint64_t cgroup_id, std::string_view leaf_name);
+
   size_t size() const { return entries_.size(); }
   size_t exited_pending() const { return exited_.size(); }
   const HostInfo& host() const { return host_; }
@@ -80,6 +87,9 @@ class ProcessCache {
   Options options_;
   std::unordered_map<uint32_t, Entry> entries_;
   std::deque<Exited> exited_;
+  // Container id (or "") by cgroup id; forgotten whole when kMaxCgroups is reached.
+  static constexpr size_t kMaxCgroups = 8192;
+  std::unordered_map<uint64_t, std::string> containers_;
 };
 
 }  // namespace waggle

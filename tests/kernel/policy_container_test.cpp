@@ -93,5 +93,31 @@ TEST(PolicyContainerTest, NotInSparesTheListedContainerAndJudgesTheOthers) {
   EXPECT_EQ(judged.out, "");
 }
 
+// Events name a process's container as policies judge it: a process in a sub-cgroup of a
+// container (here two levels down, under a cgroup named for another id) is in the outermost one.
+TEST(PolicyContainerTest, EventsNameTheOutermostContainerOfAProcessInItsSubCgroup) {
+  skip_unless_bpf();
+  std::string id = random_container_id(), inner_id = random_container_id();
+  TestCgroup test;
+  TestCgroup container(test, "docker-" + id + ".scope");
+  TestCgroup inner(container, inner_id);
+  TestCgroup workers(inner, "workers");
+  AgentRun agent({"trace", "exec"});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  // Alive for a while: the agent reads the cgroup path of a process it has not seen before.
+  Spawned below = spawn({helper_path(), "sleep", "500"}, "", false, workers.path());
+  Spawned inside = spawn({helper_path(), "sleep", "500"}, "", false, container.path());
+  Spawned outside = spawn({helper_path(), "sleep", "500"}, "", false, test.path());
+  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+  auto container_of = [&](int pid) {
+    for (auto& e : agent.events_of(pid))
+      if (e["type"] == "process.exec") return e["process"]["container_id"];
+    return json("no exec event");
+  };
+  EXPECT_EQ(container_of(below.pid), id);
+  EXPECT_EQ(container_of(inside.pid), id);
+  EXPECT_TRUE(container_of(outside.pid).is_null()) << container_of(outside.pid);
+}
+
 }  // namespace
 }  // namespace waggle::test

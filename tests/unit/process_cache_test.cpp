@@ -87,6 +87,20 @@ TEST(ProcReader, ContainerIdIsAWhole64HexRun) {
   EXPECT_EQ(container_id_from_cgroup(std::string(63, 'a')), "");
 }
 
+TEST(ProcessCache, AContainersSubCgroupIsInTheOutermostContainerAndAGoneProcessFallsBackToItsLeaf) {
+  FakeProc proc;
+  const std::string outer(64, 'a'), inner(64, 'b'), leaf(64, 'c');
+  proc.add(42, 1, "app", std::string("app\0", 4), 10, "/usr/bin/app",
+           "0::/system.slice/docker-" + outer + ".scope/" + inner + "/workers\n");
+  ProcessCache cache(test_host(), options_for(proc));
+  EXPECT_EQ(cache.container_of(42, 7, "workers"), outer);
+  // Known by its cgroup from now on, even for a process /proc no longer has.
+  EXPECT_EQ(cache.container_of(43, 7, "workers"), outer);
+  // Gone, in a cgroup not seen before: its own name is all there is.
+  EXPECT_EQ(cache.container_of(44, 8, "crio-" + leaf), leaf);
+  EXPECT_EQ(cache.container_of(45, 9, "session-3.scope"), "");
+}
+
 TEST(ProcessCache, SeedsFromProcAndNamesParents) {
   FakeProc proc;
   proc.add(1, 0, "init", std::string("/sbin/init\0", 11), 1, "/sbin/init");

@@ -91,7 +91,7 @@ class ProcessSensor final : public Sensor {
     data += rec.cwd_len;
     p->args = split_args(std::string_view(data, rec.args_len));
     data += rec.args_len;
-    p->container_id = container_id_from_cgroup(std::string_view(data, rec.cgroup_name_len));
+    p->container_id = cache_.container_of(h.pid, h.cgroup_id, std::string_view(data, rec.cgroup_name_len));
     p->binary_truncated = h.flags & WG_F_BINARY_TRUNC;
     p->cwd_truncated = h.flags & WG_F_CWD_TRUNC;
     p->args_truncated = h.flags & WG_F_ARGS_TRUNC;
