@@ -83,6 +83,7 @@ int run_agent(const AgentOptions& options) {
     fmt::print(stderr, "waggle: {}\n", error);
     return 1;
   }
+  exporter->give_up_when(&stop_requested);  // SIGINT or SIGTERM stop the agent even if its output is stuck
   ProcessCache::Options cache_options;
   cache_options.cgroup2_root = cgroup2_mount();
   ProcessCache cache(HostInfo::read(), cache_options);

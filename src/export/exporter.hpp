@@ -34,6 +34,9 @@ class Exporter {
   // Events rendered.
   uint64_t events() const { return events_; }
 
+  // See OutputSink::give_up_when.
+  void give_up_when(const volatile sig_atomic_t* stop) { sink_->give_up_when(stop); }
+
   // The most recent write failure, or empty; errors() counts them.
   const std::string& error() const { return sink_->error(); }
   uint64_t errors() const { return sink_->errors(); }

@@ -127,32 +127,44 @@ bool OutputSink::flush() {
 bool OutputSink::write_all(std::string_view data) {
   const char* p = data.data();
   size_t left = data.size();
-  while (left > 0) {
+  int err = 0;
+  while (left > 0 && !given_up_) {
     const ssize_t n = ::write(fd_, p, left);
     if (n > 0) {
+      // A blocking write cut short was interrupted by a signal, like EINTR below.
+      if (static_cast<size_t>(n) < left && stopping() && (::fcntl(fd_, F_GETFL) & O_NONBLOCK) == 0)
+        given_up_ = true;
       p += n;
       left -= static_cast<size_t>(n);
       continue;
     }
-    const int err = n < 0 ? errno : EIO;  // write(2) returning 0 for a non-empty buffer
-    if (err == EINTR) continue;
+    err = n < 0 ? errno : EIO;  // write(2) returning 0 for a non-empty buffer
     if (err == EAGAIN || err == EWOULDBLOCK) {
       // Someone made the descriptor non-blocking (a shared stdout): wait until it drains.
       struct pollfd pfd = {fd_, POLLOUT, 0};
-      if (::poll(&pfd, 1, -1) >= 0 || errno == EINTR) continue;
+      if (::poll(&pfd, 1, -1) >= 0) continue;
+      err = errno;
     }
-    fail("write " + describe(path_), err);
-    if (!path_.empty()) {
-      // The unwritten rest is dropped (the buffer too, when flushing): resynchronize the size
-      // used for rotation with what actually reached the file.
-      struct stat st {};
-      if (fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {
-        file_size_ = static_cast<uint64_t>(st.st_size);
-      }
-    }
-    return false;
+    if (err != EINTR) break;
+    // A signal: retried, unless it asked the agent to stop (a reader that does not read would
+    // otherwise hold it forever).
+    given_up_ = stopping();
   }
-  return true;
+  if (left == 0) return true;
+  if (given_up_) {
+    fail("write " + describe(path_) + ", given up at a stop request while it could take nothing", EINTR);
+  } else {
+    fail("write " + describe(path_), err);
+  }
+  if (!path_.empty()) {
+    // The unwritten rest is dropped (the buffer too, when flushing): resynchronize the size
+    // used for rotation with what actually reached the file.
+    struct stat st {};
+    if (fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {
+      file_size_ = static_cast<uint64_t>(st.st_size);
+    }
+  }
+  return false;
 }
 
 bool OutputSink::rotate() {

@@ -1,6 +1,7 @@
 // Where rendered lines go: standard output, or a file rotated by size.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,6 +42,11 @@ class OutputSink {
   // Writes what is buffered. Returns false on failure (see error()).
   bool flush();
 
+  // A write the output cannot take yet (a pipe whose reader does not read) waits, and is
+  // retried after a signal; but once a signal finds *stop set, the write is given up and every
+  // later one fails at once (their data dropped and counted), so that the agent can stop.
+  void give_up_when(const volatile sig_atomic_t* stop) { stop_ = stop; }
+
   // The most recent failure ("write /var/log/waggle.json: No space left on device"), or empty.
   const std::string& error() const { return error_; }
   // How many failures there have been.
@@ -55,6 +61,7 @@ class OutputSink {
   bool write_all(std::string_view data);
   bool rotate();  // false when the old file is still the current one
   void fail(std::string what, int err);
+  bool stopping() const { return stop_ != nullptr && *stop_ != 0; }
 
   int fd_;
   bool owns_fd_;
@@ -66,6 +73,8 @@ class OutputSink {
   std::string error_;
   uint64_t errors_ = 0;
   uint64_t rotations_ = 0;
+  const volatile sig_atomic_t* stop_ = nullptr;
+  bool given_up_ = false;
 };
 
 }  // namespace waggle

@@ -359,6 +359,65 @@ TEST_F(ExportSinkTest, SurvivesPartialWritesAndEintr) {
   EXPECT_TRUE(received == expected);
 }
 
+volatile sig_atomic_t g_stop = 0;
+void on_stop_alarm(int) { g_stop = 1; }
+
+TEST_F(ExportSinkTest, AStopRequestGivesUpAWriteToAReaderThatDoesNotRead) {
+  const std::string fifo = path("stuck");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  // Opens the pipe and never reads; it takes no signal.
+  sigset_t alrm, old_mask;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alrm, &old_mask);
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    const int fd = ::open(fifo.c_str(), O_RDONLY);
+    // Reads only if the sink still writes after 5 s: the test then fails instead of hanging.
+    for (int waited = 0; waited < 5000 && !done; ++waited) usleep(1000);
+    char buf[65536];
+    while (!done && fd >= 0 && ::read(fd, buf, sizeof buf) > 0) {
+    }
+    if (fd >= 0) ::close(fd);
+  });
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+
+  OutputConfig config;
+  config.file = fifo;
+  std::string error;
+  auto sink = OutputSink::open(config, &error);
+  if (sink) sink->give_up_when(&g_stop);
+  g_stop = 0;
+  struct sigaction sa {
+  }, old_sa{};
+  sa.sa_handler = on_stop_alarm;
+  sa.sa_flags = 0;  // no SA_RESTART: the blocked write(2) fails with EINTR
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, &old_sa);
+  struct itimerval timer {};
+  timer.it_value.tv_usec = 200'000;  // once
+  setitimer(ITIMER_REAL, &timer, nullptr);
+
+  bool wrote = true, wrote_after = true;
+  if (sink) {
+    wrote = sink->write(std::string(4 << 20, 'x'));  // far more than a pipe holds
+    wrote_after = sink->write("late\n") && sink->flush();
+    error = sink->error();
+    sink.reset();  // the reader sees the end of the pipe
+  }
+  timer = {};
+  setitimer(ITIMER_REAL, &timer, nullptr);
+  sigaction(SIGALRM, &old_sa, nullptr);
+  done = true;
+  reader.join();
+
+  ASSERT_EQ(g_stop, 1) << error;
+  EXPECT_FALSE(wrote);
+  EXPECT_FALSE(wrote_after);  // at once: no signal comes to interrupt it a second time
+  EXPECT_EQ(error, "write " + fifo +
+                       ", given up at a stop request while it could take nothing: Interrupted system call");
+}
+
 // ---------------------------------------------------------------------------------------------
 
 std::shared_ptr<ProcessInfo> make_process() {
