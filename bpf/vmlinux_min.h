@@ -332,4 +332,15 @@ struct bpf_sock {
   __s32 rx_queue_mapping;
 };
 
+/* The user registers a task saved when it entered the kernel (x86-64): a syscall's arguments are
+ * di, si, dx, r10, r8, r9 and stay there until it returns. */
+struct pt_regs {
+  unsigned long r10;
+  unsigned long r8;
+  unsigned long r9;
+  unsigned long dx;
+  unsigned long si;
+  unsigned long di;
+} __attribute__((preserve_access_index));
+
 #endif

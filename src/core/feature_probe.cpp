@@ -32,7 +32,7 @@ extern "C" __attribute__((noinline, used, visibility("default"))) int waggle_upr
 namespace waggle {
 namespace {
 
-enum { P_TRACEPOINT, P_RAW_TP, P_TP_BTF, P_KPROBE, P_FENTRY, P_LSM, P_UPROBE, P_PERF };
+enum { P_TRACEPOINT, P_RAW_TP, P_TP_BTF, P_KPROBE, P_FENTRY, P_LSM, P_UPROBE, P_PERF, P_EXIT_ARGS };
 
 // The first line of libbpf's complaint that says why, without the verifier's full log.
 std::string reason_from_log(const std::string& log, int err) {
@@ -262,9 +262,9 @@ void apply_disabled_features(KernelFeatures& k) {
 }  // namespace
 
 std::vector<const Feature*> KernelFeatures::all() const {
-  return {&btf,    &ringbuf,     &tracefs,  &tracepoint,  &raw_tracepoint, &btf_tracepoint,
-          &kprobe, &fentry,      &lsm,      &uprobe,      &perf_event,     &xdp,
-          &cgroup, &send_signal, &bpf_loop, &task_storage};
+  return {&btf,    &ringbuf,     &tracefs,  &tracepoint,   &raw_tracepoint,      &btf_tracepoint,
+          &kprobe, &fentry,      &lsm,      &uprobe,       &perf_event,          &xdp,
+          &cgroup, &send_signal, &bpf_loop, &task_storage, &syscall_args_at_exit};
 }
 
 KernelFeatures probe_kernel() {
@@ -312,6 +312,11 @@ KernelFeatures probe_kernel() {
                            return Feature{"task storage", true, "a tracepoint program using it loaded"};
                          })
           : Feature{"task storage", false, "needs tracefs"};
+  k.syscall_args_at_exit = k.tracefs.ok ? attach_and_run(
+                                              "exit arguments", "wg_probe_exit_args", P_EXIT_ARGS,
+                                              bpf_program__attach, [] { (void)!close(-7777); },
+                                              "sys_exit_close read its argument from the saved registers")
+                                        : Feature{"exit arguments", false, "needs tracefs"};
   apply_disabled_features(k);
   k.lockdown = read_lockdown();
   k.capabilities = read_capabilities();

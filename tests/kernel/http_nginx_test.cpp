@@ -222,21 +222,30 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 }
 
-TEST_F(HttpNginxTest, WithoutTaskStorageCallsInFlightGoToAHashAndCountTheSame) {
+// Where the exits cannot read a call's arguments from the saved registers, entry programs keep
+// each call until its exit: with their thread (task storage) or, lacking that, in a hash.
+TEST_F(HttpNginxTest, WithEntryProgramsCallsInFlightGoToTaskStorageOrAHashAndCountTheSame) {
   Nginx nginx(dir_);
-  metrics_port_ = free_port();
-  std::string config = dir_.file("hash.yaml",
-                                 "sensors:\n  file: {enabled: false}\n"
-                                 "metrics: {address: 127.0.0.1:" +
-                                     std::to_string(metrics_port_) + "}\n");
-  AgentRun agent({"run", "--config", config}, {"WAGGLE_DISABLE_FEATURES=task storage"});
-  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
-  EXPECT_EQ(WEXITSTATUS(
-                curl({"-o", "/dev/null", "-o", "/dev/null", url(nginx, "/users/3"), url(nginx, "/")}).status),
-            0);
-  std::string page = wait_for_requests(metrics_port_, 2);
-  EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 1}, {"GET / 200", 1}}));
-  ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+  for (std::string disabled : {"exit arguments", "exit arguments,task storage"}) {
+    SCOPED_TRACE(disabled);
+    metrics_port_ = free_port();
+    std::string config = dir_.file("entries.yaml",
+                                   "sensors:\n  file: {enabled: false}\n"
+                                   "metrics: {address: 127.0.0.1:" +
+                                       std::to_string(metrics_port_) + "}\n");
+    AgentRun agent({"run", "--config", config}, {"WAGGLE_DISABLE_FEATURES=" + disabled});
+    ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+    EXPECT_NE(agent.stderr_text().find("tracepoint/syscalls/sys_{enter,exit}_{accept,accept4,read,"),
+              std::string::npos)
+        << agent.stderr_text();
+    EXPECT_EQ(
+        WEXITSTATUS(
+            curl({"-o", "/dev/null", "-o", "/dev/null", url(nginx, "/users/3"), url(nginx, "/")}).status),
+        0);
+    std::string page = wait_for_requests(metrics_port_, 2);
+    EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 1}, {"GET / 200", 1}}));
+    ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+  }
 }
 
 TEST_F(HttpNginxTest, OnlyTheSelectedBinariesAreInstrumented) {
@@ -249,6 +258,9 @@ TEST_F(HttpNginxTest, OnlyTheSelectedBinariesAreInstrumented) {
                     std::to_string(metrics_port_) + "}\n");
   AgentRun agent({"run", "--config", config});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  // This kernel lets the exits read the calls' arguments: no entry programs.
+  EXPECT_NE(agent.stderr_text().find("tracepoint/syscalls/sys_exit_{accept,accept4,read,"), std::string::npos)
+      << agent.stderr_text();
   EXPECT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", url(nginx, "/users/3")}).status), 0);
   std::string page = wait_for_requests(metrics_port_, 1);
   EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 1}}));

@@ -73,6 +73,10 @@ struct {
  * in flight lives with its thread instead: no hashing, no locking. Set by user space; the map
  * not used is not created. */
 const volatile bool use_task_storage = false;
+/* Where the kernel lets a program read the registers a task saved at its syscall's entry, the
+ * exits find the call's arguments there: no entry programs, nothing kept in between. Set by
+ * user space, which then loads no wg_enter_* program. */
+const volatile bool args_at_exit = false;
 
 struct {
   __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -82,7 +86,7 @@ struct {
 } pending_task SEC(".maps");
 
 static __always_inline void fill_header(struct wg_header *h, u16 type) {
-  if (use_task_storage)
+  if (use_task_storage || args_at_exit) /* BTF task pointers are there */
     wg_fill_header_btf(h, type);
   else
     wg_fill_header(h, type, (void *)bpf_get_current_task());
@@ -265,30 +269,37 @@ int wg_exit_accept(struct syscall_exit_ctx *ctx) { return on_accepted(ctx->ret);
 
 /* --- Socket data ----------------------------------------------------------------------- */
 
-static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr, u64 count) {
-  if (!capture_http && !capture_dns) return 0;
-  u64 id = bpf_get_current_pid_tgid();
-  u32 tgid = id >> 32;
-  if (tgid == self_tgid || !wg_selected(tgid)) return 0;
+/* The call, if it is one the sensor follows: a TCP socket, or UDP to or from port 53. */
+static __always_inline bool describe_io(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr, u64 count, struct io *io) {
+  if (!capture_http && !capture_dns) return false;
+  u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (tgid == self_tgid || !wg_selected(tgid)) return false;
   struct sock *sk = wg_sock_of_fd((void *)bpf_get_current_task(), fd);
-  if (!sk) return 0;
+  if (!sk) return false;
   u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-  if (family != AF_INET && family != AF_INET6) return 0;
+  if (family != AF_INET && family != AF_INET6) return false;
   u16 protocol = BPF_CORE_READ(sk, sk_protocol);
   u16 local = BPF_CORE_READ(sk, __sk_common.skc_num);
   u16 remote = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
   if (protocol == IPPROTO_UDP) {
     /* DNS clients: a socket connected to port 53, or an unconnected one whose address is
-     * given with the call (checked at the exit). Servers on port 53 are not clients. */
-    if (!capture_dns || local == 53) return 0;
-    if (remote != 53 && !(remote == 0 && (addr || kind == IO_MSG || kind == IO_MMSG))) return 0;
+     * given with the call (checked when posting). Servers on port 53 are not clients. */
+    if (!capture_dns || local == 53) return false;
+    if (remote != 53 && !(remote == 0 && (addr || kind == IO_MSG || kind == IO_MMSG))) return false;
   } else if (protocol != IPPROTO_TCP) {
-    return 0;
+    return false;
   }
-  /* An unconnected UDP socket's peer is known at the exit: its port is checked there. */
-  if (!(protocol == IPPROTO_UDP && remote == 0) && !port_selected(local, remote)) return 0;
-  struct io io = {.sk = (u64)sk, .ptr = ptr, .addr = addr, .count = count, .fd = fd, .kind = kind,
-                  .direction = direction, .ip_protocol = (u8)protocol, .valid = 1};
+  /* An unconnected UDP socket's peer is known when posting: its port is checked there. */
+  if (!(protocol == IPPROTO_UDP && remote == 0) && !port_selected(local, remote)) return false;
+  *io = (struct io){.sk = (u64)sk, .ptr = ptr, .addr = addr, .count = count, .fd = fd, .kind = kind,
+                    .direction = direction, .ip_protocol = (u8)protocol, .valid = 1};
+  return true;
+}
+
+static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr, u64 count) {
+  struct io io;
+  if (!describe_io(kind, direction, fd, ptr, addr, count, &io)) return 0;
+  u64 id = bpf_get_current_pid_tgid();
   if (use_task_storage) {
     struct io *slot =
         bpf_task_storage_get(&pending_task, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -548,10 +559,35 @@ struct {
   __type(value, u32);
 } emitters SEC(".maps");
 
-static __always_inline int on_io_exit(void *ctx, long ret) {
+/* Argument `i` of the syscall the task is in, from the registers saved at its entry (x86-64);
+ * 0 for i < 0. */
+static __always_inline u64 syscall_arg(struct pt_regs *regs, int i) {
+  switch (i) {
+    case 0: return regs->di;
+    case 1: return regs->si;
+    case 2: return regs->dx;
+    case 3: return regs->r10;
+    case 4: return regs->r8;
+  }
+  return 0;
+}
+
+static __always_inline int on_io_exit(void *ctx, long ret, u8 kind, u8 direction, int fd_arg, int ptr_arg,
+                                      int addr_arg, int count_arg) {
   u32 zero = 0;
   struct exit_slot *slot = bpf_map_lookup_elem(&exit_slot_map, &zero);
-  if (!slot || !take_pending(&slot->io)) return 0;
+  if (!slot) return 0;
+  if (args_at_exit) {
+    /* Only calls that moved bytes are posted, and sends that failed because the peer left
+     * (EPIPE, ECONNRESET; see emit_io): the rest costs nothing more. */
+    if (ret <= 0 && !(direction == WG_DATA_EGRESS && (ret == -32 || ret == -104))) return 0;
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+    if (!describe_io(kind, direction, (u32)syscall_arg(regs, fd_arg), syscall_arg(regs, ptr_arg),
+                     syscall_arg(regs, addr_arg), syscall_arg(regs, count_arg), &slot->io))
+      return 0;
+  } else if (!take_pending(&slot->io)) {
+    return 0;
+  }
   slot->ret = ret;
   slot->index = 0;
   bpf_tail_call(ctx, &emitters, 0);
@@ -575,22 +611,27 @@ int wg_post_io(void *ctx) {
   return 0;
 }
 
-#define IO_PAIR(syscall, kind, direction, ptr_arg, addr_expr, count_expr)                                \
-  SEC("tracepoint/syscalls/sys_enter_" #syscall)                                                        \
-  int wg_enter_##syscall(struct syscall_enter_ctx *ctx) {                                               \
-    return on_io_enter(kind, direction, (u32)ctx->args[0], ctx->args[ptr_arg], addr_expr, count_expr); \
-  }                                                                              \
-  SEC("tracepoint/syscalls/sys_exit_" #syscall)                                 \
-  int wg_exit_##syscall(struct syscall_exit_ctx *ctx) { return on_io_exit(ctx, ctx->ret); }
+/* A syscall's enter and exit programs, with the positions of its arguments (-1: none). */
+#define ARG(ctx, i) ((i) < 0 ? 0 : (ctx)->args[(i) < 0 ? 0 : (i)])
+#define IO_PAIR(syscall, kind, direction, ptr_arg, addr_arg, count_arg)                                   \
+  SEC("tracepoint/syscalls/sys_enter_" #syscall)                                                         \
+  int wg_enter_##syscall(struct syscall_enter_ctx *ctx) {                                                \
+    return on_io_enter(kind, direction, (u32)ctx->args[0], ARG(ctx, ptr_arg), ARG(ctx, addr_arg),        \
+                       ARG(ctx, count_arg));                                                            \
+  }                                                                                                      \
+  SEC("tracepoint/syscalls/sys_exit_" #syscall)                                                          \
+  int wg_exit_##syscall(struct syscall_exit_ctx *ctx) {                                                  \
+    return on_io_exit(ctx, ctx->ret, kind, direction, 0, ptr_arg, addr_arg, count_arg);                 \
+  }
 
-IO_PAIR(read, IO_BUF, WG_DATA_INGRESS, 1, 0, ctx->args[2])
-IO_PAIR(write, IO_BUF, WG_DATA_EGRESS, 1, 0, ctx->args[2])
-IO_PAIR(recvfrom, IO_BUF, WG_DATA_INGRESS, 1, ctx->args[4], ctx->args[2])
-IO_PAIR(sendto, IO_BUF, WG_DATA_EGRESS, 1, ctx->args[4], ctx->args[2])
-IO_PAIR(readv, IO_IOV, WG_DATA_INGRESS, 1, 0, ctx->args[2])
-IO_PAIR(writev, IO_IOV, WG_DATA_EGRESS, 1, 0, ctx->args[2])
-IO_PAIR(recvmsg, IO_MSG, WG_DATA_INGRESS, 1, 0, 0)
-IO_PAIR(sendmsg, IO_MSG, WG_DATA_EGRESS, 1, 0, 0)
-IO_PAIR(recvmmsg, IO_MMSG, WG_DATA_INGRESS, 1, 0, 0)
-IO_PAIR(sendmmsg, IO_MMSG, WG_DATA_EGRESS, 1, 0, 0)
-IO_PAIR(sendfile64, IO_NO_DATA, WG_DATA_EGRESS, 2, 0, ctx->args[3])
+IO_PAIR(read, IO_BUF, WG_DATA_INGRESS, 1, -1, 2)
+IO_PAIR(write, IO_BUF, WG_DATA_EGRESS, 1, -1, 2)
+IO_PAIR(recvfrom, IO_BUF, WG_DATA_INGRESS, 1, 4, 2)
+IO_PAIR(sendto, IO_BUF, WG_DATA_EGRESS, 1, 4, 2)
+IO_PAIR(readv, IO_IOV, WG_DATA_INGRESS, 1, -1, 2)
+IO_PAIR(writev, IO_IOV, WG_DATA_EGRESS, 1, -1, 2)
+IO_PAIR(recvmsg, IO_MSG, WG_DATA_INGRESS, 1, -1, -1)
+IO_PAIR(sendmsg, IO_MSG, WG_DATA_EGRESS, 1, -1, -1)
+IO_PAIR(recvmmsg, IO_MMSG, WG_DATA_INGRESS, 1, -1, -1)
+IO_PAIR(sendmmsg, IO_MMSG, WG_DATA_EGRESS, 1, -1, -1)
+IO_PAIR(sendfile64, IO_NO_DATA, WG_DATA_EGRESS, 2, -1, 3)

@@ -200,11 +200,15 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
   skel->rodata->capture_http = config.http;
   skel->rodata->capture_dns = config.dns;
   skel->rodata->has_ports = !config.ports.empty();
-  // Calls in flight live with their thread where the kernel allows it (cheaper than a hash).
-  bool task_storage = env.features->task_storage.ok;
+  // The exits read a call's arguments from the saved registers where the kernel allows it (no
+  // entry programs); otherwise the entries keep calls in flight with their thread where the
+  // kernel allows that (cheaper than a hash).
+  const bool args_at_exit = env.features->syscall_args_at_exit.ok;
+  const bool task_storage = !args_at_exit && env.features->task_storage.ok;
+  skel->rodata->args_at_exit = args_at_exit;
   skel->rodata->use_task_storage = task_storage;
   bpf_map__set_autocreate(skel->maps.pending_task, task_storage);
-  bpf_map__set_autocreate(skel->maps.pending_io, !task_storage);
+  bpf_map__set_autocreate(skel->maps.pending_io, !args_at_exit && !task_storage);
 
   // Each syscall is traced where this kernel has its tracepoints.
   std::vector<std::string> hooked;
@@ -216,7 +220,7 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
       std::string syscall(name.substr(kind.size()));
       std::string tp = std::string(kind == "wg_enter_" ? "sys_enter_" : "sys_exit_") + syscall;
       bool present = tracepoint_exists(env.tracefs, "syscalls", tp);
-      bpf_program__set_autoload(prog, present);
+      bpf_program__set_autoload(prog, present && !(args_at_exit && kind == "wg_enter_"));
       if (present && kind == "wg_exit_") hooked.push_back(syscall);
     }
   }
@@ -225,8 +229,8 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
   for (const auto& s : hooked) joined += (joined.empty() ? "" : ",") + s;
   sensor->set_hook(
       fmt::format("raw_tracepoint/sock/inet_sock_set_state,tcp/tcp_{{send,receive}}_reset; "
-                  "tracepoint/syscalls/sys_{{enter,exit}}_{{{}}}",
-                  joined));
+                  "tracepoint/syscalls/sys_{}_{{{}}}",
+                  args_at_exit ? "exit" : "{enter,exit}", joined));
 
   if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "network", error))
     return nullptr;
