@@ -104,6 +104,25 @@ static __always_inline void wg_fill_header_btf(struct wg_header *h, u16 type) {
   __builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
 }
 
+/* The registers the current task saved when it entered the kernel: at a syscall's exit, its
+ * arguments are still there (x86-64: di, si, dx, r10, r8). Needs BTF task pointers and
+ * bpf_task_pt_regs ("exit arguments" in `waggle doctor`). */
+static __always_inline struct pt_regs *wg_syscall_regs(void) {
+  return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* Argument i of that syscall; 0 for i < 0. */
+static __always_inline u64 wg_syscall_arg(struct pt_regs *regs, int i) {
+  switch (i) {
+    case 0: return regs->di;
+    case 1: return regs->si;
+    case 2: return regs->dx;
+    case 3: return regs->r10;
+    case 4: return regs->r8;
+  }
+  return 0;
+}
+
 /* Dentries from a path's leaf up to the process's root, collected before they are written
  * root-first. */
 struct wg_walk {

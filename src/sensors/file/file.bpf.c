@@ -56,6 +56,9 @@ struct pending_open {
  * open then lives with the thread (no hashing, no locking, freed with the thread) instead
  * of in the `pending` hash below, whose map is then not even created. */
 const volatile bool use_task_storage = false;
+/* Set by user space when the exits can read the call's arguments from the registers the task
+ * saved at its entry: no entry program is loaded, nothing is kept in between. */
+const volatile bool args_at_exit = false;
 
 struct {
   __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -145,9 +148,47 @@ static __always_inline int on_enter(u32 syscall, s32 dfd, u64 filename, u64 flag
 #define ERESTARTSYS 512
 #define ERESTART_RESTARTBLOCK 516
 
+/* The open the task is returning from, described from its saved registers (args_at_exit). */
+static __always_inline bool open_of_regs(u32 syscall, struct pending_open *p) {
+  u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (tgid == self_tgid || !wg_selected(tgid)) return false;
+  struct pt_regs *regs = wg_syscall_regs();
+  __builtin_memset(p, 0, sizeof(*p));
+  p->syscall = syscall;
+  /* Filtered here, where the path the kernel just read is certainly in memory. */
+  p->match_at_exit = has_prefix || has_exact || has_suffix;
+  switch (syscall) {
+    case WG_SYS_OPEN:
+    case WG_SYS_CREAT:
+      p->dfd = AT_FDCWD;
+      p->filename = wg_syscall_arg(regs, 0);
+      p->flags = syscall == WG_SYS_CREAT ? O_CREAT | O_WRONLY | O_TRUNC : wg_syscall_arg(regs, 1);
+      p->mode = (u32)wg_syscall_arg(regs, syscall == WG_SYS_CREAT ? 1 : 2);
+      return true;
+    case WG_SYS_OPENAT:
+      p->dfd = (s32)wg_syscall_arg(regs, 0);
+      p->filename = wg_syscall_arg(regs, 1);
+      p->flags = wg_syscall_arg(regs, 2);
+      p->mode = (u32)wg_syscall_arg(regs, 3);
+      return true;
+    case WG_SYS_OPENAT2: {
+      p->dfd = (s32)wg_syscall_arg(regs, 0);
+      p->filename = wg_syscall_arg(regs, 1);
+      u64 how[2] = {}; /* struct open_how { u64 flags; u64 mode; u64 resolve; } */
+      bpf_probe_read_user(how, sizeof(how), (void *)wg_syscall_arg(regs, 2));
+      p->flags = how[0];
+      p->mode = (u32)how[1];
+      return true;
+    }
+  }
+  return false;
+}
+
 static __always_inline int on_exit(u32 syscall, long ret) {
   struct pending_open p;
-  if (use_task_storage) {
+  if (args_at_exit) {
+    if (!open_of_regs(syscall, &p)) return 0;
+  } else if (use_task_storage) {
     struct pending_open *slot = bpf_task_storage_get(&pending_task, bpf_get_current_task_btf(), 0, 0);
     if (!slot || !slot->valid) return 0;
     p = *slot;
@@ -178,7 +219,7 @@ static __always_inline int on_exit(u32 syscall, long ret) {
   struct wg_open *rec = (struct wg_open *)s->bytes;
   char *data = s->bytes + sizeof(struct wg_open);
   struct task_struct *task = (void *)bpf_get_current_task();
-  if (use_task_storage) /* the same kernels have BTF task pointers */
+  if (use_task_storage || args_at_exit) /* the same kernels have BTF task pointers */
     wg_fill_header_btf(&rec->h, WG_REC_OPEN);
   else
     wg_fill_header(&rec->h, WG_REC_OPEN, task);

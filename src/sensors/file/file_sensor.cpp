@@ -22,7 +22,9 @@ SensorPlan plan_file_sensor(const KernelFeatures& f) {
   else if (!f.tracepoint.ok)
     plan.reason = "needs syscall tracepoints: " + f.tracepoint.detail;
   else
-    plan.hook = "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2,creat}";
+    plan.hook = f.syscall_args_at_exit.ok
+                    ? "tracepoint/syscalls/sys_exit_{open,openat,openat2,creat}"
+                    : "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2,creat}";
   plan.can_run = plan.reason.empty();
   return plan;
 }
@@ -122,11 +124,15 @@ std::unique_ptr<Sensor> open_file_sensor(const SensorEnv& env, std::string* erro
   skel->rodata->has_prefix = !filter.prefix.empty();
   skel->rodata->has_exact = !filter.exact.empty();
   skel->rodata->has_suffix = !filter.suffix.empty();
-  // Pending opens live with their thread where the kernel allows it (cheaper than a hash).
-  bool task_storage = env.features->task_storage.ok;
+  // The exits read an open's arguments from the saved registers where the kernel allows it (no
+  // entry programs); otherwise pending opens live with their thread where the kernel allows
+  // that (cheaper than a hash).
+  const bool args_at_exit = env.features->syscall_args_at_exit.ok;
+  const bool task_storage = !args_at_exit && env.features->task_storage.ok;
+  skel->rodata->args_at_exit = args_at_exit;
   skel->rodata->use_task_storage = task_storage;
   bpf_map__set_autocreate(skel->maps.pending_task, task_storage);
-  bpf_map__set_autocreate(skel->maps.pending, !task_storage);
+  bpf_map__set_autocreate(skel->maps.pending, !args_at_exit && !task_storage);
 
   // Each syscall is traced where this kernel has its tracepoints (arm64 has no open or creat).
   struct Pair {
@@ -141,7 +147,7 @@ std::unique_ptr<Sensor> open_file_sensor(const SensorEnv& env, std::string* erro
                         Pair{"creat", skel->progs.wg_enter_creat, skel->progs.wg_exit_creat}}) {
     bool present = tracepoint_exists(env.tracefs, "syscalls", std::string("sys_enter_") + p.syscall) &&
                    tracepoint_exists(env.tracefs, "syscalls", std::string("sys_exit_") + p.syscall);
-    bpf_program__set_autoload(p.enter, present);
+    bpf_program__set_autoload(p.enter, present && !args_at_exit);
     bpf_program__set_autoload(p.exit, present);
     if (present) hooked.push_back(p.syscall);
   }
@@ -151,7 +157,8 @@ std::unique_ptr<Sensor> open_file_sensor(const SensorEnv& env, std::string* erro
   }
   std::string joined;
   for (const auto& s : hooked) joined += (joined.empty() ? "" : ",") + s;
-  sensor->set_hook(fmt::format("tracepoint/syscalls/sys_{{enter,exit}}_{{{}}}", joined));
+  sensor->set_hook(
+      fmt::format("tracepoint/syscalls/sys_{}_{{{}}}", args_at_exit ? "exit" : "{enter,exit}", joined));
 
   if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "file", error)) return nullptr;
   // Filters are in place before the first program is attached: nothing unfiltered leaks.

@@ -559,19 +559,6 @@ struct {
   __type(value, u32);
 } emitters SEC(".maps");
 
-/* Argument `i` of the syscall the task is in, from the registers saved at its entry (x86-64);
- * 0 for i < 0. */
-static __always_inline u64 syscall_arg(struct pt_regs *regs, int i) {
-  switch (i) {
-    case 0: return regs->di;
-    case 1: return regs->si;
-    case 2: return regs->dx;
-    case 3: return regs->r10;
-    case 4: return regs->r8;
-  }
-  return 0;
-}
-
 static __always_inline int on_io_exit(void *ctx, long ret, u8 kind, u8 direction, int fd_arg, int ptr_arg,
                                       int addr_arg, int count_arg) {
   u32 zero = 0;
@@ -581,9 +568,9 @@ static __always_inline int on_io_exit(void *ctx, long ret, u8 kind, u8 direction
     /* Only calls that moved bytes are posted, and sends that failed because the peer left
      * (EPIPE, ECONNRESET; see emit_io): the rest costs nothing more. */
     if (ret <= 0 && !(direction == WG_DATA_EGRESS && (ret == -32 || ret == -104))) return 0;
-    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-    if (!describe_io(kind, direction, (u32)syscall_arg(regs, fd_arg), syscall_arg(regs, ptr_arg),
-                     syscall_arg(regs, addr_arg), syscall_arg(regs, count_arg), &slot->io))
+    struct pt_regs *regs = wg_syscall_regs();
+    if (!describe_io(kind, direction, (u32)wg_syscall_arg(regs, fd_arg), wg_syscall_arg(regs, ptr_arg),
+                     wg_syscall_arg(regs, addr_arg), wg_syscall_arg(regs, count_arg), &slot->io))
       return 0;
   } else if (!take_pending(&slot->io)) {
     return 0;
