@@ -27,10 +27,11 @@ from run import Agent  # noqa: E402
 
 
 # The floor of the hooks themselves: empty programs on every tracepoint the network sensor
-# uses for data and connections.
+# uses for data and connections (on a kernel whose exits can read the calls' arguments from the
+# saved registers: the exits only, as `waggle doctor` shows).
 _CALLS = ["read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "sendfile64",
           "recvmmsg", "sendmmsg"]
-FLOOR_PROGRAM = (",".join(f"tracepoint:syscalls:sys_{d}_{c}" for c in _CALLS for d in ("enter", "exit")) +
+FLOOR_PROGRAM = (",".join(f"tracepoint:syscalls:sys_exit_{c}" for c in _CALLS) +
                  ",tracepoint:syscalls:sys_exit_accept,tracepoint:syscalls:sys_exit_accept4,"
                  "tracepoint:sock:inet_sock_set_state,tracepoint:tcp:tcp_destroy_sock {}")
 
