@@ -1,11 +1,14 @@
 #include "export/sink.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -68,8 +71,10 @@ OutputSink::~OutputSink() {
 
 void OutputSink::fail(std::string what, int err) {
   error_ = std::move(what);
-  error_ += ": ";
-  error_ += std::strerror(err);
+  if (err != 0) {
+    error_ += ": ";
+    error_ += std::strerror(err);
+  }
   ++errors_;
 }
 
@@ -124,35 +129,60 @@ bool OutputSink::flush() {
   return ok;
 }
 
+bool OutputSink::wait_for_room(int timeout_ms) {
+  struct pollfd pfd = {fd_, POLLOUT, 0};
+  if (timeout_ms < 0) {
+    // Without limit; a signal returns to the caller, which looks at the stop request again.
+    return ::poll(&pfd, 1, -1) >= 0 || errno == EINTR;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    const int ready = ::poll(
+        &pfd, 1, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count()));
+    if (ready > 0) return true;
+    if (ready == 0) return false;
+    if (errno != EINTR) return true;  // the write itself will say what is wrong
+  }
+}
+
 bool OutputSink::write_all(std::string_view data) {
   const char* p = data.data();
   size_t left = data.size();
   int err = 0;
   while (left > 0 && !given_up_) {
-    const ssize_t n = ::write(fd_, p, left);
-    if (n > 0) {
-      // A blocking write cut short was interrupted by a signal, like EINTR below.
-      if (static_cast<size_t>(n) < left && stopping() && (::fcntl(fd_, F_GETFL) & O_NONBLOCK) == 0)
+    size_t chunk = left;
+    if (stopping()) {
+      // The agent is stopping: wait for room, but not forever (a reader that stopped reading
+      // would hold it), and write only what room there is, so that no write blocks.
+      if (!wait_for_room(kStopWaitMs)) {
         given_up_ = true;
+        break;
+      }
+      chunk = std::min(left, kStopChunkBytes);
+    }
+    const ssize_t n = ::write(fd_, p, chunk);
+    if (n > 0) {
       p += n;
       left -= static_cast<size_t>(n);
       continue;
     }
     err = n < 0 ? errno : EIO;  // write(2) returning 0 for a non-empty buffer
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      // Someone made the descriptor non-blocking (a shared stdout): wait until it drains.
-      struct pollfd pfd = {fd_, POLLOUT, 0};
-      if (::poll(&pfd, 1, -1) >= 0) continue;
-      err = errno;
+      // Someone made the descriptor non-blocking (a shared stdout): wait until it drains (when
+      // stopping, the wait above does, with its limit).
+      if (stopping() || wait_for_room(-1)) continue;
+      err = errno;  // poll failed
     }
     if (err != EINTR) break;
-    // A signal: retried, unless it asked the agent to stop (a reader that does not read would
-    // otherwise hold it forever).
-    given_up_ = stopping();
+    // A signal: retried (if it asked the agent to stop, the loop now waits with a limit).
   }
   if (left == 0) return true;
   if (given_up_) {
-    fail("write " + describe(path_) + ", given up at a stop request while it could take nothing", EINTR);
+    fail(fmt::format("write {}: given up at a stop request, after {} s in which it took nothing",
+                     describe(path_), kStopWaitMs / 1000),
+         0);
   } else {
     fail("write " + describe(path_), err);
   }

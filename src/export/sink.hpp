@@ -42,10 +42,12 @@ class OutputSink {
   // Writes what is buffered. Returns false on failure (see error()).
   bool flush();
 
-  // A write the output cannot take yet (a pipe whose reader does not read) waits, and is
-  // retried after a signal; but once a signal finds *stop set, the write is given up and every
-  // later one fails at once (their data dropped and counted), so that the agent can stop.
+  // A write the output cannot take yet (a pipe whose reader is slow) waits for it. Once *stop is
+  // set, it waits at most kStopWaitMs for room each time: an output that takes nothing for that
+  // long (a reader that stopped reading) is given up, and every later write fails at once (its
+  // data dropped and counted), so that the agent can stop. A slow reader loses nothing.
   void give_up_when(const volatile sig_atomic_t* stop) { stop_ = stop; }
+  static constexpr int kStopWaitMs = 2000;
 
   // The most recent failure ("write /var/log/waggle.json: No space left on device"), or empty.
   const std::string& error() const { return error_; }
@@ -62,6 +64,10 @@ class OutputSink {
   bool rotate();  // false when the old file is still the current one
   void fail(std::string what, int err);
   bool stopping() const { return stop_ != nullptr && *stop_ != 0; }
+  // Waits until the output can take some bytes (timeout_ms -1: without limit); false on timeout.
+  bool wait_for_room(int timeout_ms);
+  // What a pipe with any room takes without blocking.
+  static constexpr size_t kStopChunkBytes = 4096;
 
   int fd_;
   bool owns_fd_;

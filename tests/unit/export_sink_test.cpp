@@ -7,11 +7,13 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -362,60 +364,99 @@ TEST_F(ExportSinkTest, SurvivesPartialWritesAndEintr) {
 volatile sig_atomic_t g_stop = 0;
 void on_stop_alarm(int) { g_stop = 1; }
 
-TEST_F(ExportSinkTest, AStopRequestGivesUpAWriteToAReaderThatDoesNotRead) {
-  const std::string fifo = path("stuck");
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
-  // Opens the pipe and never reads; it takes no signal.
-  sigset_t alrm, old_mask;
+// Writes `size` bytes through a sink on a fifo whose reader runs `read_loop(fd)`; SIGALRM, 200 ms
+// in, plays the agent's stop request. Returns whether the write and a later one succeeded, the
+// sink's error, and what the reader got.
+struct StopRun {
+  bool wrote = false;
+  bool wrote_after = false;
+  std::string error;
+  size_t received = 0;
+  double seconds = 0;
+};
+
+StopRun write_and_stop(const std::string& fifo, size_t size,
+                       const std::function<size_t(int fd, const std::atomic<bool>& writer_done)>& read_loop) {
+  StopRun run;
+  std::atomic<bool> writer_done{false};
+  if (mkfifo(fifo.c_str(), 0600) != 0) {
+    run.error = std::string("mkfifo: ") + std::strerror(errno);
+    return run;
+  }
+  sigset_t alrm, old_mask;  // the reader takes no signal
   sigemptyset(&alrm);
   sigaddset(&alrm, SIGALRM);
   pthread_sigmask(SIG_BLOCK, &alrm, &old_mask);
-  std::atomic<bool> done{false};
   std::thread reader([&] {
     const int fd = ::open(fifo.c_str(), O_RDONLY);
-    // Reads only if the sink still writes after 5 s: the test then fails instead of hanging.
-    for (int waited = 0; waited < 5000 && !done; ++waited) usleep(1000);
-    char buf[65536];
-    while (!done && fd >= 0 && ::read(fd, buf, sizeof buf) > 0) {
-    }
-    if (fd >= 0) ::close(fd);
+    if (fd < 0) return;
+    run.received = read_loop(fd, writer_done);
+    ::close(fd);
   });
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
 
   OutputConfig config;
   config.file = fifo;
-  std::string error;
-  auto sink = OutputSink::open(config, &error);
-  if (sink) sink->give_up_when(&g_stop);
+  auto sink = OutputSink::open(config, &run.error);
   g_stop = 0;
   struct sigaction sa {
   }, old_sa{};
   sa.sa_handler = on_stop_alarm;
-  sa.sa_flags = 0;  // no SA_RESTART: the blocked write(2) fails with EINTR
+  sa.sa_flags = 0;  // no SA_RESTART: a blocked write(2) returns short or fails with EINTR
   sigemptyset(&sa.sa_mask);
   sigaction(SIGALRM, &sa, &old_sa);
   struct itimerval timer {};
   timer.it_value.tv_usec = 200'000;  // once
   setitimer(ITIMER_REAL, &timer, nullptr);
-
-  bool wrote = true, wrote_after = true;
+  const auto start = std::chrono::steady_clock::now();
   if (sink) {
-    wrote = sink->write(std::string(4 << 20, 'x'));  // far more than a pipe holds
-    wrote_after = sink->write("late\n") && sink->flush();
-    error = sink->error();
+    sink->give_up_when(&g_stop);
+    run.wrote = sink->write(std::string(size, 'x'));
+    run.wrote_after = sink->write("late\n") && sink->flush();
+    run.error = sink->error();
     sink.reset();  // the reader sees the end of the pipe
   }
+  writer_done = true;
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   timer = {};
   setitimer(ITIMER_REAL, &timer, nullptr);
   sigaction(SIGALRM, &old_sa, nullptr);
-  done = true;
+  if (!sink) {  // the reader may still wait in open()
+    const int unblock = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (unblock >= 0) ::close(unblock);
+  }
   reader.join();
+  EXPECT_EQ(g_stop, 1);
+  return run;
+}
 
-  ASSERT_EQ(g_stop, 1) << error;
-  EXPECT_FALSE(wrote);
-  EXPECT_FALSE(wrote_after);  // at once: no signal comes to interrupt it a second time
-  EXPECT_EQ(error, "write " + fifo +
-                       ", given up at a stop request while it could take nothing: Interrupted system call");
+TEST_F(ExportSinkTest, AStopRequestGivesUpAWriteToAReaderThatStoppedReading) {
+  StopRun run = write_and_stop(path("stuck"), 4 << 20, [](int fd, const std::atomic<bool>& writer_done) {
+    // Reads nothing until the writer is done, or after 10 s: the test then fails, not hangs.
+    for (int waited = 0; waited < 10000 && !writer_done; ++waited) usleep(1000);
+    size_t got = 0;
+    char buf[65536];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) got += static_cast<size_t>(n);
+    return got;
+  });
+  EXPECT_FALSE(run.wrote);
+  EXPECT_FALSE(run.wrote_after);  // at once
+  EXPECT_LT(run.seconds, 5.0);    // the stop request, then 2 s without room
+  EXPECT_EQ(run.error,
+            "write " + path("stuck") + ": given up at a stop request, after 2 s in which it took nothing");
+}
+
+TEST_F(ExportSinkTest, AStopRequestWaitsForASlowReaderAndLosesNothing) {
+  // 4 KiB every 2 ms: 2 MiB take about a second, all of it well after the stop request.
+  StopRun run = write_and_stop(path("slow"), 2 << 20, [](int fd, const std::atomic<bool>&) {
+    size_t got = 0;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0; usleep(2000)) got += static_cast<size_t>(n);
+    return got;
+  });
+  EXPECT_TRUE(run.wrote) << run.error;
+  EXPECT_TRUE(run.wrote_after) << run.error;
+  EXPECT_EQ(run.received, (2u << 20) + 5);
 }
 
 // ---------------------------------------------------------------------------------------------
