@@ -1,6 +1,5 @@
-/* File policies: file.open rules evaluated at the exit of open, openat, openat2 and creat
- * (where the kernel lets programs read the call's arguments from the registers saved at its
- * entry; otherwise at the entry), so that a kill lands before the call returns to user space. Rules are bits of a u64; each
+/* File policies: file.open rules evaluated at the entry of open, openat, openat2 and creat,
+ * so that a kill lands before the call returns to user space. Rules are bits of a u64; each
  * selector map gives the rules that list a value, and the rules that hold are the AND over
  * selector kinds. An open that matches no rule costs its lookups and nothing else. */
 #include "common.bpf.h"
@@ -164,30 +163,7 @@ int wg_pol_openat2(struct syscall_enter_ctx *ctx) {
   return on_open(WG_SYS_OPENAT2, (s32)ctx->args[0], ctx->args[1], how[0], false);
 }
 
-/* Set by user space when the exits can read an open's arguments from the saved registers: the
- * rules are then judged there only (the kernel has read the path: it is in memory), and no
- * entry program is loaded. */
-const volatile bool args_at_exit = false;
-
 static __always_inline int on_open_exit(u32 syscall) {
-  if (args_at_exit) {
-    struct pt_regs *regs = wg_syscall_regs();
-    switch (syscall) {
-      case WG_SYS_OPEN:
-        return on_open(syscall, AT_FDCWD, wg_syscall_arg(regs, 0), wg_syscall_arg(regs, 1), true);
-      case WG_SYS_CREAT:
-        return on_open(syscall, AT_FDCWD, wg_syscall_arg(regs, 0), O_CREAT | O_WRONLY | O_TRUNC, true);
-      case WG_SYS_OPENAT:
-        return on_open(syscall, (s32)wg_syscall_arg(regs, 0), wg_syscall_arg(regs, 1), wg_syscall_arg(regs, 2),
-                       true);
-      case WG_SYS_OPENAT2: {
-        u64 how[1] = {}; /* struct open_how starts with its flags */
-        bpf_probe_read_user(how, sizeof(how), (void *)wg_syscall_arg(regs, 2));
-        return on_open(syscall, (s32)wg_syscall_arg(regs, 0), wg_syscall_arg(regs, 1), how[0], true);
-      }
-    }
-    return 0;
-  }
   struct deferred_open *later = bpf_task_storage_get(&deferred, bpf_get_current_task_btf(), 0, 0);
   if (!later || !later->valid) return 0;
   struct deferred_open d = *later;

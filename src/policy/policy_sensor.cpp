@@ -27,16 +27,10 @@
 
 namespace waggle {
 
-// Where the exits can read an open's arguments from the saved registers, file.open rules are
-// judged at the exit only; otherwise at the entry (and at the exit when the entry could not read
-// the path).
-std::string policy_hooks(const KernelFeatures& f) {
-  return fmt::format(
-      "tracepoint/syscalls/sys_{}_open* (file.open), tp_btf/sched_process_exec (process.exec), "
-      "cgroup/connect4,6 and sendmsg4,6 (network.connect), tracepoint/syscalls/sys_exit_accept{{,4}} and "
-      "cgroup_skb/ingress (network.accept)",
-      f.syscall_args_at_exit.ok ? "exit" : "{enter,exit}");
-}
+constexpr const char* kPolicyHooks =
+    "tracepoint/syscalls/sys_{enter,exit}_open* (file.open), tp_btf/sched_process_exec (process.exec), "
+    "cgroup/connect4,6 and sendmsg4,6 (network.connect), tracepoint/syscalls/sys_exit_accept{,4} and "
+    "cgroup_skb/ingress (network.accept)";
 
 SensorPlan plan_policy_sensor(const KernelFeatures& f) {
   SensorPlan plan;
@@ -51,7 +45,7 @@ SensorPlan plan_policy_sensor(const KernelFeatures& f) {
   else if (!f.send_signal.ok)
     plan.reason = "needs bpf_send_signal to kill: " + f.send_signal.detail;
   else
-    plan.hook = policy_hooks(f);
+    plan.hook = kPolicyHooks;
   plan.can_run = plan.reason.empty();
   return plan;
 }
@@ -297,11 +291,11 @@ bool prepare_generation(Generation& gen, const SensorEnv& env, std::string* erro
   file_policy_bpf* skel = g->file;
   set_policy_rodata(skel->rodata, env, g->id);
   // Programs on the opens only when a rule needs them: they put every syscall of the host on the
-  // kernel's tracing path.
+  // kernel's tracing path. (Rules are judged at the entry, even where the exits could read the
+  // call's arguments: by the exit the new fd is in the process's table, where another thread
+  // could use it before the kill lands, and the path in user memory could have been changed
+  // since the kernel read it.)
   const bool open_rules = c.masks.file_open_rules != 0;
-  const bool args_at_exit = env.features->syscall_args_at_exit.ok;
-  skel->rodata->args_at_exit = args_at_exit;
-  bpf_map__set_autocreate(skel->maps.deferred, !args_at_exit);
   struct Pair {
     bpf_program* enter;
     bpf_program* exit;
@@ -313,7 +307,7 @@ bool prepare_generation(Generation& gen, const SensorEnv& env, std::string* erro
                         Pair{skel->progs.wg_pol_openat2, skel->progs.wg_polx_openat2, "openat2"}}) {
     bool present = tracepoint_exists(env.tracefs, "syscalls", std::string("sys_enter_") + p.syscall) &&
                    tracepoint_exists(env.tracefs, "syscalls", std::string("sys_exit_") + p.syscall);
-    bpf_program__set_autoload(p.enter, present && open_rules && !args_at_exit);
+    bpf_program__set_autoload(p.enter, present && open_rules);
     bpf_program__set_autoload(p.exit, present && open_rules);
   }
   if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "policy", error) ||
@@ -391,8 +385,7 @@ void run_aside(const std::function<void()>& work, const std::function<void()>& b
 
 class PolicySensor final : public Sensor {
  public:
-  explicit PolicySensor(const SensorEnv& env)
-      : env_(env), cache_(*env.cache), hook_(policy_hooks(*env.features)) {}
+  explicit PolicySensor(const SensorEnv& env) : env_(env), cache_(*env.cache) {}
 
   bool install(const std::vector<Policy>& policies, const std::function<void()>& between,
                std::string* error) {
@@ -455,7 +448,7 @@ class PolicySensor final : public Sensor {
   }
 
   std::string_view name() const override { return "policy"; }
-  std::string_view hook() const override { return hook_; }
+  std::string_view hook() const override { return kPolicyHooks; }
   bool handles(uint16_t type) const override {
     return type == WG_REC_POLICY_OPEN || type == WG_REC_POLICY_CONNECT || type == WG_REC_POLICY_EXEC;
   }
@@ -546,7 +539,6 @@ class PolicySensor final : public Sensor {
 
   SensorEnv env_;
   ProcessCache& cache_;
-  std::string hook_;
   std::map<uint32_t, std::unique_ptr<Generation>> generations_;
   uint32_t next_id_ = 1;
   uint64_t rate_limited_before_ = 0;  // of the sets already freed
