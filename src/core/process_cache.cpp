@@ -105,12 +105,14 @@ ProcessRef ProcessCache::find(uint32_t pid, uint64_t start_boottime_ns) {
 std::string ProcessCache::container_of(uint32_t pid, uint64_t cgroup_id, std::string_view leaf_name) {
   if (auto it = containers_.find(cgroup_id); it != containers_.end()) return it->second;
   std::optional<std::string> path = cgroup2_path_of(options_.proc_root, pid);
-  // The process may have moved since the record was made: the path must be its cgroup's (checked
-  // where the cgroup v2 mount is known).
+  // The process may have moved since the record was made: the path must be its cgroup's. Where
+  // the cgroup v2 mount is unknown that cannot be checked, and the answer is not remembered.
   if (!path || (!options_.cgroup2_root.empty() && cgroup_id_of(options_.cgroup2_root, *path) != cgroup_id))
     return container_id_from_cgroup(leaf_name);
+  std::string id = container_id_from_cgroup(*path);
+  if (options_.cgroup2_root.empty()) return id;
   if (containers_.size() >= kMaxCgroups) containers_.clear();
-  return containers_[cgroup_id] = container_id_from_cgroup(*path);
+  return containers_[cgroup_id] = std::move(id);
 }
 
 void ProcessCache::remember_unseen(const ProcessRef& process, uint64_t now_boottime_ns) {

@@ -90,15 +90,27 @@ TEST(ProcReader, ContainerIdIsAWhole64HexRun) {
 TEST(ProcessCache, AContainersSubCgroupIsInTheOutermostContainerAndAGoneProcessFallsBackToItsLeaf) {
   FakeProc proc;
   const std::string outer(64, 'a'), inner(64, 'b'), leaf(64, 'c');
-  proc.add(42, 1, "app", std::string("app\0", 4), 10, "/usr/bin/app",
-           "0::/system.slice/docker-" + outer + ".scope/" + inner + "/workers\n");
-  ProcessCache cache(test_host(), options_for(proc));
-  EXPECT_EQ(cache.container_of(42, 7, "workers"), outer);
+  const std::string cgroup = "/system.slice/docker-" + outer + ".scope/" + inner + "/workers";
+  proc.add(42, 1, "app", std::string("app\0", 4), 10, "/usr/bin/app", "0::" + cgroup + "\n");
+  proc.add(46, 1, "moved", std::string("moved\0", 6), 10, "/usr/bin/app", "0::" + cgroup + "\n");
+  // A cgroup v2 tree of its own: a cgroup's id is its directory's inode.
+  const std::string root = proc.root() + "/cgroup2";
+  fs::create_directories(root + cgroup);
+  const uint64_t id = cgroup_id_of(root, cgroup);
+  ASSERT_NE(id, 0u);
+  ProcessCache::Options options = options_for(proc);
+  options.cgroup2_root = root;
+  ProcessCache cache(test_host(), options);
+  EXPECT_EQ(cache.container_of(42, id, "workers"), outer);
   // Known by its cgroup from now on, even for a process /proc no longer has.
-  EXPECT_EQ(cache.container_of(43, 7, "workers"), outer);
+  EXPECT_EQ(cache.container_of(43, id, "workers"), outer);
   // Gone, in a cgroup not seen before: its own name is all there is.
-  EXPECT_EQ(cache.container_of(44, 8, "crio-" + leaf), leaf);
-  EXPECT_EQ(cache.container_of(45, 9, "session-3.scope"), "");
+  EXPECT_EQ(cache.container_of(44, id + 1000, "crio-" + leaf), leaf);
+  EXPECT_EQ(cache.container_of(45, id + 1001, "session-3.scope"), "");
+  // In another cgroup than its record says (it moved since): the record's leaf name decides, and
+  // the path read is not remembered for that cgroup.
+  EXPECT_EQ(cache.container_of(46, id + 2000, "crio-" + leaf + ".scope"), leaf);
+  EXPECT_EQ(cache.container_of(47, id + 2000, "other"), "");
 }
 
 TEST(ProcessCache, SeedsFromProcAndNamesParents) {
