@@ -33,7 +33,7 @@ static int usage(void) {
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
           "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES [PORT] | tcp-reset |\n"
           "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE | udp-sendto IPV4 PORT |\n"
-          "       inbound tcp|udp PORT SOURCE... | udp-roundtrip SERVER_IP\n");
+          "       inbound tcp|udp PORT SOURCE... | udp-roundtrip SERVER_IP | dns-sendto SERVER_IP NAME\n");
   return 64;
 }
 
@@ -232,6 +232,40 @@ static int udp_roundtrip(const char *server_ip) {
   return 0;
 }
 
+/* A DNS query for an A record of `name`, sent with sendto on an unconnected UDP socket to
+ * server_ip:53; the answer is taken with recvfrom. Prints the answer's rcode, or "timeout". */
+static int dns_sendto(const char *server_ip, const char *name) {
+  unsigned char q[512] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}; /* id, RD, one question */
+  size_t at = 12;
+  for (const char *label = name; *label;) {
+    const char *dot = strchr(label, '.');
+    size_t len = dot ? (size_t)(dot - label) : strlen(label);
+    if (len == 0 || len > 63 || at + len + 6 > sizeof(q)) return 2;
+    q[at++] = (unsigned char)len;
+    memcpy(q + at, label, len);
+    at += len;
+    label += len + (dot ? 1 : 0);
+  }
+  q[at++] = 0;
+  q[at++] = 0, q[at++] = 1; /* type A */
+  q[at++] = 0, q[at++] = 1; /* class IN */
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(53)};
+  inet_pton(AF_INET, server_ip, &to.sin_addr);
+  if (fd < 0 || sendto(fd, q, at, 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)at) return 3;
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  unsigned char answer[512];
+  struct sockaddr_in from;
+  socklen_t len = sizeof(from);
+  ssize_t n = poll(&p, 1, 2000) == 1 ? recvfrom(fd, answer, sizeof(answer), 0, (struct sockaddr *)&from, &len) : -1;
+  if (n < 4) {
+    printf("timeout\n");
+  } else {
+    printf("rcode %d\n", answer[3] & 0x0f);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) return usage();
   const char *mode = argv[1];
@@ -366,6 +400,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "udp-roundtrip") && argc == 3) return udp_roundtrip(argv[2]);
+  if (!strcmp(mode, "dns-sendto") && argc == 4) return dns_sendto(argv[2], argv[3]);
   if (!strcmp(mode, "inbound") && argc >= 5 && (!strcmp(argv[2], "tcp") || !strcmp(argv[2], "udp")))
     return inbound(argv[2], (uint16_t)atoi(argv[3]), argc - 4, argv + 4);
   if (!strcmp(mode, "udp-sendto") && argc == 4) { /* one datagram, no connect: prints 0 or -errno */

@@ -85,6 +85,33 @@ TEST_F(DnsTest, QueriesAreSeenWithNamesTypesCodesAndAnswers) {
                     {"A NOERROR", 1}, {"AAAA NXDOMAIN", 1}, {"AAAA NOERROR", 1}, {"MX REFUSED", 1}}));
 }
 
+// A query sent with sendto on an unconnected socket: its peer, and so its port, is known only
+// from the call's address, which the kernel checks against a port selection when posting.
+TEST_F(DnsTest, APortSelectionAppliesToQueriesFromUnconnectedSockets) {
+  Dnsmasq dnsmasq(dir_);
+  for (int port : {53, 8053}) {
+    SCOPED_TRACE(port);
+    std::string config =
+        dir_.file("ports.yaml", "sensors:\n  file: {enabled: false}\n  network: {ports: [" +
+                                    std::to_string(port) + "]}\nmetrics: {enabled: false}\n");
+    AgentRun agent({"run", "--config", config});
+    ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+    Spawned query = spawn({helper_path(), "dns-sendto", Dnsmasq::kAddress, "example.test"});
+    EXPECT_EQ(query.out, "rcode 0\n");
+    ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+    auto ev = dns_events(agent, query.pid);
+    if (port != 53) {
+      EXPECT_EQ(ev.size(), 0u);
+      continue;
+    }
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0]["name"], "example.test");
+    EXPECT_EQ(ev[0]["rcode"], "NOERROR");
+    EXPECT_EQ(ev[0]["answers"], json::array({"A 10.1.2.3"}));
+    EXPECT_GT(ev[0]["latency_ns"].get<uint64_t>(), 0u);  // the query was seen, not only the answer
+  }
+}
+
 TEST_F(DnsTest, TheSystemResolverAskingForAAndAaaaTogetherIsSeenWhole) {
   Dnsmasq dnsmasq(dir_);
   std::string resolv = dir_.file("resolv.conf", std::string("nameserver ") + Dnsmasq::kAddress + "\n");
