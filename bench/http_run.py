@@ -6,7 +6,8 @@ programs on the same tracepoints).
 
 Prints, per variant: median throughput and p99 latency over the rounds, and their ratios to the
 baseline; for the agent, its CPU time per second and peak RSS, and what it lost. Then the
-agent's CPU and RSS at a fixed rate of about 10,000 requests per second.
+agent's CPU and RSS at a fixed rate of about 10,000 requests per second, and, in a last run with
+the kernel's BPF statistics on, the network programs' time and the agent's CPU per request.
 
 Usage: sudo bench/http_run.py [--build build] [--rounds 5] [--seconds 5] [--connections 50]
 Needs root (loads BPF programs), nginx and wrk (scripts/setup.sh installs both).
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import Agent  # noqa: E402
@@ -75,6 +77,14 @@ http {{
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("nginx did not start")
+
+
+def network_program_seconds(metrics_port):
+    """Seconds the network sensor's BPF programs have run, from the agent's /metrics."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+    return sum(float(m.group(1)) for m in
+               re.finditer(r'^waggle_bpf_program_run_seconds_total\{[^}]*sensor="network"[^}]*\} (\S+)$', text,
+                           re.MULTILINE))
 
 
 def wrk(port, seconds, connections, script=None):
@@ -146,6 +156,24 @@ def main():
         paced_cpu = (agent.cpu() - cpu0) / (time.perf_counter() - start)
         paced_rss = agent.rss()
         agent.stop()
+
+        # Where the cost goes, per request: the network sensor's programs (the kernel's BPF
+        # statistics, on for this run only: they cost every program run something) and the agent.
+        stats_port = free_port()
+        stats_config = os.path.join(tmp, "stats.yaml")
+        with open(stats_config, "w") as f:
+            f.write(f"sensors:\n  file: {{enabled: false}}\n"
+                    f"metrics: {{address: 127.0.0.1:{stats_port}, program_stats: true}}\n")
+        agent = Agent([waggle, "run", "--config", stats_config, "--output-file", os.devnull], "waggle: ready")
+        cpu0 = agent.cpu()
+        before = network_program_seconds(stats_port)
+        start = time.perf_counter()
+        stats_rps, _ = wrk(port, args.seconds, args.connections)
+        elapsed = time.perf_counter() - start
+        kernel_s = network_program_seconds(stats_port) - before
+        agent_s = agent.cpu() - cpu0
+        agent.stop()
+        requests = stats_rps * args.seconds
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
@@ -174,6 +202,9 @@ def main():
           f"{max(wag['rss']) / 1024:.1f} MiB, lost {sum(wag['lost'])}")
     print(f"at {paced_rps:.0f} req/s (paced): agent CPU {paced_cpu * 100:.1f}% of a core, "
           f"peak RSS {paced_rss / 1024:.1f} MiB")
+    print(f"per request, with BPF statistics on ({stats_rps:.0f} req/s): network programs "
+          f"{kernel_s / requests * 1e6:.2f} us in the kernel, agent {agent_s / requests * 1e6:.2f} us of CPU "
+          f"(over {elapsed:.1f} s)")
 
 
 if __name__ == "__main__":
