@@ -97,8 +97,14 @@ struct path {
   struct dentry *dentry;
 } __attribute__((preserve_access_index));
 
+struct super_block {
+  unsigned int s_dev; /* kernel dev_t: major << 20 | minor */
+} __attribute__((preserve_access_index));
+
 struct inode {
   unsigned short i_mode;
+  unsigned long i_ino;
+  struct super_block *i_sb;
 } __attribute__((preserve_access_index));
 
 struct file {
@@ -333,14 +339,25 @@ struct bpf_sock {
 };
 
 /* The user registers a task saved when it entered the kernel (x86-64): a syscall's arguments are
- * di, si, dx, r10, r8, r9 and stay there until it returns. */
+ * di, si, dx, r10, r8, r9 and stay there until it returns. The profiler reads them all. */
 struct pt_regs {
+  unsigned long r15;
+  unsigned long r14;
+  unsigned long r13;
+  unsigned long r12;
+  unsigned long bp;
+  unsigned long bx;
+  unsigned long r11;
   unsigned long r10;
-  unsigned long r8;
   unsigned long r9;
+  unsigned long r8;
+  unsigned long ax;
+  unsigned long cx;
   unsigned long dx;
   unsigned long si;
   unsigned long di;
+  unsigned long ip;
+  unsigned long sp;
 } __attribute__((preserve_access_index));
 
 #endif

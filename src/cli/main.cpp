@@ -12,6 +12,7 @@
 #include "cli/doctor.hpp"
 #include "cli/policy_check.hpp"
 #include "cli/policy_files.hpp"
+#include "cli/profile_command.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -160,7 +161,53 @@ int main(int argc, char** argv) {
   for (auto* sub : {apply, remove, list})
     sub->add_option("--socket", socket_path, "The agent's control socket")->capture_default_str();
 
+  auto* profile = app.add_subcommand(
+      "profile", "Sample the CPU of every process (or the selected ones) and write a profile with kernel and "
+                 "user frames");
+  waggle::ProfileCommand prof;
+  profile->add_option("-d,--duration", prof.duration_s, "Seconds to sample (stops early on SIGINT)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  profile->add_option("-F,--frequency", prof.sampler.frequency_hz, "Samples per second on each CPU, 1 to 999")
+      ->capture_default_str();
+  profile->add_option("-p,--pid", prof.sampler.pids, "Only this process (repeatable)")->allow_extra_args(false);
+  profile->add_option("-c,--comm", prof.sampler.comm, "Only processes with this command name (at most 15 bytes)");
+  profile->add_option("--binary", prof.sampler.binaries,
+                      "Only processes running this executable (repeatable; matched by device and inode)")
+      ->allow_extra_args(false);
+  profile->add_option("--container", prof.containers,
+                      "Only processes of this container: its id or a unique prefix of 12+ hex digits (repeatable)")
+      ->allow_extra_args(false);
+  bool kernel_only_flag = false, user_only_flag = false;
+  auto* kernel_only =
+      profile->add_flag("--kernel-only", kernel_only_flag, "Only kernel frames (no user stack is copied)");
+  auto* user_only = profile->add_flag("--user-only", user_only_flag, "Only user frames");
+  kernel_only->excludes(user_only);
+  profile->add_option("-f,--format", prof.format,
+                      "folded (flamegraph.pl input), pprof (gzipped profile.proto), svg (interactive flame "
+                      "graph) or speedscope (JSON)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"folded"}));
+  profile->add_option("-o,--output", prof.output, "Write the profile to this file (default: standard output)");
+  profile->add_flag("--per-pid", prof.per_pid, "One root frame per process (COMM-PID) instead of per command name");
+  profile->add_option("--debug-root", prof.debug_root,
+                      "Where debug files are looked up by build-id and debuglink")
+      ->capture_default_str();
+  profile->add_option("--stack-bytes", prof.sampler.user_stack_bytes,
+                      "Bytes of user stack copied per sample (deeper stacks are cut), at most 32768")
+      ->capture_default_str();
+  profile->add_flag("--stats", prof.stats, "Print what the profiler did (samples, processes, caches) to standard error");
+  profile->footer(
+      "User stacks are unwound in user space from each binary's .eh_frame (no frame pointers needed),\n"
+      "kernel stacks by the kernel. Frames outside every known symbol show as module+0xOFFSET.");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (profile->parsed()) {
+    if (kernel_only_flag) prof.sampler.user_stacks = false;
+    if (user_only_flag) prof.sampler.kernel_stacks = false;
+    return waggle::run_profile(prof);
+  }
 
   if (doctor->parsed()) {
     if (geteuid() != 0)

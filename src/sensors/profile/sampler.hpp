@@ -1,0 +1,74 @@
+// The profiler's kernel side: its BPF program attached to a software CPU-clock perf event on
+// every online CPU, the selection it filters by, and the ring its samples arrive in.
+#pragma once
+
+#include <linux/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bpf_loader.hpp"
+#include "sensors/profile/profile_record.h"
+
+struct profile_bpf;
+struct ring_buffer;
+
+namespace waggle {
+
+struct SamplerOptions {
+  uint32_t frequency_hz = 19;          // 1..999 samples per second per CPU
+  std::vector<uint32_t> pids;          // only these processes (tgids); empty: all
+  std::string comm;                    // only processes with this comm; empty: all
+  std::vector<std::string> binaries;   // only processes running one of these executables
+  std::vector<uint64_t> cgroup_ids;    // only processes in one of these cgroups or below
+  bool kernel_stacks = true;
+  bool user_stacks = true;
+  uint32_t user_stack_bytes = 16384;   // copied per sample, at most WG_PROFILE_USTACK_MAX
+  uint64_t ring_bytes = 8u << 20;
+  uint32_t self_tgid = 0;              // never sampled
+};
+
+constexpr uint32_t kProfileMinHz = 1;
+constexpr uint32_t kProfileMaxHz = 999;
+
+// Checks options before anything is loaded: frequency range, pids that exist, binaries that
+// can be stat'ed. Returns the problem, or empty.
+std::string check_sampler_options(const SamplerOptions& options);
+
+class Sampler {
+ public:
+  using Handler = std::function<void(const wg_profile_sample& sample, size_t size)>;
+
+  // Loads and attaches on every online CPU, or nothing (*error says why).
+  static std::unique_ptr<Sampler> open(const SamplerOptions& options, Handler handler, std::string* error);
+  ~Sampler();
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+
+  // Waits up to timeout_ms, then hands every waiting sample to the handler. Returns the
+  // number handled, or -errno.
+  int poll(int timeout_ms);
+  // Samples the kernel could not post (ring full).
+  uint64_t dropped() const;
+  uint32_t cpus() const { return uint32_t(perf_fds_.size()); }
+  void program_stats(std::vector<ProgramStats>* out) const { attachment_.program_stats(out); }
+  const char* hook() const { return "perf_event (software cpu-clock, every CPU)"; }
+
+ private:
+  Sampler() = default;
+  static int on_sample(void* ctx, void* data, size_t size);
+
+  profile_bpf* skel_ = nullptr;
+  ring_buffer* ring_ = nullptr;
+  std::vector<int> perf_fds_;
+  Attachment attachment_;
+  Handler handler_;
+};
+
+// The CPUs listed in /sys/devices/system/cpu/online.
+std::vector<int> online_cpus();
+
+}  // namespace waggle

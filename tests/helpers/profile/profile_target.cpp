@@ -1,0 +1,141 @@
+// The profiler's test program, built -O2 -fomit-frame-pointer -fno-optimize-sibling-calls:
+// known call chains, none inlined, with the CPU time spent in each leaf measured by the
+// program itself and printed at the end as "LEAF SECONDS" lines.
+//
+//   profile_target chains SECONDS PLUGIN.so   three chains, 50/30/20 of the time:
+//       main;run_chains;sort_phase;qsort;compare_spin
+//       main;run_chains;plugin_phase;plugin_entry;plugin_leaf     (dlopen'ed)
+//       main;run_chains;waggle_test::Matrix::multiply(int);waggle_test::Matrix::inner<3>(int)
+//   profile_target write SECONDS              write(2) of one byte to /dev/null in a loop
+//   profile_target children COUNT MS          COUNT children one after another, each named
+//                                             kidNNN, spinning MS of CPU in child_spin
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "spin.h"
+
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
+volatile long compare_iterations = 2000;
+
+}  // namespace
+
+extern "C" __attribute__((noinline)) int compare_spin(const void* a, const void* b) {
+  spin_here(compare_iterations);
+  return *static_cast<const int*>(a) - *static_cast<const int*>(b);
+}
+
+extern "C" __attribute__((noinline)) void sort_phase(int* values, size_t n) {
+  qsort(values, n, sizeof(int), compare_spin);
+}
+
+extern "C" __attribute__((noinline)) void plugin_phase(double (*entry)(long), long iterations) {
+  entry(iterations);
+}
+
+namespace waggle_test {
+class Matrix {
+ public:
+  template <int N>
+  __attribute__((noipa)) double inner(int iterations) {
+    return spin_here(long(iterations) * N / 3);
+  }
+  __attribute__((noipa)) double multiply(int iterations) { return inner<3>(iterations) + 1; }
+};
+}  // namespace waggle_test
+
+// One round runs each phase until it has used its share of `slice` seconds of CPU.
+extern "C" __attribute__((noinline)) void run_chains(double seconds, double (*plugin)(long)) {
+  const double shares[3] = {0.5, 0.3, 0.2};
+  double spent[3] = {0, 0, 0};
+  const double slice = 0.1;
+  int values[24];
+  waggle_test::Matrix matrix;
+  double start = thread_cpu_seconds();
+  while (thread_cpu_seconds() - start < seconds) {
+    for (int phase = 0; phase < 3; phase++) {
+      double phase_start = thread_cpu_seconds();
+      while (thread_cpu_seconds() - phase_start < slice * shares[phase]) {
+        if (phase == 0) {
+          for (int i = 0; i < 24; i++) values[i] = (i * 7919) % 24;
+          sort_phase(values, 24);
+        } else if (phase == 1) {
+          plugin_phase(plugin, 200000);
+        } else {
+          matrix.multiply(200000);
+        }
+      }
+      spent[phase] += thread_cpu_seconds() - phase_start;
+    }
+  }
+  printf("compare_spin %.6f\nplugin_leaf %.6f\nwaggle_test::Matrix::inner<3>(int) %.6f\n", spent[0], spent[1],
+         spent[2]);
+}
+
+extern "C" __attribute__((noinline)) void write_loop(double seconds) {
+  int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  double start = thread_cpu_seconds();
+  char byte = 'x';
+  while (thread_cpu_seconds() - start < seconds)
+    for (int i = 0; i < 1000; i++)
+      if (write(fd, &byte, 1) != 1) exit(3);
+  close(fd);
+}
+
+extern "C" __attribute__((noinline)) void child_spin(double seconds) {
+  double start = thread_cpu_seconds();
+  while (thread_cpu_seconds() - start < seconds) spin_here(20000);
+}
+
+extern "C" __attribute__((noinline)) int run_children(int count, int ms) {
+  for (int i = 0; i < count; i++) {
+    pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) {
+      char name[16];
+      snprintf(name, sizeof(name), "kid%03d", i);
+      prctl(PR_SET_NAME, name);
+      child_spin(ms / 1000.0);
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc >= 4 && strcmp(argv[1], "chains") == 0) {
+    void* plugin = dlopen(argv[3], RTLD_NOW);
+    if (!plugin) {
+      fprintf(stderr, "dlopen: %s\n", dlerror());
+      return 2;
+    }
+    auto entry = reinterpret_cast<double (*)(long)>(dlsym(plugin, "plugin_entry"));
+    if (!entry) return 2;
+    run_chains(atof(argv[2]), entry);
+    fflush(stdout);
+    return 0;
+  }
+  if (argc >= 3 && strcmp(argv[1], "write") == 0) {
+    write_loop(atof(argv[2]));
+    return 0;
+  }
+  if (argc >= 4 && strcmp(argv[1], "children") == 0) return run_children(atoi(argv[2]), atoi(argv[3]));
+  fprintf(stderr, "usage: profile_target chains SECONDS PLUGIN.so | write SECONDS | children COUNT MS\n");
+  return 2;
+}

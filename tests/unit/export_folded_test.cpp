@@ -1,0 +1,51 @@
+#include "export/folded.hpp"
+
+#include <gtest/gtest.h>
+
+namespace waggle {
+namespace {
+
+Profile sample_profile() {
+  Profile p;
+  uint32_t main_f = p.intern({"main", "/bin/app", FrameKind::kUser});
+  uint32_t work = p.intern({"a;b\nc", "/bin/app", FrameKind::kUser});
+  uint32_t sys = p.intern({"do_syscall_64", "[kernel.kallsyms]", FrameKind::kKernel});
+  uint32_t jit = p.intern({"LazyCompile:foo", "[jit]", FrameKind::kJit});
+  uint32_t unknown = p.intern({"app+0x1234", "/bin/app", FrameKind::kUnknown});
+  uint32_t s1[] = {main_f, work};
+  uint32_t s2[] = {main_f, sys};
+  uint32_t s3[] = {main_f, jit, unknown};
+  p.add("app", 10, s1, 3);
+  p.add("app", 11, s1, 2);
+  p.add("app", 10, s2, 1);
+  p.add("node", 12, s3, 4);
+  return p;
+}
+
+TEST(FoldedExport, MergesByCommAndMarksKernelAndJitFrames) {
+  EXPECT_EQ(render_folded(sample_profile()),
+            "app;main;a:b c 5\n"
+            "app;main;do_syscall_64_[k] 1\n"
+            "node;main;LazyCompile:foo_[j];app+0x1234 4\n");
+}
+
+TEST(FoldedExport, PerPidRootsAndPlainNames) {
+  FoldedOptions options;
+  options.pid_in_process = true;
+  options.annotate_kernel = false;
+  EXPECT_EQ(render_folded(sample_profile(), options),
+            "app-10;main;a:b c 3\n"
+            "app-10;main;do_syscall_64 1\n"
+            "app-11;main;a:b c 2\n"
+            "node-12;main;LazyCompile:foo;app+0x1234 4\n");
+}
+
+TEST(FoldedExport, InternDeduplicatesFrames) {
+  Profile p;
+  EXPECT_EQ(p.intern({"f", "m", FrameKind::kUser}), p.intern({"f", "m", FrameKind::kUser}));
+  EXPECT_NE(p.intern({"f", "m", FrameKind::kUser}), p.intern({"f", "m", FrameKind::kKernel}));
+  EXPECT_EQ(p.frames().size(), 2u);
+}
+
+}  // namespace
+}  // namespace waggle
