@@ -14,6 +14,7 @@
 #include "core/proc_reader.hpp"
 #include "core/profile.hpp"
 #include "export/folded.hpp"
+#include "export/pprof.hpp"
 #include "sensors/profile/stack_resolver.hpp"
 
 namespace waggle {
@@ -29,6 +30,7 @@ int64_t wall_ns() {
 }
 
 std::string render(const Profile& profile, const ProfileCommand& c) {
+  if (c.format == "pprof") return render_pprof(profile);
   FoldedOptions options;
   options.pid_in_process = c.per_pid;
   return render_folded(profile, options);
@@ -59,8 +61,8 @@ std::vector<uint64_t> container_cgroups(const std::string& id, std::string* erro
 }
 
 int run_profile(ProfileCommand c) {
-  if (c.format != "folded" && c.format != "pprof" && c.format != "svg" && c.format != "speedscope") {
-    fmt::print(stderr, "waggle: --format {}: expected folded, pprof, svg or speedscope\n", c.format);
+  if (c.format != "folded" && c.format != "pprof") {
+    fmt::print(stderr, "waggle: --format {}: expected folded or pprof\n", c.format);
     return 2;
   }
   for (const std::string& id : c.containers) {

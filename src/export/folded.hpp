@@ -1,5 +1,5 @@
-// A profile in flamegraph.pl's input format ("folded" stacks): one line per stack,
-// "process;outermost;...;leaf COUNT", sorted.
+// A profile in flamegraph.pl's input format ("folded" stacks), as perf's stackcollapse-perf.pl
+// writes it: one line per stack, "process;outermost;...;leaf COUNT\n".
 #pragma once
 
 #include <string>
@@ -9,11 +9,18 @@
 namespace waggle {
 
 struct FoldedOptions {
-  bool pid_in_process = false;  // root frame "comm-PID" (stackcollapse-perf --pid), else merged by comm
-  bool annotate_kernel = true;  // kernel frames end in "_[k]" and JIT frames in "_[j]", as perf's scripts do
+  // Root frame "comm-PID" (stackcollapse-perf.pl --pid); otherwise the stacks of every process
+  // with the same comm merge into one line per stack, their counts summed.
+  bool pid_in_process = false;
+  // Kernel frames end in "_[k]" (stackcollapse-perf.pl --kernel) and JIT frames in "_[j]"
+  // (--jit): flamegraph.pl --color=java colours them apart from user frames.
+  bool annotate_kernel = true;
 };
 
-// ';' in a name becomes ':' and a line break a space, so that names cannot break the format.
+// Lines sorted bytewise, so that the same profile always renders the same text. In frame and
+// process names ';' (the frame separator) becomes ':', and '\n' and '\r' (the line separator)
+// become ' '; an empty name becomes "[unknown]" as in perf's scripts. Spaces and digits stay:
+// flamegraph.pl takes the count from after the line's last space.
 std::string render_folded(const Profile& profile, const FoldedOptions& options = {});
 
 }  // namespace waggle
