@@ -13,6 +13,7 @@
 #include "cli/agent_health.hpp"
 #include "cli/control_socket.hpp"
 #include "cli/policy_control.hpp"
+#include "cli/profile_routes.hpp"
 #include "core/feature_probe.hpp"
 #include "core/host.hpp"
 #include "export/event_metrics.hpp"
@@ -160,6 +161,7 @@ int run_agent(const AgentOptions& options) {
   metrics::Registry registry;
   std::unique_ptr<EventMetrics> event_metrics;
   std::unique_ptr<AgentHealth> health;
+  std::unique_ptr<ContinuousProfiler> profiler;  // outlives the endpoint, whose requests use it
   std::unique_ptr<PrometheusEndpoint> endpoint;
   int stats_fd = -1;
   if (config.metrics.enabled) {
@@ -168,8 +170,17 @@ int run_agent(const AgentOptions& options) {
     health->update(*ring, sensors, undecodable);
     // Run counts and times of the programs: the kernel keeps them while this fd is open.
     if (config.metrics.program_stats) stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    std::vector<HttpRoute> routes;
+    if (config.profiler.enabled) {
+      std::string why;
+      profiler = start_profiler(config.profiler, &why);
+      if (profiler)
+        routes = profile_routes(*profiler, config.profiler);
+      else
+        fmt::print(stderr, "waggle: profiler disabled: {}\n", why);  // everything else runs
+    }
     std::string why;
-    endpoint = PrometheusEndpoint::start(config.metrics.address, registry, &why);
+    endpoint = PrometheusEndpoint::start(config.metrics.address, registry, &why, std::move(routes));
     if (endpoint)
       fmt::print(stderr, "waggle: metrics on http://{}/metrics\n", endpoint->address());
     else
@@ -256,6 +267,7 @@ int run_agent(const AgentOptions& options) {
   while (ring->poll(0) > 0) {
   }
   if (!exporter->flush()) fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
+  if (profiler) profiler->stop();  // a window being collected ends now, and is served
   if (endpoint) endpoint->stop();
   if (stats_fd >= 0) close(stats_fd);
   fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, rate_limited(), true));

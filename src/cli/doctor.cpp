@@ -8,6 +8,7 @@
 #include "sensors/file/file_sensor.hpp"
 #include "sensors/network/network_sensor.hpp"
 #include "sensors/process/process_sensor.hpp"
+#include "sensors/profile/sampler.hpp"
 
 namespace waggle {
 
@@ -38,6 +39,10 @@ int run_doctor() {
   SensorPlan policy = plan_policy_sensor(k);
   fmt::print("{:<10} {:<9} {}\n", "policy", policy.can_run ? "ready" : "disabled",
              policy.can_run ? policy.hook : policy.reason);
+  // Nor is the profiler: `waggle profile`, and its endpoint in `waggle run`.
+  SensorPlan profiler = plan_profiler(k);
+  fmt::print("{:<10} {:<9} {}\n", "profiler", profiler.can_run ? "ready" : "disabled",
+             profiler.can_run ? profiler.hook : profiler.reason);
   bool ok = k.can_load_bpf() && ready > 0;
   fmt::print("\n{}\n",
              ok ? fmt::format("the agent can run: {} of {} sensors ready", ready, std::size(sensors))

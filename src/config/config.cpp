@@ -148,6 +148,42 @@ void read_metrics(Reader& r, const Value& value, MetricsConfig& metrics) {
   }
 }
 
+void read_profiler(Reader& r, const Value& value, ProfilerConfig& p) {
+  for (const Entry& e : r.mapping(value, {"enabled", "frequency", "kernel_stacks", "user_stacks", "stack_bytes",
+                                          "max_seconds", "debug_root", "max_processes"})) {
+    if (e.key == "enabled") {
+      p.enabled = r.boolean(e.value);
+    } else if (e.key == "kernel_stacks") {
+      p.kernel_stacks = r.boolean(e.value);
+    } else if (e.key == "user_stacks") {
+      p.user_stacks = r.boolean(e.value);
+    } else if (e.key == "debug_root") {
+      p.debug_root = r.string(e.value, "a directory (e.g. /usr/lib/debug)");
+    } else {
+      struct Range {
+        const char* key;
+        int64_t min, max;
+        const char* expected;
+      };
+      static const Range ranges[] = {
+          {"frequency", 1, 999, "samples per second per CPU, an integer from 1 to 999"},
+          {"stack_bytes", 512, 32768, "bytes of user stack copied per sample, an integer from 512 to 32768"},
+          {"max_seconds", 1, 3600, "seconds, an integer from 1 to 3600"},
+          {"max_processes", 1, 100000, "an integer from 1 to 100000"},
+      };
+      for (const Range& range : ranges) {
+        if (e.key != range.key) continue;
+        int64_t v = r.integer(e.value, range.expected);
+        if (v < range.min || v > range.max) r.fail(e.value, range.expected);
+        if (e.key == "frequency") p.frequency_hz = uint32_t(v);
+        if (e.key == "stack_bytes") p.stack_bytes = uint32_t(v);
+        if (e.key == "max_seconds") p.max_seconds = double(v);
+        if (e.key == "max_processes") p.max_processes = uint32_t(v);
+      }
+    }
+  }
+}
+
 void read_sensors(Reader& r, const Value& value, Config& config) {
   for (const Entry& sensor : r.mapping(value, {"process", "file", "network"})) {
     if (sensor.key == "network") {
@@ -193,9 +229,11 @@ Config read_config(Reader& r, const YAML::Node& root) {
   Config config;
   const Value top = r.root(root);
   for (const Entry& e :
-       r.mapping(top, {"output", "sensors", "select", "ring_buffer_size", "duration", "stats", "metrics"})) {
+       r.mapping(top, {"output", "sensors", "select", "ring_buffer_size", "duration", "stats", "metrics", "profiler"})) {
     if (e.key == "output") {
       read_output(r, e.value, config.output);
+    } else if (e.key == "profiler") {
+      read_profiler(r, e.value, config.profiler);
     } else if (e.key == "metrics") {
       read_metrics(r, e.value, config.metrics);
     } else if (e.key == "sensors") {

@@ -43,6 +43,19 @@ struct MetricsConfig {
   bool program_stats = false;  // per-program run counts and times (the kernel's BPF statistics)
 };
 
+// The CPU profiler of `waggle run`: sampling stays attached; stacks are unwound and named only
+// while the metrics endpoint serves a /debug/pprof/profile request.
+struct ProfilerConfig {
+  bool enabled = true;
+  uint32_t frequency_hz = 19;                 // samples per second per CPU, 1 to 999
+  bool kernel_stacks = true;
+  bool user_stacks = true;
+  uint32_t stack_bytes = 16384;               // user stack copied per sample, at most 32768
+  double max_seconds = 60;                    // longest window a request may ask for
+  std::string debug_root = "/usr/lib/debug";  // debug files by build-id and debuglink
+  uint32_t max_processes = 256;               // unwinding contexts kept (least recently used go first)
+};
+
 struct Config {
   OutputConfig output;
   bool process_enabled = true;
@@ -51,6 +64,7 @@ struct Config {
   bool network_enabled = true;
   NetworkConfig network;
   MetricsConfig metrics;
+  ProfilerConfig profiler;
   std::optional<uint32_t> pid;              // only this process
   std::optional<std::string> comm;          // only processes with this comm
   uint64_t ring_buffer_bytes = 8ull << 20;  // power of two, at least one page; mapped twice into the agent

@@ -39,6 +39,7 @@ struct PrometheusEndpoint::Impl {
   void serve(const httplib::Request& req, httplib::Response& res);
 
   const metrics::Registry& registry;
+  std::vector<HttpRoute> routes;
   httplib::Server server;
   std::thread thread;
   std::atomic<bool> listen_returned{false};
@@ -49,6 +50,22 @@ struct PrometheusEndpoint::Impl {
 };
 
 void PrometheusEndpoint::Impl::serve(const httplib::Request& req, httplib::Response& res) {
+  for (const HttpRoute& route : routes) {
+    if (req.path != route.path) continue;
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.status = 405;
+      res.set_header("Allow", "GET, HEAD");
+      res.set_content("Method not allowed: use GET or HEAD\n", "text/plain; charset=utf-8");
+      return;
+    }
+    std::map<std::string, std::string> query;
+    for (const auto& [key, value] : req.params) query[key] = value;
+    HttpReply reply = route.handler(query);
+    res.status = reply.status;
+    for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+    res.set_content(std::move(reply.body), reply.content_type);
+    return;
+  }
   if (req.path != "/metrics") {
     res.status = 404;
     res.set_content("Not found: metrics are at /metrics\n", "text/plain; charset=utf-8");
@@ -79,7 +96,7 @@ void PrometheusEndpoint::Impl::serve(const httplib::Request& req, httplib::Respo
 
 std::unique_ptr<PrometheusEndpoint> PrometheusEndpoint::start(const std::string& address,
                                                               const metrics::Registry& registry,
-                                                              std::string* error) {
+                                                              std::string* error, std::vector<HttpRoute> routes) {
   std::string host;
   uint16_t port = 0;
   std::string why;
@@ -90,8 +107,10 @@ std::unique_ptr<PrometheusEndpoint> PrometheusEndpoint::start(const std::string&
 
   auto impl = std::make_unique<Impl>(registry);
   Impl* p = impl.get();
+  size_t workers = kWorkerThreads + (routes.empty() ? 0 : 2);
+  p->routes = std::move(routes);
   httplib::Server& server = p->server;
-  server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  server.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   server.set_socket_options(socket_options);
   // Short timeouts: a stalled client holds a worker, and stop(), no longer than this.
   server.set_keep_alive_timeout(1);

@@ -2,13 +2,29 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "export/metrics_registry.hpp"
 
 namespace waggle {
+
+// A GET path served beside /metrics by a handler of the agent's (e.g. profiles). The handler
+// runs on a worker thread and may block (a profile window of N seconds).
+struct HttpReply {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+struct HttpRoute {
+  std::string path;
+  std::function<HttpReply(const std::map<std::string, std::string>& query)> handler;
+};
 
 class PrometheusEndpoint {
  public:
@@ -24,8 +40,12 @@ class PrometheusEndpoint {
   // endpoint's own counters waggle_prometheus_scrapes_total (this request included) and
   // waggle_prometheus_render_seconds_total (this request excluded). Other paths get 404,
   // other methods on /metrics 405.
+  //
+  // Each of `routes` is served at its path (GET and HEAD); with routes, two more workers run,
+  // so that a long request does not hold up scrapes.
   static std::unique_ptr<PrometheusEndpoint> start(const std::string& address,
-                                                   const metrics::Registry& registry, std::string* error);
+                                                   const metrics::Registry& registry, std::string* error,
+                                                   std::vector<HttpRoute> routes = {});
 
   PrometheusEndpoint(const PrometheusEndpoint&) = delete;
   PrometheusEndpoint& operator=(const PrometheusEndpoint&) = delete;

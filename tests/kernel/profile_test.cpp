@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "agent_runner.hpp"
+#include "test_servers.hpp"
 
 namespace waggle::test {
 namespace {
@@ -352,6 +353,68 @@ TEST(Profile, BadInputFailsBeforeAnythingIsLoaded) {
     EXPECT_TRUE(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 2) << s.out;
     EXPECT_NE(s.out.find(c.message), std::string::npos) << s.out;
   }
+}
+
+// `go tool pprof -raw` of a profile file: one block per sample with its labels.
+std::string pprof_raw(const TempDir& dir, const std::string& file) {
+  std::string home = dir.mkdir("gohome");
+  Spawned s = spawn({"/usr/bin/env", "HOME=" + home, "GOCACHE=" + home + "/cache", "/usr/bin/go", "tool", "pprof",
+                     "-raw", "-symbolize=none", file},
+                    "", true);
+  EXPECT_EQ(s.status, 0) << s.out;
+  return s.out;
+}
+
+std::string curl(const std::string& url, const std::string& out, std::string* code) {
+  Spawned s = spawn({"/usr/bin/curl", "-s", "-S", "-o", out, "-w", "%{http_code}", url}, "", true);
+  *code = s.out;
+  std::ifstream in(out);
+  std::stringstream body;
+  body << in.rdbuf();
+  return body.str();
+}
+
+TEST(ProfileEndpoint, RunServesPprofWindowsFilteredByProcess) {
+  if (access("/usr/bin/go", X_OK) != 0) GTEST_SKIP() << "go (Debian golang-go) is not installed";
+  TempDir dir;
+  int port = free_port();
+  std::string config = dir.file("config.yaml",
+                                "sensors: {file: {enabled: false}, network: {enabled: false}}\n"
+                                "metrics: {address: 127.0.0.1:" + std::to_string(port) + "}\n"
+                                "profiler: {frequency: 199}\n");
+  AgentRun agent({"run", "--config", config});
+  ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+  Background target(dir, {WAGGLE_PROFILE_TARGET, "chains", "6", WAGGLE_PROFILE_PLUGIN});
+  Background other(dir, {WAGGLE_PROFILE_TARGET, "write", "6"});
+  usleep(200000);
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  std::string code;
+  std::string file = dir.path() + "/window.pb.gz";
+  curl(base + "/debug/pprof/profile?seconds=3&pid=" + std::to_string(target.pid()), file, &code);
+  ASSERT_EQ(code, "200");
+  std::string raw = pprof_raw(dir, file);
+  // Every sample is the selected process's; its chains are whole.
+  size_t samples = 0, others = 0;
+  for (size_t at = raw.find("pid:["); at != std::string::npos; at = raw.find("pid:[", at + 1)) {
+    samples++;
+    if (raw.compare(at, 6 + std::to_string(target.pid()).size(), "pid:[" + std::to_string(target.pid()) + "]") != 0)
+      others++;
+  }
+  EXPECT_GT(samples, 0u) << raw.substr(0, 2000);
+  EXPECT_EQ(others, 0u);
+  EXPECT_NE(raw.find("plugin_leaf"), std::string::npos);
+  EXPECT_NE(raw.find("run_chains"), std::string::npos);
+  EXPECT_EQ(raw.find("write_loop"), std::string::npos);
+  // Bad requests say what was expected.
+  std::string body = curl(base + "/debug/pprof/profile?seconds=0", file, &code);
+  EXPECT_EQ(code, "400");
+  EXPECT_EQ(body, "seconds=0: expected a whole number of seconds from 1 to 60 (profiler.max_seconds)\n");
+  body = curl(base + "/debug/pprof/profile?secs=2", file, &code);
+  EXPECT_EQ(code, "400");
+  EXPECT_EQ(body, "unknown parameter 'secs': expected seconds, pid, comm or container\n");
+  EXPECT_EQ(agent.stop(), 0);
+  target.wait();
+  other.wait();
 }
 
 }  // namespace

@@ -263,7 +263,7 @@ TEST(ConfigError, NetworkAndMetricsValuesAreCheckedWhereTheyAre) {
 TEST(ConfigError, UnknownKeysAtEachLevel) {
   EXPECT_EQ(parse_error("stats: false\nouptut: {}\n"),
             "waggle.yaml:2:1: unknown key \"ouptut\" at the top level (expected one of: output, "
-            "sensors, select, ring_buffer_size, duration, stats, metrics)");
+            "sensors, select, ring_buffer_size, duration, stats, metrics, profiler)");
   EXPECT_EQ(parse_error("output:\n  fromat: json\n"),
             "waggle.yaml:2:3: unknown key \"fromat\" in output (expected one of: format, file, "
             "rotate)");
@@ -642,6 +642,41 @@ TEST_F(ConfigFile, UnreadableFiles) {
   EXPECT_EQ(error, dir_ + "/missing.yaml: cannot read: No such file or directory");
   EXPECT_FALSE(load_config(dir_, &error).has_value());
   EXPECT_EQ(error, dir_ + ": cannot read: Is a directory");
+}
+
+}  // namespace
+}  // namespace waggle
+
+namespace waggle {
+namespace {
+
+TEST(ProfilerConfig, DefaultsAndEveryKey) {
+  Config d = parse_ok("stats: false\n");
+  EXPECT_TRUE(d.profiler.enabled);
+  EXPECT_EQ(d.profiler.frequency_hz, 19u);
+  EXPECT_EQ(d.profiler.stack_bytes, 16384u);
+  EXPECT_EQ(d.profiler.max_seconds, 60);
+  EXPECT_EQ(d.profiler.debug_root, "/usr/lib/debug");
+  Config c = parse_ok(
+      "profiler:\n  enabled: false\n  frequency: 99\n  kernel_stacks: false\n  user_stacks: true\n"
+      "  stack_bytes: 8192\n  max_seconds: 120\n  debug_root: /opt/debug\n  max_processes: 50\n");
+  EXPECT_FALSE(c.profiler.enabled);
+  EXPECT_EQ(c.profiler.frequency_hz, 99u);
+  EXPECT_FALSE(c.profiler.kernel_stacks);
+  EXPECT_EQ(c.profiler.stack_bytes, 8192u);
+  EXPECT_EQ(c.profiler.max_seconds, 120);
+  EXPECT_EQ(c.profiler.debug_root, "/opt/debug");
+  EXPECT_EQ(c.profiler.max_processes, 50u);
+}
+
+TEST(ProfilerConfig, OutOfRangeValuesNameTheirPlace) {
+  EXPECT_EQ(parse_error("profiler:\n  frequency: 1000\n"),
+            "waggle.yaml:2:14: profiler.frequency: expected samples per second per CPU, an integer from 1 to 999, "
+            "got \"1000\"");
+  EXPECT_EQ(parse_error("profiler:\n  stack_bytes: 100\n"),
+            "waggle.yaml:2:16: profiler.stack_bytes: expected bytes of user stack copied per sample, an integer "
+            "from 512 to 32768, got \"100\"");
+  EXPECT_NE(parse_error("profiler:\n  frequncy: 99\n").find("unknown key \"frequncy\""), std::string::npos);
 }
 
 }  // namespace

@@ -58,6 +58,8 @@ const volatile char filter_comm[16] = {};
 const volatile bool want_kernel = true;
 const volatile bool want_user = true;
 const volatile __u32 ustack_bytes = WG_PROFILE_USTACK_MAX;
+/* Written by user space while loaded (mapped .bss): 0 while nobody collects samples. */
+__u32 collecting = 0;
 /* Cgroup levels above the current one checked against target_cgroups. */
 #define WG_PROFILE_CGROUP_DEPTH 16
 
@@ -131,7 +133,7 @@ SEC("perf_event")
 int wg_profile_sample(void *ctx) {
   struct task_struct *task = bpf_get_current_task_btf();
   u32 tgid = task->tgid;
-  if (!selected(task, tgid)) return 0;
+  if (!collecting || !selected(task, tgid)) return 0;
 
   u32 cpu = bpf_get_smp_processor_id();
   struct wg_profile_sample *s = bpf_map_lookup_elem(&scratch, &cpu);

@@ -40,6 +40,20 @@ std::vector<int> online_cpus() {
   return cpus;
 }
 
+SensorPlan plan_profiler(const KernelFeatures& f) {
+  SensorPlan plan;
+  plan.reason = missing_core_features(f);
+  if (plan.reason.empty() && !f.perf_event.ok) plan.reason = "needs perf events: " + f.perf_event.detail;
+  if (plan.reason.empty() && !f.syscall_args_at_exit.ok)
+    plan.reason = "needs the task's saved user registers (bpf_task_pt_regs): " + f.syscall_args_at_exit.detail;
+  plan.can_run = plan.reason.empty();
+  if (plan.can_run)
+    plan.hook = fmt::format("perf_event cpu-clock on {} CPUs; kernel stacks by the kernel, user stacks copied and "
+                            "unwound from .eh_frame (libdw)",
+                            online_cpus().size());
+  return plan;
+}
+
 std::string check_sampler_options(const SamplerOptions& o) {
   if (o.frequency_hz < kProfileMinHz || o.frequency_hz > kProfileMaxHz)
     return fmt::format("frequency {} Hz is out of range: expected {} to {}", o.frequency_hz, kProfileMinHz,
@@ -109,6 +123,7 @@ std::unique_ptr<Sampler> Sampler::open(const SamplerOptions& o, Handler handler,
   }
   std::unique_ptr<Sampler> s(new Sampler());
   s->handler_ = std::move(handler);
+  s->frequency_hz_ = o.frequency_hz;
   s->skel_ = profile_bpf__open();
   if (!s->skel_) {
     *error = std::string("profiler: cannot open its BPF object: ") + strerror(errno);
@@ -129,6 +144,7 @@ std::unique_ptr<Sampler> Sampler::open(const SamplerOptions& o, Handler handler,
   bpf_map__set_max_entries(s->skel_->maps.samples, uint32_t(o.ring_bytes));
   bpf_map__set_max_entries(s->skel_->maps.scratch, uint32_t(std::max(1, libbpf_num_possible_cpus())));
   if (!load_object(s->skel_->obj, "profile", error) || !fill_targets(s->skel_, o, error)) return nullptr;
+  s->set_collecting(true);
 
   perf_event_attr attr{};
   attr.type = PERF_TYPE_SOFTWARE;
@@ -171,6 +187,14 @@ int Sampler::on_sample(void* ctx, void* data, size_t size) {
   if (size >= offsetof(wg_profile_sample, ustack))
     self->handler_(*static_cast<const wg_profile_sample*>(data), size);
   return 0;
+}
+
+// load_object() loads the object without the skeleton's mmap of its global data: the value
+// is written through the map.
+void Sampler::set_collecting(bool on) {
+  skel_->bss->collecting = on ? 1 : 0;
+  uint32_t zero = 0;
+  bpf_map__update_elem(skel_->maps.bss, &zero, sizeof(zero), skel_->bss, sizeof(*skel_->bss), BPF_ANY);
 }
 
 int Sampler::poll(int timeout_ms) { return ring_buffer__poll(ring_, timeout_ms); }

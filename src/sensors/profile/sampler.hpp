@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/bpf_loader.hpp"
+#include "sensors/sensor.hpp"
 #include "sensors/profile/profile_record.h"
 
 struct profile_bpf;
@@ -34,6 +35,10 @@ struct SamplerOptions {
 constexpr uint32_t kProfileMinHz = 1;
 constexpr uint32_t kProfileMaxHz = 999;
 
+// Whether the profiler can run here, and on which hooks: perf events, and the task's saved
+// user registers (bpf_task_pt_regs, proven by the "exit arguments" probe).
+SensorPlan plan_profiler(const KernelFeatures& features);
+
 // Checks options before anything is loaded: frequency range, pids that exist, binaries that
 // can be stat'ed. Returns the problem, or empty.
 std::string check_sampler_options(const SamplerOptions& options);
@@ -54,6 +59,10 @@ class Sampler {
   // Samples the kernel could not post (ring full).
   uint64_t dropped() const;
   uint32_t cpus() const { return uint32_t(perf_fds_.size()); }
+  uint32_t frequency_hz() const { return frequency_hz_; }
+  // Whether the program copies and posts samples; opened collecting. While off, it returns
+  // before reading any stack.
+  void set_collecting(bool on);
   void program_stats(std::vector<ProgramStats>* out) const { attachment_.program_stats(out); }
   const char* hook() const { return "perf_event (software cpu-clock, every CPU)"; }
 
@@ -66,6 +75,7 @@ class Sampler {
   std::vector<int> perf_fds_;
   Attachment attachment_;
   Handler handler_;
+  uint32_t frequency_hz_ = 0;
 };
 
 // The CPUs listed in /sys/devices/system/cpu/online.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "sensors/profile/elf_symbols.hpp"
 
@@ -137,9 +138,9 @@ ProfileFrame StackResolver::user_frame(Context* ctx, uint64_t pc) {
   return frame;
 }
 
-void StackResolver::add(const wg_profile_sample& sample, size_t size, Profile* profile) {
+void StackResolver::resolve(const wg_profile_sample& sample, size_t size, std::vector<ProfileFrame>* frames) {
   stats_.samples++;
-  stack_.clear();
+  frames->clear();
   pcs_.clear();
   if (sample.flags & WG_PROFILE_F_USER_REGS) {
     Context* ctx = context_for(sample);
@@ -149,11 +150,22 @@ void StackResolver::add(const wg_profile_sample& sample, size_t size, Profile* p
       pcs_.push_back(sample.regs[16]);
     }
     // Outermost first.
-    for (auto it = pcs_.rbegin(); it != pcs_.rend(); ++it) stack_.push_back(profile->intern(user_frame(ctx, *it)));
+    for (auto it = pcs_.rbegin(); it != pcs_.rend(); ++it) frames->push_back(user_frame(ctx, *it));
   }
   uint32_t kernel_frames = std::min<uint32_t>(sample.kstack_len, WG_PROFILE_KSTACK_MAX);
-  for (uint32_t i = kernel_frames; i-- > 0;) stack_.push_back(profile->intern(kernel_frame(sample.kstack[i])));
-  profile->add(comm_of(sample), sample.pid, stack_);
+  for (uint32_t i = kernel_frames; i-- > 0;) frames->push_back(kernel_frame(sample.kstack[i]));
+}
+
+void add_to_profile(const wg_profile_sample& sample, const std::vector<ProfileFrame>& frames, Profile* profile) {
+  std::vector<uint32_t> ids;
+  ids.reserve(frames.size());
+  for (const ProfileFrame& f : frames) ids.push_back(profile->intern(f));
+  profile->add(std::string(sample.comm, strnlen(sample.comm, sizeof(sample.comm))), sample.pid, ids);
+}
+
+void StackResolver::add(const wg_profile_sample& sample, size_t size, Profile* profile) {
+  resolve(sample, size, &frames_);
+  add_to_profile(sample, frames_, profile);
 }
 
 void StackResolver::sweep() {

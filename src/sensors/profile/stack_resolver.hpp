@@ -49,6 +49,8 @@ class StackResolver {
   // Why kernel frames cannot be named, or empty.
   const std::string& kernel_error() const { return kernel_error_; }
 
+  // The sample's frames, outermost first: user frames, then kernel frames.
+  void resolve(const wg_profile_sample& sample, size_t size, std::vector<ProfileFrame>* frames);
   // Adds one sample to the profile.
   void add(const wg_profile_sample& sample, size_t size, Profile* profile);
   // Drops the contexts of processes that have exited.
@@ -85,7 +87,10 @@ class StackResolver {
   std::unordered_map<std::string, Named> names_;
   std::list<std::string> names_lru_;
   std::vector<uint64_t> pcs_;  // reused per sample
-  std::vector<uint32_t> stack_;
+  std::vector<ProfileFrame> frames_;
 };
+
+// Adds a sample whose frames were resolved to the profile, under its process.
+void add_to_profile(const wg_profile_sample& sample, const std::vector<ProfileFrame>& frames, Profile* profile);
 
 }  // namespace waggle

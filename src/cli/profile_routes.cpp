@@ -1,0 +1,87 @@
+#include "cli/profile_routes.hpp"
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+#include <cctype>
+
+#include "export/pprof.hpp"
+
+namespace waggle {
+
+namespace {
+
+HttpReply bad_request(const std::string& message) {
+  HttpReply reply;
+  reply.status = 400;
+  reply.body = message + "\n";
+  return reply;
+}
+
+bool digits(const std::string& s) {
+  return !s.empty() && s.size() <= 10 && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(uint8_t(c)); });
+}
+
+// The window and filter a request asks for, or the reason it is wrong.
+std::string parse(const std::map<std::string, std::string>& query, double max_seconds, double* seconds,
+                  ProfileFilter* filter) {
+  *seconds = kDefaultProfileSeconds < max_seconds ? kDefaultProfileSeconds : max_seconds;
+  for (const auto& [key, value] : query) {
+    if (key == "seconds") {
+      if (!digits(value) || std::stoull(value) == 0 || double(std::stoull(value)) > max_seconds)
+        return fmt::format("seconds={}: expected a whole number of seconds from 1 to {:g} (profiler.max_seconds)",
+                           value, max_seconds);
+      *seconds = double(std::stoull(value));
+    } else if (key == "pid") {
+      if (!digits(value) || std::stoull(value) == 0 || std::stoull(value) > UINT32_MAX)
+        return fmt::format("pid={}: expected a process id", value);
+      filter->pid = uint32_t(std::stoull(value));
+    } else if (key == "comm") {
+      if (value.empty() || value.size() > 15) return fmt::format("comm={}: expected a command name of 1 to 15 bytes", value);
+      filter->comm = value;
+    } else if (key == "container") {
+      bool hex = !value.empty() && value.size() <= 64 &&
+                 std::all_of(value.begin(), value.end(), [](char c) { return std::isxdigit(uint8_t(c)) && !std::isupper(uint8_t(c)); });
+      if (!hex) return fmt::format("container={}: expected a container id or prefix (lower-case hex)", value);
+      filter->container = value;
+    } else {
+      return fmt::format("unknown parameter '{}': expected seconds, pid, comm or container", key);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::unique_ptr<ContinuousProfiler> start_profiler(const ProfilerConfig& config, std::string* error) {
+  SamplerOptions sampler;
+  sampler.frequency_hz = config.frequency_hz;
+  sampler.kernel_stacks = config.kernel_stacks;
+  sampler.user_stacks = config.user_stacks;
+  sampler.user_stack_bytes = config.stack_bytes;
+  sampler.self_tgid = uint32_t(getpid());
+  ResolverOptions resolver;
+  resolver.debug_root = config.debug_root;
+  resolver.max_processes = config.max_processes;
+  auto profiler = ContinuousProfiler::start(sampler, resolver, error);
+  if (profiler) profiler->set_collecting(false);
+  return profiler;
+}
+
+std::vector<HttpRoute> profile_routes(ContinuousProfiler& profiler, const ProfilerConfig& config) {
+  double max_seconds = config.max_seconds;
+  auto pprof = [&profiler, max_seconds](const std::map<std::string, std::string>& query) {
+    double seconds = 0;
+    ProfileFilter filter;
+    if (std::string error = parse(query, max_seconds, &seconds, &filter); !error.empty()) return bad_request(error);
+    HttpReply reply;
+    reply.content_type = "application/octet-stream";
+    reply.headers["Content-Disposition"] = "attachment; filename=\"profile.pb.gz\"";
+    reply.body = render_pprof(profiler.collect(seconds, filter));
+    return reply;
+  };
+  return {{"/debug/pprof/profile", pprof}};
+}
+
+}  // namespace waggle

@@ -1,0 +1,22 @@
+// The profiler's paths on the metrics endpoint of `waggle run`:
+//   /debug/pprof/profile?seconds=N   gzipped profile.proto, as Parca and Pyroscope scrape it
+// It takes pid=, comm= and container= (an id or prefix) to keep one process or container.
+#pragma once
+
+#include <vector>
+
+#include "config/config.hpp"
+#include "export/prometheus_endpoint.hpp"
+#include "sensors/profile/continuous_profiler.hpp"
+
+namespace waggle {
+
+// Seconds of a window when the request names none (as Go's net/http/pprof).
+constexpr double kDefaultProfileSeconds = 30;
+
+// Starts sampling every CPU as the configuration says (the agent itself excluded).
+std::unique_ptr<ContinuousProfiler> start_profiler(const ProfilerConfig& config, std::string* error);
+
+std::vector<HttpRoute> profile_routes(ContinuousProfiler& profiler, const ProfilerConfig& config);
+
+}  // namespace waggle
