@@ -141,7 +141,13 @@ std::unique_ptr<Sampler> Sampler::open(const SamplerOptions& o, Handler handler,
   if (!o.cgroup_ids.empty()) sel |= WG_PROFILE_SEL_CGROUP;
   ro->selections = sel;
   for (size_t i = 0; i < sizeof(ro->filter_comm); i++) ro->filter_comm[i] = i < o.comm.size() ? o.comm[i] : 0;
-  bpf_map__set_max_entries(s->skel_->maps.samples, uint32_t(o.ring_bytes));
+  uint64_t ring = o.ring_bytes;
+  if (ring == 0) {
+    uint64_t want = uint64_t(o.frequency_hz) * online_cpus().size() * (o.user_stack_bytes + 1024) / 2;
+    ring = 2u << 20;
+    while (ring < want && ring < (32u << 20)) ring <<= 1;
+  }
+  bpf_map__set_max_entries(s->skel_->maps.samples, uint32_t(ring));
   bpf_map__set_max_entries(s->skel_->maps.scratch, uint32_t(std::max(1, libbpf_num_possible_cpus())));
   if (!load_object(s->skel_->obj, "profile", error) || !fill_targets(s->skel_, o, error)) return nullptr;
   s->set_collecting(true);

@@ -28,7 +28,7 @@ struct SamplerOptions {
   bool kernel_stacks = true;
   bool user_stacks = true;
   uint32_t user_stack_bytes = 16384;   // copied per sample, at most WG_PROFILE_USTACK_MAX
-  uint64_t ring_bytes = 8u << 20;
+  uint64_t ring_bytes = 0;             // 0: half a second of full-size samples at this rate, 2 to 32 MiB
   uint32_t self_tgid = 0;              // never sampled
 };
 

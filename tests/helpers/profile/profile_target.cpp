@@ -7,6 +7,7 @@
 //       main;run_chains;plugin_phase;plugin_entry;plugin_leaf     (dlopen'ed)
 //       main;run_chains;waggle_test::Matrix::multiply(int);waggle_test::Matrix::inner<3>(int)
 //   profile_target write SECONDS              write(2) of one byte to /dev/null in a loop
+//   profile_target fixed ITERATIONS           a fixed amount of work; prints its wall seconds
 //   profile_target children COUNT MS          COUNT children one after another, each named
 //                                             kidNNN, spinning MS of CPU in child_spin
 #include <dlfcn.h>
@@ -118,7 +119,19 @@ extern "C" __attribute__((noinline)) int run_children(int count, int ms) {
   return 0;
 }
 
+extern "C" __attribute__((noinline)) void fixed_work(long iterations) {
+  timespec a{}, b{};
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (long done = 0; done < iterations; done += 100000) spin_here(100000);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  printf("%.6f\n", double(b.tv_sec - a.tv_sec) + double(b.tv_nsec - a.tv_nsec) / 1e9);
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 3 && strcmp(argv[1], "fixed") == 0) {
+    fixed_work(atol(argv[2]));
+    return 0;
+  }
   if (argc >= 4 && strcmp(argv[1], "chains") == 0) {
     void* plugin = dlopen(argv[3], RTLD_NOW);
     if (!plugin) {
@@ -136,6 +149,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc >= 4 && strcmp(argv[1], "children") == 0) return run_children(atoi(argv[2]), atoi(argv[3]));
-  fprintf(stderr, "usage: profile_target chains SECONDS PLUGIN.so | write SECONDS | children COUNT MS\n");
+  fprintf(stderr,
+          "usage: profile_target chains SECONDS PLUGIN.so | write SECONDS | fixed ITERATIONS | children COUNT MS\n");
   return 2;
 }
