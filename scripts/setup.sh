@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   bpftrace iproute2 procps python3
   libcpp-httplib-dev libclang-rt-14-dev
-  libdw-dev linux-perf golang-go
+  libdw-dev linux-perf chromium golang-go
   nginx-light wrk curl dnsmasq-base dnsutils prometheus
 )
 

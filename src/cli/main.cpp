@@ -184,9 +184,10 @@ int main(int argc, char** argv) {
   auto* user_only = profile->add_flag("--user-only", user_only_flag, "Only user frames");
   kernel_only->excludes(user_only);
   profile->add_option("-f,--format", prof.format,
-                      "folded (flamegraph.pl input) or pprof (gzipped profile.proto, for go tool pprof and Parca)")
+                      "folded (flamegraph.pl input), pprof (gzipped profile.proto, for go tool pprof and Parca), "
+                      "svg (interactive flame graph) or speedscope (JSON)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"folded", "pprof"}));
+      ->check(CLI::IsMember({"folded", "pprof", "svg", "speedscope"}));
   profile->add_option("-o,--output", prof.output, "Write the profile to this file (default: standard output)");
   profile->add_flag("--per-pid", prof.per_pid, "One root frame per process (COMM-PID) instead of per command name");
   profile->add_option("--debug-root", prof.debug_root,

@@ -13,8 +13,10 @@
 #include "core/host.hpp"
 #include "core/proc_reader.hpp"
 #include "core/profile.hpp"
+#include "export/flamegraph_svg.hpp"
 #include "export/folded.hpp"
 #include "export/pprof.hpp"
+#include "export/speedscope.hpp"
 #include "sensors/profile/stack_resolver.hpp"
 
 namespace waggle {
@@ -31,6 +33,14 @@ int64_t wall_ns() {
 
 std::string render(const Profile& profile, const ProfileCommand& c) {
   if (c.format == "pprof") return render_pprof(profile);
+  if (c.format == "speedscope") return render_speedscope(profile);
+  if (c.format == "svg") {
+    FlameGraphOptions options;
+    options.title = fmt::format("waggle profile: {} samples at {} Hz over {:g} s", profile.total_samples(),
+                                profile.frequency_hz, c.duration_s);
+    options.per_pid = c.per_pid;
+    return render_flamegraph_svg(profile, options);
+  }
   FoldedOptions options;
   options.pid_in_process = c.per_pid;
   return render_folded(profile, options);
@@ -61,8 +71,8 @@ std::vector<uint64_t> container_cgroups(const std::string& id, std::string* erro
 }
 
 int run_profile(ProfileCommand c) {
-  if (c.format != "folded" && c.format != "pprof") {
-    fmt::print(stderr, "waggle: --format {}: expected folded or pprof\n", c.format);
+  if (c.format != "folded" && c.format != "pprof" && c.format != "svg" && c.format != "speedscope") {
+    fmt::print(stderr, "waggle: --format {}: expected folded, pprof, svg or speedscope\n", c.format);
     return 2;
   }
   for (const std::string& id : c.containers) {

@@ -6,6 +6,7 @@
 
 #include <cctype>
 
+#include "export/flamegraph_svg.hpp"
 #include "export/pprof.hpp"
 
 namespace waggle {
@@ -81,7 +82,20 @@ std::vector<HttpRoute> profile_routes(ContinuousProfiler& profiler, const Profil
     reply.body = render_pprof(profiler.collect(seconds, filter));
     return reply;
   };
-  return {{"/debug/pprof/profile", pprof}};
+  auto svg = [&profiler, max_seconds](const std::map<std::string, std::string>& query) {
+    double seconds = 0;
+    ProfileFilter filter;
+    if (std::string error = parse(query, max_seconds, &seconds, &filter); !error.empty()) return bad_request(error);
+    Profile profile = profiler.collect(seconds, filter);
+    FlameGraphOptions options;
+    options.title = fmt::format("waggle: {} samples at {} Hz over {:g} s", profile.total_samples(),
+                                profile.frequency_hz, seconds);
+    HttpReply reply;
+    reply.content_type = "image/svg+xml";
+    reply.body = render_flamegraph_svg(profile, options);
+    return reply;
+  };
+  return {{"/debug/pprof/profile", pprof}, {"/debug/flamegraph", svg}};
 }
 
 }  // namespace waggle

@@ -1,6 +1,7 @@
 // The profiler's paths on the metrics endpoint of `waggle run`:
 //   /debug/pprof/profile?seconds=N   gzipped profile.proto, as Parca and Pyroscope scrape it
-// It takes pid=, comm= and container= (an id or prefix) to keep one process or container.
+//   /debug/flamegraph?seconds=N      the same window as an interactive SVG flame graph
+// Both take pid=, comm= and container= (an id or prefix) to keep one process or container.
 #pragma once
 
 #include <vector>

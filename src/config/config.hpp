@@ -44,7 +44,7 @@ struct MetricsConfig {
 };
 
 // The CPU profiler of `waggle run`: sampling stays attached; stacks are unwound and named only
-// while the metrics endpoint serves a /debug/pprof/profile request.
+// while the metrics endpoint serves a /debug/pprof/profile or /debug/flamegraph request.
 struct ProfilerConfig {
   bool enabled = true;
   uint32_t frequency_hz = 19;                 // samples per second per CPU, 1 to 999
