@@ -5,8 +5,11 @@
     under no profiler, `waggle profile` and `perf record --call-graph dwarf`, at 19 and 99 Hz.
     Reports the job's slowdown against no profiler and the profiler's own CPU time against the
     job's (ratio and percent of one core).
-  * memory: `waggle profile` of 100 distinct processes (one spinning process each, sharing the
-    2 cores) at 99 Hz; its peak RSS (VmHWM), against perf record's.
+  * memory: `waggle profile` of 100 distinct processes (100 spinning processes sharing the
+    2 cores, selected by binary) at 99 Hz; its peak RSS, against perf record's of the same pids.
+
+The profiler's CPU is its own process's while the job runs (for perf, whose stack copies are
+made in the kernel on the sampled task's time, most of its cost shows in the job's slowdown).
 
 Usage: sudo python3 bench/profile_run.py [--build build] [--rounds 5] [--iterations N]
 """
@@ -76,12 +79,14 @@ def memory(kind, args, tmp, count=100):
                 for _ in range(count)]
     try:
         time.sleep(0.5)
+        # Exactly these processes: whatever else runs on the machine does not count.
         if kind == "waggle":
-            argv = [args.waggle, "profile", "--frequency", "99", "--duration", "8", "--per-pid", "--format",
-                    "folded", "--output", os.path.join(tmp, "m.folded")]
+            argv = [args.waggle, "profile", "--binary", args.target, "--frequency", "99", "--duration", "8",
+                    "--per-pid", "--format", "folded", "--output", os.path.join(tmp, "m.folded")]
         else:
-            argv = ["perf", "record", "-q", "-a", "-e", "cpu-clock", "-F", "99", "--call-graph", "dwarf", "-o",
-                    os.path.join(tmp, "m.data"), "--", "sleep", "8"]
+            argv = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "99", "--call-graph", "dwarf",
+                    "-p", ",".join(str(s.pid) for s in spinners), "-o", os.path.join(tmp, "m.data"),
+                    "--", "sleep", "8"]
         p = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
         _, _, usage = os.wait4(p.pid, 0)
         return usage.ru_maxrss

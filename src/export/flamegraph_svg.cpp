@@ -15,10 +15,10 @@ extern const char* const kFlameGraphScript;  // flamegraph_svg_script.cpp
 
 namespace {
 
-constexpr double kPad = 10;       // left and right margins
+constexpr double kPad = 10;  // left and right margins
 constexpr double kFrameHeight = 16;
-constexpr double kTop = 56;       // title, controls and legend above the frames
-constexpr double kBottom = 30;    // status line below
+constexpr double kTop = 56;     // title, controls and legend above the frames
+constexpr double kBottom = 30;  // status line below
 constexpr double kFontSize = 12;
 constexpr double kCharWidth = kFontSize * 0.59;  // the script fits labels the same way
 
@@ -45,14 +45,26 @@ std::string xml_escape(std::string_view raw) {
       continue;
     }
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
-        if (c < 0x20) out += ' ';
-        else out.append(raw.substr(i, len));
+        if (c < 0x20)
+          out += ' ';
+        else
+          out.append(raw.substr(i, len));
     }
     i += len;
   }
@@ -99,10 +111,14 @@ std::string colour(const Node& n) {
 
 const char* kind_name(FrameKind k) {
   switch (k) {
-    case FrameKind::kKernel: return "kernel";
-    case FrameKind::kJit: return "jit";
-    case FrameKind::kUnknown: return "unknown";
-    case FrameKind::kUser: break;
+    case FrameKind::kKernel:
+      return "kernel";
+    case FrameKind::kJit:
+      return "jit";
+    case FrameKind::kUnknown:
+      return "unknown";
+    case FrameKind::kUser:
+      break;
   }
   return "user";
 }
@@ -144,8 +160,8 @@ struct Layout {
                    "<rect x=\"{:.2f}\" y=\"{:.1f}\" width=\"{:.2f}\" height=\"{:.1f}\" fill=\"{}\"/>"
                    "<text x=\"{:.2f}\" y=\"{:.1f}\">{}</text></g>\n",
                    name, module, n.kind, n.samples, depth, offset, name, module.empty() ? "" : " (",
-                   module.empty() ? "" : module + ")", n.samples, pct, x0, y, w, kFrameHeight - 1,
-                   colour(n), x0 + 3, y + 11.5, xml_escape(fit_label(n.name, w)));
+                   module.empty() ? "" : module + ")", n.samples, pct, x0, y, w, kFrameHeight - 1, colour(n),
+                   x0 + 3, y + 11.5, xml_escape(fit_label(n.name, w)));
     for (const Node* child : sorted(n)) {
       if (drawn(*child)) draw(*child, depth + 1, offset);
       offset += child->samples;

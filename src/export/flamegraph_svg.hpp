@@ -23,7 +23,8 @@ struct FlameGraphOptions {
 // a <rect>, a <title> and a <text>. Embedded JavaScript: hovering shows a frame's details in
 // #details; a click zooms into it (#unzoom resets); #search prompts for a regular expression, and
 // frames whose name matches gain class "match" and the search colour, with the share of samples
-// they cover in #matched. A URL hash "#search=REGEX" (percent-encoded) searches at load time.
+// they cover in #matched. A URL hash "#search=REGEX" or query "?s=REGEX" (percent-encoded)
+// searches at load time.
 std::string render_flamegraph_svg(const Profile& profile, const FlameGraphOptions& options = {});
 
 }  // namespace waggle

@@ -134,10 +134,12 @@ const char* const kFlameGraphScript = R"JS((function () {
     if (t !== null) search(t);
   });
 
-  var m = /^#search=(.*)$/.exec(window.location.hash);
+  // A search given in the URL ("#search=REGEX" or "?s=REGEX") runs at load: links and
+  // headless tests can open the graph already searched.
+  var m = /^#search=(.*)$/.exec(window.location.hash) || /[?&]s=([^&]*)/.exec(window.location.search);
   if (m) {
-    var t;
-    try { t = decodeURIComponent(m[1]); } catch (e) { t = m[1]; }
+    var t = m[1];
+    try { t = decodeURIComponent(t); } catch (e) { /* not percent-encoded: as is */ }
     search(t);
   }
 })();

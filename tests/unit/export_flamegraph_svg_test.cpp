@@ -1,6 +1,5 @@
 // The SVG flame graph: well-formed XML, one <g class="frame"> per drawn frame, widths, escaping.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -49,8 +48,8 @@ std::vector<Frame> frames_of(const std::string& svg) {
   static const std::regex frame(R"re(<g (class="frame"[^>]*)>(?:<title>[^<]*</title>)?<rect ([^>]*)/>)re");
   for (auto it = std::sregex_iterator(svg.begin(), svg.end(), frame); it != std::sregex_iterator(); ++it) {
     std::string g = " " + (*it)[1].str(), rect = " " + (*it)[2].str();
-    out.push_back({attr(g, "data-name"), attr(g, "data-module"), attr(g, "data-kind"), attr(g, "data-samples"),
-                   attr(g, "data-depth"), attr(rect, "x"), attr(rect, "width")});
+    out.push_back({attr(g, "data-name"), attr(g, "data-module"), attr(g, "data-kind"),
+                   attr(g, "data-samples"), attr(g, "data-depth"), attr(rect, "x"), attr(rect, "width")});
   }
   return out;
 }
@@ -92,7 +91,8 @@ TEST(FlameGraphSvg, OneFramePerMergedStackFrameWithWidthsProportionalToSamples) 
   };
   for (size_t i = 0; i < frames.size(); ++i) {
     const Frame& f = frames[i];
-    EXPECT_EQ((std::vector<std::string>{f.name, f.module, f.kind, f.samples, f.depth, f.x, f.width}), expected[i])
+    EXPECT_EQ((std::vector<std::string>{f.name, f.module, f.kind, f.samples, f.depth, f.x, f.width}),
+              expected[i])
         << "frame " << i;
   }
   // Root at the bottom: the deepest frame (depth 3) is on the top row, y = 56.
@@ -147,7 +147,8 @@ TEST(FlameGraphSvg, NamesAreEscaped) {
   options.title = "<title> & \"more\"";
   const std::string svg = render_flamegraph_svg(p, options);
   EXPECT_TRUE(well_formed(svg));
-  EXPECT_NE(svg.find("data-name=\"operator&lt;&lt;(a&amp;b, &quot;c&quot;, &apos;d&apos;)\""), std::string::npos);
+  EXPECT_NE(svg.find("data-name=\"operator&lt;&lt;(a&amp;b, &quot;c&quot;, &apos;d&apos;)\""),
+            std::string::npos);
   EXPECT_NE(svg.find("data-module=\"/lib/&lt;odd&gt;&amp;&quot;x&quot;.so\""), std::string::npos);
   EXPECT_NE(svg.find("data-name=\"we&lt;ird&gt;&amp;&quot;\""), std::string::npos);
   EXPECT_NE(svg.find("data-name=\"bad\xEF\xBF\xBD utf8\""), std::string::npos);

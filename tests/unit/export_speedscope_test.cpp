@@ -66,8 +66,9 @@ TEST(SpeedscopeExport, OddNamesStayValidJson) {
   uint32_t stack[] = {f, empty};
   p.add("", 7, stack, 1);
   json doc = json::parse(render_speedscope(p));
-  EXPECT_EQ(doc["shared"]["frames"],
-            json::parse(R"([{"name": "quote\" back\\slash\n\ufffd"}, {"name": "[unknown]", "file": "/bin/x"}])"));
+  EXPECT_EQ(
+      doc["shared"]["frames"],
+      json::parse(R"([{"name": "quote\" back\\slash\n\ufffd"}, {"name": "[unknown]", "file": "/bin/x"}])"));
   EXPECT_EQ(doc["profiles"][0]["name"], "[unknown] (pid 7)");
 }
 

@@ -1,7 +1,7 @@
-// The SVG flame graph in a real browser (headless Chromium): it renders, and its script's
-// search, run from a "#search=REGEX" URL hash, highlights exactly the matching frames.
+// The SVG flame graph in a real browser (headless Chromium): it renders; its script's search,
+// run from the URL ("#search=REGEX" or "?s=REGEX"), highlights exactly the matching frames; a
+// hover shows a frame's details and a click zooms into it.
 #include <gtest/gtest.h>
-
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -37,7 +38,7 @@ Profile sample_profile() {
   return p;
 }
 
-// A temporary directory, removed with everything in it but `keep` (when inside it).
+// A temporary directory (the SVGs, Chromium's profile and logs), removed even when a test fails.
 class TempDir {
  public:
   TempDir() {
@@ -47,27 +48,32 @@ class TempDir {
   }
   ~TempDir() {
     std::error_code ec;
-    if (path_.empty()) return;
-    if (keep_.empty() || keep_.parent_path() != path_) {
-      fs::remove_all(path_, ec);
-      return;
-    }
-    for (const auto& entry : fs::directory_iterator(path_, ec))
-      if (entry.path() != keep_) fs::remove_all(entry.path(), ec);
+    if (!path_.empty()) fs::remove_all(path_, ec);
   }
   const fs::path& path() const { return path_; }
-  void keep(const fs::path& file) { keep_ = file; }
 
  private:
-  fs::path path_, keep_;
+  fs::path path_;
 };
 
+// Where the screenshot stays for people to look at: $WAGGLE_ARTIFACTS, else the build
+// directory's artifacts/ (the current directory's when built by hand).
+fs::path artifact_dir() {
+  if (const char* dir = getenv("WAGGLE_ARTIFACTS"); dir && *dir) return dir;
+#ifdef WAGGLE_BUILD_DIR
+  return fs::path(WAGGLE_BUILD_DIR) / "artifacts";
+#else
+  return fs::current_path() / "artifacts";
+#endif
+}
+
 // Runs Chromium headless on `url` with `args`; returns its standard output.
-std::string chromium(const TempDir& dir, const std::string& profile, const std::string& args, const std::string& url) {
-  const std::string command = std::string("timeout 120 ") + kChromium +
-                              " --headless=new --no-sandbox --disable-gpu --user-data-dir=" +
-                              (dir.path() / profile).string() + " " + args + " '" + url + "' 2>" +
-                              (dir.path() / (profile + ".log")).string();
+std::string chromium(const TempDir& dir, const std::string& profile, const std::string& args,
+                     const std::string& url) {
+  const std::string command =
+      std::string("timeout 120 ") + kChromium +
+      " --headless=new --no-sandbox --disable-gpu --user-data-dir=" + (dir.path() / profile).string() + " " +
+      args + " '" + url + "' 2>" + (dir.path() / (profile + ".log")).string();
   std::string out;
   if (FILE* pipe = popen(command.c_str(), "r")) {
     char buf[4096];
@@ -80,7 +86,8 @@ std::string chromium(const TempDir& dir, const std::string& profile, const std::
 std::string percent_encode(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (isalnum(c)) out += char(c);
+    if (isalnum(c))
+      out += char(c);
     else {
       char hex[4];
       std::snprintf(hex, sizeof hex, "%%%02X", c);
@@ -96,8 +103,12 @@ struct Searched {
   std::string matched;  // the text of #matched
 };
 
-Searched search_in_browser(const TempDir& dir, const std::string& svg_url, const std::string& regex) {
-  const std::string dom = chromium(dir, "dom", "--dump-dom", svg_url + "#search=" + percent_encode(regex));
+// The DOM of `url` once its scripts have run.
+std::string dom_of(const TempDir& dir, const std::string& url) {
+  return chromium(dir, "dom", "--dump-dom", url);
+}
+
+Searched searched(const std::string& dom) {
   Searched out;
   static const std::regex frame(R"re(<g ([^>]*\bclass="frame[^"]*"[^>]*)>)re");
   for (auto it = std::sregex_iterator(dom.begin(), dom.end(), frame); it != std::sregex_iterator(); ++it) {
@@ -110,13 +121,18 @@ Searched search_in_browser(const TempDir& dir, const std::string& svg_url, const
     out.matches.insert(name[1]);
   }
   std::smatch m;
-  if (std::regex_search(dom, m, std::regex(R"re(<text id="matched"[^>]*>([^<]*)</text>)re"))) out.matched = m[1];
+  if (std::regex_search(dom, m, std::regex(R"re(<text id="matched"[^>]*>([^<]*)</text>)re")))
+    out.matched = m[1];
   return out;
 }
 
+Searched search_in_browser(const TempDir& dir, const std::string& svg_url, const std::string& regex) {
+  return searched(dom_of(dir, svg_url + "#search=" + percent_encode(regex)));
+}
+
 uint32_t be32(const std::string& s, size_t at) {
-  return uint32_t(uint8_t(s[at])) << 24 | uint32_t(uint8_t(s[at + 1])) << 16 | uint32_t(uint8_t(s[at + 2])) << 8 |
-         uint8_t(s[at + 3]);
+  return uint32_t(uint8_t(s[at])) << 24 | uint32_t(uint8_t(s[at + 1])) << 16 |
+         uint32_t(uint8_t(s[at + 2])) << 8 | uint8_t(s[at + 3]);
 }
 
 class FlameGraphBrowser : public ::testing::Test {
@@ -134,14 +150,9 @@ class FlameGraphBrowser : public ::testing::Test {
 };
 
 TEST_F(FlameGraphBrowser, RendersAScreenshot) {
-  fs::path shot;
-  if (const char* artifacts = getenv("WAGGLE_ARTIFACTS"); artifacts && *artifacts) {
-    fs::create_directories(artifacts);
-    shot = fs::path(artifacts) / "flamegraph.png";
-  } else {
-    shot = dir_.path() / "flamegraph.png";
-    dir_.keep(shot);
-  }
+  const fs::path shot = artifact_dir() / "flamegraph.png";
+  fs::create_directories(shot.parent_path());
+  fs::remove(shot);  // not last run's
   chromium(dir_, "shot", "--screenshot=" + shot.string() + " --window-size=1200,600", url_);
   std::printf("flame graph screenshot: %s\n", shot.c_str());
   ASSERT_TRUE(fs::exists(shot));
@@ -168,6 +179,46 @@ TEST_F(FlameGraphBrowser, NestedMatchesCountTheirSamplesOnce) {
   s = search_in_browser(dir_, url_, "syscall");
   EXPECT_EQ(s.matches, (std::multiset<std::string>{"do_syscall_64"}));
   EXPECT_EQ(s.matched, "Matched: 10.00%");
+}
+
+TEST_F(FlameGraphBrowser, SearchFromTheUrlQuery) {
+  Searched s = searched(dom_of(dir_, url_ + "?s=" + percent_encode("^do_sys|^Lazy")));
+  EXPECT_EQ(s.matches, (std::multiset<std::string>{"do_syscall_64", "LazyCompile:foo"}));
+  EXPECT_EQ(s.matched, "Matched: 50.00%");
+}
+
+TEST_F(FlameGraphBrowser, HoverShowsDetailsAndClickZoomsIntoTheFrame) {
+  // The page itself hovers over and clicks "work", as a user would, before the DOM is dumped.
+  std::string svg = render_flamegraph_svg(sample_profile(), {});
+  const std::string user = R"(<script><![CDATA[
+    var work = [].find.call(document.querySelectorAll('g.frame'),
+                            function (g) { return g.getAttribute('data-name') === 'work'; });
+    work.querySelector('rect').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+    work.querySelector('rect').dispatchEvent(new MouseEvent('click', {bubbles: true}));
+  ]]></script>)";
+  svg.insert(svg.rfind("</svg>"), user);
+  const fs::path clicked = dir_.path() / "clicked.svg";
+  std::ofstream(clicked) << svg;
+  const std::string dom = dom_of(dir_, "file://" + clicked.string());
+
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(dom, m, std::regex(R"re(<text id="details"[^>]*>([^<]*)</text>)re")));
+  EXPECT_EQ(m[1], "Function: work (/bin/app) | 5 samples, 50.00%");
+  EXPECT_TRUE(std::regex_search(dom, std::regex(R"re(<text id="unzoom" class="control")re")));  // shown
+  // Its callers span the width, faded; "work" fills it; frames beside it are hidden.
+  std::map<std::string, std::string> shown;  // name -> "class width"
+  static const std::regex frame(
+      R"re(<g class="([^"]*)" data-name="([^"]*)"[^>]*>.*?<rect x="[^"]*" y="[^"]*" width="([^"]*)")re");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), frame); it != std::sregex_iterator(); ++it)
+    shown[(*it)[2].str() + "@" + (*it)[1].str()] = (*it)[3];
+  EXPECT_EQ(shown, (std::map<std::string, std::string>{{"app@frame parent", "1180.00"},
+                                                       {"main@frame parent", "1180.00"},
+                                                       {"work@frame", "1180.00"},
+                                                       {"do_syscall_64@frame hidden", "118.00"},
+                                                       {"node@frame hidden", "472.00"},
+                                                       {"main@frame hidden", "472.00"},
+                                                       {"LazyCompile:foo@frame hidden", "472.00"},
+                                                       {"app+0x1234@frame hidden", "472.00"}}));
 }
 
 }  // namespace
