@@ -186,6 +186,14 @@ int run_agent(const AgentOptions& options) {
     else
       fmt::print(stderr, "waggle: metrics endpoint disabled: {}\n", why);  // the events still flow
   }
+  // On every way out, windows being collected end before the endpoint (destroyed after this)
+  // joins the workers serving them.
+  struct StopProfiler {
+    ContinuousProfiler* profiler;
+    ~StopProfiler() {
+      if (profiler) profiler->stop();
+    }
+  } stop_profiler{profiler.get()};
   auto emit = [&](const Event& event) {
     if (event_metrics) event_metrics->on_event(event);
     if (options.shown.count(event_type_name(event))) exporter->on_event(event);

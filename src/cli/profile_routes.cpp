@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 
 #include "export/flamegraph_svg.hpp"
@@ -70,12 +71,43 @@ std::unique_ptr<ContinuousProfiler> start_profiler(const ProfilerConfig& config,
   return profiler;
 }
 
+namespace {
+
+// Windows collected at once: as many as the endpoint's workers beyond the two kept for
+// /metrics, so that scrapes are never starved by long profile requests.
+constexpr int kMaxWindows = 2;
+
+// Holds one of the kMaxWindows slots while a window is collected.
+class WindowSlot {
+ public:
+  explicit WindowSlot(std::atomic<int>& used) : used_(used), held_(used.fetch_add(1) < kMaxWindows) {}
+  ~WindowSlot() { used_.fetch_sub(1); }
+  bool held() const { return held_; }
+
+ private:
+  std::atomic<int>& used_;
+  bool held_;
+};
+
+HttpReply busy() {
+  HttpReply reply;
+  reply.status = 503;
+  reply.headers["Retry-After"] = "10";
+  reply.body = fmt::format("{} profile windows are being collected already; try again later\n", kMaxWindows);
+  return reply;
+}
+
+}  // namespace
+
 std::vector<HttpRoute> profile_routes(ContinuousProfiler& profiler, const ProfilerConfig& config) {
   double max_seconds = config.max_seconds;
+  static std::atomic<int> windows{0};
   auto pprof = [&profiler, max_seconds](const std::map<std::string, std::string>& query) {
     double seconds = 0;
     ProfileFilter filter;
     if (std::string error = parse(query, max_seconds, &seconds, &filter); !error.empty()) return bad_request(error);
+    WindowSlot slot(windows);
+    if (!slot.held()) return busy();
     HttpReply reply;
     reply.content_type = "application/octet-stream";
     reply.headers["Content-Disposition"] = "attachment; filename=\"profile.pb.gz\"";
@@ -86,6 +118,8 @@ std::vector<HttpRoute> profile_routes(ContinuousProfiler& profiler, const Profil
     double seconds = 0;
     ProfileFilter filter;
     if (std::string error = parse(query, max_seconds, &seconds, &filter); !error.empty()) return bad_request(error);
+    WindowSlot slot(windows);
+    if (!slot.held()) return busy();
     Profile profile = profiler.collect(seconds, filter);
     FlameGraphOptions options;
     options.title = fmt::format("waggle: {} samples at {} Hz over {:g} s", profile.total_samples(),

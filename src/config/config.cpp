@@ -182,6 +182,8 @@ void read_profiler(Reader& r, const Value& value, ProfilerConfig& p) {
       }
     }
   }
+  if (!p.kernel_stacks && !p.user_stacks)
+    Reader::fail_message(value, "kernel_stacks and user_stacks are both false: nothing would be sampled");
 }
 
 void read_sensors(Reader& r, const Value& value, Config& config) {

@@ -681,3 +681,14 @@ TEST(ProfilerConfig, OutOfRangeValuesNameTheirPlace) {
 
 }  // namespace
 }  // namespace waggle
+
+namespace waggle {
+namespace {
+
+TEST(ProfilerConfig, BothStackSidesOffIsRefused) {
+  EXPECT_EQ(parse_error("profiler:\n  kernel_stacks: false\n  user_stacks: false\n"),
+            "waggle.yaml:2:3: profiler: kernel_stacks and user_stacks are both false: nothing would be sampled");
+}
+
+}  // namespace
+}  // namespace waggle

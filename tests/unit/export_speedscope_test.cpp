@@ -1,6 +1,8 @@
 // speedscope's file format: shared frames, one sampled profile per process, weights.
 #include <gtest/gtest.h>
 
+#include "sample_profile.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "export/speedscope.hpp"
@@ -10,22 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-Profile sample_profile() {
-  Profile p;
-  uint32_t main_f = p.intern({"main", "/bin/app", FrameKind::kUser});
-  uint32_t work = p.intern({"work", "/bin/app", FrameKind::kUser});
-  uint32_t sys = p.intern({"do_syscall_64", "[kernel.kallsyms]", FrameKind::kKernel});
-  uint32_t jit = p.intern({"LazyCompile:foo", "[jit]", FrameKind::kJit});
-  uint32_t unknown = p.intern({"app+0x1234", "/bin/app", FrameKind::kUnknown});
-  uint32_t s1[] = {main_f, work};
-  uint32_t s2[] = {main_f, sys};
-  uint32_t s3[] = {main_f, jit, unknown};
-  p.add("node", 12, s3, 4);
-  p.add("app", 11, s1, 2);
-  p.add("app", 10, s1, 3);
-  p.add("app", 10, s2, 1);
-  return p;
-}
+Profile sample_profile() { return test::sample_profile(); }
 
 TEST(SpeedscopeExport, SharedFramesAndOneSampledProfilePerProcess) {
   Profile p = sample_profile();

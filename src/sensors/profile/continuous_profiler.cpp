@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -44,7 +45,8 @@ void ContinuousProfiler::run() {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
     }
-    sampler_->poll(100);
+    int n = sampler_->poll(100);
+    if (n < 0 && n != -EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // no busy loop
     if (std::chrono::steady_clock::now() >= next_sweep) {
       std::lock_guard<std::mutex> lock(mutex_);
       resolver_.sweep();
@@ -57,13 +59,16 @@ bool ContinuousProfiler::matches(const ProfileFilter& f, const wg_profile_sample
   if (f.pid && s.pid != f.pid) return false;
   if (!f.comm.empty() && f.comm != std::string(s.comm, strnlen(s.comm, sizeof(s.comm)))) return false;
   if (!f.container.empty()) {
+    std::string id;
     auto it = container_of_cgroup_.find(s.cgroup_id);
-    if (it == container_of_cgroup_.end()) {
-      auto path = cgroup2_path_of("/proc", s.pid);
-      it = container_of_cgroup_.emplace(s.cgroup_id, path ? container_id_from_cgroup(*path) : "").first;
-      if (container_of_cgroup_.size() > 4096) container_of_cgroup_.clear();  // bounded; refilled on demand
+    if (it != container_of_cgroup_.end()) {
+      id = it->second;
+    } else if (auto path = cgroup2_path_of("/proc", s.pid)) {
+      id = container_id_from_cgroup(*path);
+      if (container_of_cgroup_.size() >= 4096) container_of_cgroup_.clear();  // bounded; refilled on demand
+      container_of_cgroup_.emplace(s.cgroup_id, id);  // not when the process was gone: unknown, not "none"
     }
-    if (it->second.rfind(f.container, 0) != 0) return false;
+    if (id.empty() || id.rfind(f.container, 0) != 0) return false;
   }
   return true;
 }

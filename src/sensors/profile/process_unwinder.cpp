@@ -2,6 +2,7 @@
 
 #include <dwarf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -20,12 +21,20 @@ thread_local ProcessUnwinder* current = nullptr;
 int ProcessUnwinder::find_elf(Dwfl_Module* mod, void** userdata, const char* name, Dwarf_Addr base,
                               char** file_name, Elf** elfp) {
   *elfp = nullptr;
-  if (!current || !name) return -1;
+  // Modules carry their context (set once reported); `current` covers the report itself.
+  auto* self = userdata && *userdata ? static_cast<ProcessUnwinder*>(*userdata) : current;
+  if (!self || !name) return -1;
   // The vdso has no file: libdwfl reads it from the process's memory.
   if (name[0] != '/') return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
-  std::string path = current->root_ + name;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Only regular files: a mapped device or a FIFO planted by the process must not block us.
+  std::string path = self->root_ + name;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) return -1;
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return -1;
+  }
   *file_name = strdup(path.c_str());
   return fd;
 }
@@ -47,7 +56,8 @@ bool ProcessUnwinder::get_thread(Dwfl*, pid_t tid, void* arg, void** thread_arg)
 bool ProcessUnwinder::memory_read(Dwfl*, Dwarf_Addr addr, Dwarf_Word* result, void* arg) {
   auto* self = static_cast<ProcessUnwinder*>(arg);
   uint64_t sp = self->sample_->regs[7];
-  if (addr < sp || addr - sp + sizeof(Dwarf_Word) > self->stack_len_) return false;
+  if (addr < sp || self->stack_len_ < sizeof(Dwarf_Word) || addr - sp > self->stack_len_ - sizeof(Dwarf_Word))
+    return false;
   memcpy(result, self->sample_->ustack + (addr - sp), sizeof(Dwarf_Word));
   return true;
 }
@@ -89,6 +99,15 @@ std::unique_ptr<ProcessUnwinder> ProcessUnwinder::open(pid_t pid, const std::str
   dwfl_report_begin(u->dwfl_);
   int err = dwfl_linux_proc_report(u->dwfl_, pid);
   dwfl_report_end(u->dwfl_, nullptr, nullptr);
+  // Files are opened lazily, also when frames are named outside unwind(): each module keeps
+  // a pointer to its context for find_elf.
+  dwfl_getmodules(
+      u->dwfl_,
+      [](Dwfl_Module*, void** userdata, const char*, Dwarf_Addr, void* arg) {
+        *userdata = arg;
+        return int(DWARF_CB_OK);
+      },
+      u.get(), 0);
   if (err != 0) {
     current = nullptr;
     *error = fmt::format("process {}: cannot read its mappings: {}", pid,

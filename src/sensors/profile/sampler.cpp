@@ -159,7 +159,12 @@ std::unique_ptr<Sampler> Sampler::open(const SamplerOptions& o, Handler handler,
   // The CPU clock counts nanoseconds: a fixed period gives exactly `frequency_hz` samples
   // per second of CPU, which makes shares exact, where freq mode would adapt the period.
   attr.sample_period = 1000000000ull / o.frequency_hz;
-  for (int cpu : online_cpus()) {
+  std::vector<int> cpus = online_cpus();
+  if (cpus.empty()) {
+    *error = "profiler: cannot read the online CPUs from /sys/devices/system/cpu/online";
+    return nullptr;
+  }
+  for (int cpu : cpus) {
     int fd = int(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) {
       *error = perf_open_error(errno);

@@ -1,6 +1,9 @@
 #include "sensors/profile/symbol_table.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -70,8 +73,12 @@ bool SymbolTable::load_kallsyms(const std::string& path, std::string* error) {
     return false;
   }
   sort();
-  for (size_t i = 0; i + 1 < symbols_.size(); i++) symbols_[i].end = symbols_[i + 1].start;
-  if (!symbols_.empty()) symbols_.back().end = symbols_.back().start + 1;
+  // Each symbol ends at the next greater address: aliases at one address all keep it.
+  for (size_t i = 0, next = 0; i < symbols_.size(); i++) {
+    if (next <= i) next = i + 1;
+    while (next < symbols_.size() && symbols_[next].start == symbols_[i].start) next++;
+    symbols_[i].end = next < symbols_.size() ? symbols_[next].start : symbols_[i].start + 1;
+  }
   // Keep only text symbols, now that each has its end.
   std::erase_if(symbols_, [](const Symbol& s) { return s.name == UINT32_MAX || s.end <= s.start; });
   symbols_.shrink_to_fit();
@@ -79,11 +86,25 @@ bool SymbolTable::load_kallsyms(const std::string& path, std::string* error) {
 }
 
 bool SymbolTable::load_perf_map(const std::string& path, std::string* error) {
-  std::ifstream in(path);
-  if (!in) {
+  // The file belongs to the profiled process: only a regular file, read without blocking and
+  // up to a bound, so that a FIFO or a link to /dev/zero cannot stall or bloat the agent.
+  constexpr off_t kMaxBytes = 64 << 20;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0) {
     *error = fmt::format("{}: {}", path, strerror(errno));
     return false;
   }
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxBytes) {
+    close(fd);
+    *error = fmt::format("{}: not a regular file of at most 64 MiB", path);
+    return false;
+  }
+  std::string text(size_t(st.st_size), '\0');
+  ssize_t got = pread(fd, text.data(), text.size(), 0);
+  close(fd);
+  text.resize(got > 0 ? size_t(got) : 0);
+  std::istringstream in(text);
   symbols_.clear();
   names_.clear();
   add_name("");
