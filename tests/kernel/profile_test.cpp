@@ -288,6 +288,22 @@ TEST(Profile, WriteLoopShowsItsPathThroughTheKernel) {
   again.wait();
 }
 
+TEST(Profile, JitCodeIsNamedFromThePerfMap) {
+  TempDir dir;
+  Background target(dir, {WAGGLE_PROFILE_TARGET, "jit", "3"});
+  usleep(200000);
+  std::string map = "/tmp/perf-" + std::to_string(target.pid()) + ".map";
+  Folded folded = profile(dir, {"--pid", std::to_string(target.pid()), "--frequency", "499", "--duration", "2"});
+  int status = target.wait();
+  unlink(map.c_str());  // the program removes it; this is for when it did not get there
+  ASSERT_EQ(status, 0);
+  uint64_t n = total(folded), jit = 0;
+  for (const auto& [stack, count] : folded)
+    if (leaf_of(stack) == "jit_spin_loop_[j]") jit += count;
+  ASSERT_GT(n, 500u);
+  EXPECT_GE(double(jit) / double(n), 0.9) << "of " << n << " samples";
+}
+
 std::set<std::string> roots(const Folded& folded) {
   std::set<std::string> r;
   for (const auto& [stack, count] : folded) r.insert(frames_of(stack)[0]);

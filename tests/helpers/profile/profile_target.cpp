@@ -7,11 +7,14 @@
 //       main;run_chains;plugin_phase;plugin_entry;plugin_leaf     (dlopen'ed)
 //       main;run_chains;waggle_test::Matrix::multiply(int);waggle_test::Matrix::inner<3>(int)
 //   profile_target write SECONDS              write(2) of one byte to /dev/null in a loop
+//   profile_target jit SECONDS                spins in code it wrote to an anonymous executable page,
+//                                             named jit_spin_loop in /tmp/perf-PID.map (as JITs do)
 //   profile_target fixed ITERATIONS           a fixed amount of work; prints its wall seconds
 //   profile_target children COUNT MS          COUNT children one after another, each named
 //                                             kidNNN, spinning MS of CPU in child_spin
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -127,7 +130,29 @@ extern "C" __attribute__((noinline)) void fixed_work(long iterations) {
   printf("%.6f\n", double(b.tv_sec - a.tv_sec) + double(b.tv_nsec - a.tv_nsec) / 1e9);
 }
 
+// x86-64: mov rax, rdi; 1: dec rax; jnz 1b; ret
+const unsigned char kJitLoop[] = {0x48, 0x89, 0xf8, 0x48, 0xff, 0xc8, 0x75, 0xfb, 0xc3};
+
+extern "C" __attribute__((noinline)) int jit_loop(double seconds) {
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return 1;
+  memcpy(page, kJitLoop, sizeof(kJitLoop));
+  if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0) return 1;
+  char map[64];
+  snprintf(map, sizeof(map), "/tmp/perf-%d.map", getpid());
+  FILE* f = fopen(map, "w");
+  if (!f) return 1;
+  fprintf(f, "%lx %zx jit_spin_loop\n", reinterpret_cast<unsigned long>(page), sizeof(kJitLoop));
+  fclose(f);
+  auto loop = reinterpret_cast<void (*)(long)>(page);
+  double start = thread_cpu_seconds();
+  while (thread_cpu_seconds() - start < seconds) loop(10000000);
+  unlink(map);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 3 && strcmp(argv[1], "jit") == 0) return jit_loop(atof(argv[2]));
   if (argc >= 3 && strcmp(argv[1], "fixed") == 0) {
     fixed_work(atol(argv[2]));
     return 0;
