@@ -144,6 +144,9 @@ void StackResolver::resolve(const wg_profile_sample& sample, size_t size, std::v
   pcs_.clear();
   if (sample.flags & WG_PROFILE_F_USER_REGS) {
     Context* ctx = context_for(sample);
+    // A process whose mappings could not be read (racing its exec, say) is tried again, at most
+    // once a second.
+    if (!ctx->unwinder && monotonic_ns() - ctx->last_reload_ns > 1000000000ull) open_context(pid_t(sample.pid), ctx);
     if (ctx->unwinder) {
       ctx->unwinder->unwind(sample, size, options_.max_frames, &pcs_);
     } else {
