@@ -174,8 +174,10 @@ int run_agent(const AgentOptions& options) {
     if (config.profiler.enabled) {
       std::string why;
       profiler = start_profiler(config.profiler, &why);
-      if (profiler)
+      if (profiler) {
         routes = profile_routes(*profiler, config.profiler);
+        add_profiler_metrics(registry, *profiler);
+      }
       else
         fmt::print(stderr, "waggle: profiler disabled: {}\n", why);  // everything else runs
     }

@@ -99,6 +99,25 @@ HttpReply busy() {
 
 }  // namespace
 
+void add_profiler_metrics(metrics::Registry& registry, ContinuousProfiler& profiler) {
+  registry.add_collector([&profiler](metrics::Collector& c) {
+    ResolverStats s = profiler.stats();
+    c.counter("waggle_profiler_samples_total", "CPU samples unwound and named for a profile window.")
+        .sample({}, double(s.samples));
+    c.counter("waggle_profiler_samples_dropped_total",
+              "CPU samples the kernel could not post (the profiler's ring buffer was full).")
+        .sample({}, double(profiler.dropped()));
+    c.counter("waggle_profiler_processes_unreadable_total",
+              "Attempts to read a sampled process's mappings that failed (the process was gone).")
+        .sample({}, double(s.processes_unreadable));
+    c.counter("waggle_profiler_processes_evicted_total",
+              "Unwinding contexts dropped to stay within profiler.max_processes.")
+        .sample({}, double(s.processes_evicted));
+    c.counter("waggle_profiler_names_evicted_total", "Cached frame names dropped to stay within the cache's bound.")
+        .sample({}, double(s.names_evicted));
+  });
+}
+
 std::vector<HttpRoute> profile_routes(ContinuousProfiler& profiler, const ProfilerConfig& config) {
   double max_seconds = config.max_seconds;
   static std::atomic<int> windows{0};

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "export/metrics_registry.hpp"
 #include "export/prometheus_endpoint.hpp"
 #include "sensors/profile/continuous_profiler.hpp"
 
@@ -17,6 +18,10 @@ constexpr double kDefaultProfileSeconds = 30;
 
 // Starts sampling every CPU as the configuration says (the agent itself excluded).
 std::unique_ptr<ContinuousProfiler> start_profiler(const ProfilerConfig& config, std::string* error);
+
+// The profiler's own counters as metrics (waggle_profiler_*), read at each scrape. The
+// profiler must outlive the endpoint serving the registry.
+void add_profiler_metrics(metrics::Registry& registry, ContinuousProfiler& profiler);
 
 std::vector<HttpRoute> profile_routes(ContinuousProfiler& profiler, const ProfilerConfig& config);
 

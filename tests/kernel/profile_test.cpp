@@ -437,7 +437,14 @@ TEST(ProfileEndpoint, RunServesPprofWindowsFilteredByProcess) {
   EXPECT_NE(raw.find("plugin_leaf"), std::string::npos);
   EXPECT_NE(raw.find("run_chains"), std::string::npos);
   EXPECT_EQ(raw.find("write_loop"), std::string::npos);
-  // The same window as a flame graph: the process at the root, its frames above.
+  // The same window as a flame graph: the process at the root, its frames above. The agent
+  // counts exactly the samples it named for it.
+  auto samples_total = [&] {
+    std::string metrics = http_get(port, "/metrics");
+    size_t at = metrics.find("\nwaggle_profiler_samples_total ");
+    return at == std::string::npos ? -1.0 : std::stod(metrics.substr(at + 31));
+  };
+  double before = samples_total();
   std::string svg = curl(base + "/debug/flamegraph?seconds=2&pid=" + std::to_string(target.pid()),
                          dir.path() + "/window.svg", &code);
   ASSERT_EQ(code, "200");
@@ -445,6 +452,10 @@ TEST(ProfileEndpoint, RunServesPprofWindowsFilteredByProcess) {
       << svg.substr(0, 3000);
   EXPECT_NE(svg.find("data-name=\"plugin_leaf\""), std::string::npos);
   EXPECT_EQ(svg.find("data-name=\"write_loop\""), std::string::npos);
+  size_t total_at = svg.find("data-total=\"");
+  ASSERT_NE(total_at, std::string::npos);
+  EXPECT_EQ(samples_total() - before, std::stod(svg.substr(total_at + 12)));
+  EXPECT_GT(before, 0);
   // Bad requests say what was expected.
   std::string body = curl(base + "/debug/pprof/profile?seconds=0", file, &code);
   EXPECT_EQ(code, "400");

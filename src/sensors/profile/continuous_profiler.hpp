@@ -40,9 +40,8 @@ class ContinuousProfiler {
     std::lock_guard<std::mutex> lock(mutex_);
     if (windows_.empty()) sampler_->set_collecting(on);
   }
-  const char* hook() const { return sampler_->hook(); }
+  // Samples the kernel could not post (ring full).
   uint64_t dropped() const { return sampler_->dropped(); }
-  void program_stats(std::vector<ProgramStats>* out) const { sampler_->program_stats(out); }
   // What the resolver did so far (a copy, taken under the lock).
   ResolverStats stats();
 

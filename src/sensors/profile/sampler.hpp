@@ -58,13 +58,10 @@ class Sampler {
   int poll(int timeout_ms);
   // Samples the kernel could not post (ring full).
   uint64_t dropped() const;
-  uint32_t cpus() const { return uint32_t(perf_fds_.size()); }
   uint32_t frequency_hz() const { return frequency_hz_; }
   // Whether the program copies and posts samples; opened collecting. While off, it returns
   // before reading any stack.
   void set_collecting(bool on);
-  void program_stats(std::vector<ProgramStats>* out) const { attachment_.program_stats(out); }
-  const char* hook() const { return "perf_event (software cpu-clock, every CPU)"; }
 
  private:
   Sampler() = default;

@@ -27,7 +27,6 @@ struct ResolverOptions {
   size_t max_processes = 256;         // unwinding contexts kept
   size_t max_cached_names = 200000;   // (build-id, address) -> frame
   size_t max_frames = 128;            // user frames per stack
-  bool annotate_truncated = false;
 };
 
 struct ResolverStats {
@@ -56,7 +55,6 @@ class StackResolver {
   // Drops the contexts of processes that have exited.
   void sweep();
   const ResolverStats& stats() const { return stats_; }
-  size_t processes() const { return contexts_.size(); }
 
  private:
   struct Context {
