@@ -36,13 +36,12 @@ int run_doctor() {
     ready += plan.can_run;
   }
   // Policies are not a sensor the agent needs to run, but users want to know before applying.
-  SensorPlan policy = plan_policy_sensor(k);
-  fmt::print("{:<10} {:<9} {}\n", "policy", policy.can_run ? "ready" : "disabled",
-             policy.can_run ? policy.hook : policy.reason);
   // Nor is the profiler: `waggle profile`, and its endpoint in `waggle run`.
-  SensorPlan profiler = plan_profiler(k);
-  fmt::print("{:<10} {:<9} {}\n", "profiler", profiler.can_run ? "ready" : "disabled",
-             profiler.can_run ? profiler.hook : profiler.reason);
+  const std::pair<const char*, SensorPlan> optional[] = {{"policy", plan_policy_sensor(k)},
+                                                         {"profiler", plan_profiler(k)},
+                                                         {"off-cpu", plan_offcpu_profiler(k)}};
+  for (const auto& [name, plan] : optional)
+    fmt::print("{:<10} {:<9} {}\n", name, plan.can_run ? "ready" : "disabled", plan.can_run ? plan.hook : plan.reason);
   bool ok = k.can_load_bpf() && ready > 0;
   fmt::print("\n{}\n",
              ok ? fmt::format("the agent can run: {} of {} sensors ready", ready, std::size(sensors))

@@ -168,8 +168,12 @@ int main(int argc, char** argv) {
   profile->add_option("-d,--duration", prof.duration_s, "Seconds to sample (stops early on SIGINT)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  profile->add_option("-F,--frequency", prof.sampler.frequency_hz, "Samples per second on each CPU, 1 to 999")
+  profile->add_option("-F,--frequency", prof.sampler.frequency_hz,
+                      "Samples per second on each CPU (off-CPU: per second a thread waits), 1 to 999")
       ->capture_default_str();
+  profile->add_flag("--off-cpu", prof.sampler.off_cpu,
+                    "Where threads wait instead of where the CPU goes: blocked time by stack, from sched_switch "
+                    "(a wait is counted when it ends; time runnable but preempted is not a wait)");
   profile->add_option("-p,--pid", prof.sampler.pids, "Only this process (repeatable)")->allow_extra_args(false);
   profile->add_option("-c,--comm", prof.sampler.comm, "Only processes with this command name (at most 15 bytes)");
   profile->add_option("--binary", prof.sampler.binaries,
@@ -199,7 +203,8 @@ int main(int argc, char** argv) {
   profile->add_flag("--stats", prof.stats, "Print what the profiler did (samples, processes, caches) to standard error");
   profile->footer(
       "User stacks are unwound in user space from each binary's .eh_frame (no frame pointers needed),\n"
-      "kernel stacks by the kernel. Frames outside every known symbol show as module+0xOFFSET.");
+      "kernel stacks by the kernel. Frames outside every known symbol show as module+0xOFFSET.\n"
+      "With --off-cpu each sample stands for 1/FREQUENCY s that a thread spent blocked in that stack.");
 
   CLI11_PARSE(app, argc, argv);
 

@@ -36,7 +36,8 @@ std::string render(const Profile& profile, const ProfileCommand& c) {
   if (c.format == "speedscope") return render_speedscope(profile);
   if (c.format == "svg") {
     FlameGraphOptions options;
-    options.title = fmt::format("waggle profile: {} samples at {} Hz over {:g} s", profile.total_samples(),
+    options.title = fmt::format("waggle profile{}: {} samples at {} Hz over {:g} s",
+                                profile.off_cpu ? " (off-CPU: blocked time)" : "", profile.total_samples(),
                                 profile.frequency_hz, c.duration_s);
     options.per_pid = c.per_pid;
     return render_flamegraph_svg(profile, options);
@@ -105,6 +106,7 @@ int run_profile(ProfileCommand c) {
     fmt::print(stderr, "waggle: kernel frames will be unnamed: {}\n", resolver.kernel_error());
   Profile profile;
   profile.frequency_hz = c.sampler.frequency_hz;
+  profile.off_cpu = c.sampler.off_cpu;
   std::string error;
   auto sampler = Sampler::open(
       c.sampler, [&](const wg_profile_sample& s, size_t size) { resolver.add(s, size, &profile); }, &error);

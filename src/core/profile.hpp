@@ -35,8 +35,10 @@ struct ProfileStack {
 
 class Profile {
  public:
-  // Sampling rate: each sample stands for 1/frequency_hz seconds of one CPU.
+  // Sampling rate: each sample stands for 1/frequency_hz seconds of one CPU, or off CPU, of
+  // one thread's blocked time.
   uint32_t frequency_hz = 19;
+  bool off_cpu = false;
   int64_t start_time_ns = 0;  // wall clock (CLOCK_REALTIME) when sampling began
   int64_t duration_ns = 0;
 

@@ -147,7 +147,9 @@ std::string render_pprof(const Profile& profile) {
   StringTable strings;
   ProtoWriter out;
   out.message(field::kSampleType, value_type(strings, "samples", "count"));
-  out.message(field::kSampleType, value_type(strings, "cpu", "nanoseconds"));
+  // Off-CPU samples are of blocked time: "off_cpu", as the OpenTelemetry profiler names it.
+  const char* const time_type = profile.off_cpu ? "off_cpu" : "cpu";
+  out.message(field::kSampleType, value_type(strings, time_type, "nanoseconds"));
 
   const std::vector<ProfileFrame>& frames = profile.frames();
   std::vector<ProfileStack> stacks = profile.stacks();
@@ -219,7 +221,7 @@ std::string render_pprof(const Profile& profile) {
   out.append(mappings);
   out.append(locations);
   out.append(functions);
-  ProtoWriter period_type = value_type(strings, "cpu", "nanoseconds");
+  ProtoWriter period_type = value_type(strings, time_type, "nanoseconds");
   for (const std::string& s : strings.strings()) out.bytes(field::kStringTable, s);
   out.int64(field::kTimeNanos, profile.start_time_ns);
   out.int64(field::kDurationNanos, profile.duration_ns);

@@ -68,6 +68,8 @@ TEST_F(LifecycleTest, DoctorSaysTheAgentCanRunAndWhichHooksItUses) {
   EXPECT_EQ(WEXITSTATUS(doctor.status), 0) << doctor.out;
   EXPECT_NE(doctor.out.find("process    ready"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("file       ready"), std::string::npos) << doctor.out;
+  EXPECT_NE(doctor.out.find("profiler   ready     perf_event cpu-clock"), std::string::npos) << doctor.out;
+  EXPECT_NE(doctor.out.find("off-cpu    ready     tp_btf/sched_switch"), std::string::npos) << doctor.out;
   EXPECT_EQ(waggle_programs_left(), std::vector<std::string>{});
 }
 

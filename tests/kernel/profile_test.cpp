@@ -340,6 +340,53 @@ TEST(Profile, PidBinaryCommAndContainerFiltersReportOnlyTheirTarget) {
   b.wait();
 }
 
+// Off-CPU: the program blocks in three functions, 30, 20 and 10 ms a round (a timer, a pipe a
+// child writes to, poll's timeout) and measures its own wall time in each.
+TEST(Profile, OffCpuShowsWhereThreadsWaitAndForHowLong) {
+  TempDir dir;
+  Background target(dir, {WAGGLE_PROFILE_TARGET, "wait", "3.5"});
+  usleep(300000);
+  const std::string pid = std::to_string(target.pid());
+  const double seconds = 2, hz = 99;
+  Folded folded = profile(dir, {"--off-cpu", "--pid", pid, "--frequency", "99", "--duration", "2", "--per-pid"});
+  ASSERT_EQ(target.wait(), 0);
+  std::map<std::string, double> own = spent(target.out());
+  ASSERT_EQ(own.size(), 3u) << target.out();
+  double own_total = own["sleep_wait"] + own["read_wait"] + own["poll_wait"];
+  // Only the target, not the writer child it forked: the pid filter holds off CPU too.
+  EXPECT_EQ(roots(folded), std::set<std::string>{"profile_target-" + pid});
+  // Each wait function's stack goes from main through the syscall into the kernel, where it
+  // waited; kernel frames stop at the scheduler's callers (its own frames are skipped).
+  const std::map<std::string, std::vector<std::string>> paths = {
+      {"sleep_wait", {"main", "wait_loop", "sleep_wait", "entry_SYSCALL_64_after_hwframe_[k]",
+                      "__x64_sys_clock_nanosleep_[k]", "hrtimer_nanosleep_[k]"}},
+      {"read_wait", {"main", "wait_loop", "read_wait", "entry_SYSCALL_64_after_hwframe_[k]", "ksys_read_[k]",
+                     "vfs_read_[k]"}},
+      {"poll_wait", {"main", "wait_loop", "poll_wait", "entry_SYSCALL_64_after_hwframe_[k]", "do_sys_poll_[k]"}}};
+  auto in_order = [](const std::string& stack, const std::vector<std::string>& wanted) {
+    size_t k = 0;
+    for (const std::string& f : frames_of(stack))
+      if (k < wanted.size() && f == wanted[k]) k++;
+    return k == wanted.size();
+  };
+  std::map<std::string, uint64_t> by_wait;
+  uint64_t n = total(folded), to_main = 0;
+  for (const auto& [stack, count] : folded) {
+    if (has_chain(stack, {"__libc_start_call_main", "main"})) to_main += count;
+    for (const auto& [fn, path] : paths)
+      if (in_order(stack, path)) by_wait[fn] += count;
+  }
+  // Each sample is 1/99 s of blocked time, and the thread waits nearly all the time: the
+  // samples add up to the window (waits still going at either end are not counted).
+  EXPECT_GE(double(n), 0.85 * seconds * hz);
+  EXPECT_LE(double(n), 1.03 * seconds * hz + 1);
+  EXPECT_GE(double(to_main) / double(n), 0.95) << "of " << n << " samples";
+  for (const auto& [fn, path] : paths) {
+    double share = double(by_wait[fn]) / double(n), expected = own[fn] / own_total;
+    EXPECT_NEAR(share, expected, 0.05) << fn << ": " << by_wait[fn] << " of " << n << " samples";
+  }
+}
+
 TEST(Profile, ShortLivedChildrenAppearNamed) {
   TempDir dir;
   std::string out = dir.path() + "/profile.folded";

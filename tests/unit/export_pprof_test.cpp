@@ -231,6 +231,16 @@ TEST(PprofExport, HeaderHasSampleTypesPeriodAndTimes) {
   EXPECT_EQ(d.duration_nanos, 10'000'000'000);
 }
 
+TEST(PprofExport, OffCpuProfilesAreOfBlockedTime) {
+  Profile p = sample_profile();
+  p.off_cpu = true;
+  DecodedProfile d = decode_profile(gunzip(render_pprof(p)));
+  using Type = std::pair<std::string, std::string>;
+  EXPECT_EQ(d.sample_types, (std::vector<Type>{{"samples", "count"}, {"off_cpu", "nanoseconds"}}));
+  EXPECT_EQ(d.period_type, (Type{"off_cpu", "nanoseconds"}));
+  EXPECT_EQ(d.period, 52631578);
+}
+
 TEST(PprofExport, SamplesAreLeafFirstWithValuesAndLabels) {
   DecodedProfile d = decode_profile(gunzip(render_pprof(sample_profile())));
   ASSERT_EQ(d.samples.size(), 3u);  // Profile::stacks order: process, pid, frames

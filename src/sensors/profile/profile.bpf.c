@@ -1,7 +1,8 @@
 /* CPU profiler: a perf_event program on every CPU's software clock. For each sample of a
  * selected process it posts the kernel stack (from the kernel's unwinder), the task's user
  * registers and a copy of the top of its user stack, which user space unwinds from each
- * binary's .eh_frame. Samples of unselected processes end here, before any copy. */
+ * binary's .eh_frame. Samples of unselected processes end here, before any copy.
+ * Off-CPU profiling (sched_switch and sys_exit, below) posts the same record for blocked time. */
 #include "vmlinux_min.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -129,17 +130,11 @@ static __always_inline u32 copy_user_stack(struct wg_profile_sample *s, u64 sp, 
   return len;
 }
 
-SEC("perf_event")
-int wg_profile_sample(void *ctx) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  u32 tgid = task->tgid;
-  if (!collecting || !selected(task, tgid)) return 0;
-
-  u32 cpu = bpf_get_smp_processor_id();
+static __always_inline struct wg_profile_sample *begin_sample(struct task_struct *task, u32 tgid, u32 cpu) {
   struct wg_profile_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
   if (!s) {
     count_drop(WG_PROFILE_DROP_NO_SCRATCH);
-    return 0;
+    return NULL;
   }
   s->ktime = bpf_ktime_get_boot_ns();
   s->pid = tgid;
@@ -149,9 +144,50 @@ int wg_profile_sample(void *ctx) {
   s->flags = 0;
   s->kstack_len = 0;
   s->ustack_len = 0;
-  s->pad = 0;
+  s->weight = 1;
   __builtin_memcpy(s->comm, task->comm, sizeof(s->comm));
+  return s;
+}
 
+/* The user registers are those the task saved when it last entered the kernel. */
+static __always_inline void read_user_regs(struct wg_profile_sample *s, struct task_struct *task) {
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  s->regs[0] = BPF_CORE_READ(regs, ax);
+  s->regs[1] = BPF_CORE_READ(regs, dx);
+  s->regs[2] = BPF_CORE_READ(regs, cx);
+  s->regs[3] = BPF_CORE_READ(regs, bx);
+  s->regs[4] = BPF_CORE_READ(regs, si);
+  s->regs[5] = BPF_CORE_READ(regs, di);
+  s->regs[6] = BPF_CORE_READ(regs, bp);
+  s->regs[7] = BPF_CORE_READ(regs, sp);
+  s->regs[8] = BPF_CORE_READ(regs, r8);
+  s->regs[9] = BPF_CORE_READ(regs, r9);
+  s->regs[10] = BPF_CORE_READ(regs, r10);
+  s->regs[11] = BPF_CORE_READ(regs, r11);
+  s->regs[12] = BPF_CORE_READ(regs, r12);
+  s->regs[13] = BPF_CORE_READ(regs, r13);
+  s->regs[14] = BPF_CORE_READ(regs, r14);
+  s->regs[15] = BPF_CORE_READ(regs, r15);
+  s->regs[16] = BPF_CORE_READ(regs, ip);
+  s->flags |= WG_PROFILE_F_USER_REGS;
+}
+
+static __always_inline void post_sample(struct wg_profile_sample *s) {
+  u64 size = __builtin_offsetof(struct wg_profile_sample, ustack) + (s->ustack_len & (2 * WG_PROFILE_USTACK_MAX - 1));
+  if (size > __builtin_offsetof(struct wg_profile_sample, ustack) + WG_PROFILE_USTACK_MAX)
+    size = __builtin_offsetof(struct wg_profile_sample, ustack) + WG_PROFILE_USTACK_MAX;
+  /* A wakeup per sample: user space reads a process's mappings while it still runs. */
+  if (bpf_ringbuf_output(&samples, s, size, 0) != 0) count_drop(WG_PROFILE_DROP_RINGBUF_FULL);
+}
+
+SEC("perf_event")
+int wg_profile_sample(void *ctx) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  u32 tgid = task->tgid;
+  if (!collecting || !selected(task, tgid)) return 0;
+
+  struct wg_profile_sample *s = begin_sample(task, tgid, bpf_get_smp_processor_id());
+  if (!s) return 0;
   if (want_kernel) {
     long bytes = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
     if (bytes >= 0)
@@ -159,36 +195,134 @@ int wg_profile_sample(void *ctx) {
     else
       s->flags |= WG_PROFILE_F_KSTACK_FAIL;
   }
-
-  /* Kernel threads have no user side. The user registers are those the task saved when it
-   * last entered the kernel (the interrupt of this sample, when it ran in user mode). */
+  /* Kernel threads have no user side; a user task's registers are those of this sample's
+   * interrupt when it ran in user mode. */
   if (want_user && task->mm) {
-    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-    s->regs[0] = BPF_CORE_READ(regs, ax);
-    s->regs[1] = BPF_CORE_READ(regs, dx);
-    s->regs[2] = BPF_CORE_READ(regs, cx);
-    s->regs[3] = BPF_CORE_READ(regs, bx);
-    s->regs[4] = BPF_CORE_READ(regs, si);
-    s->regs[5] = BPF_CORE_READ(regs, di);
-    s->regs[6] = BPF_CORE_READ(regs, bp);
-    s->regs[7] = BPF_CORE_READ(regs, sp);
-    s->regs[8] = BPF_CORE_READ(regs, r8);
-    s->regs[9] = BPF_CORE_READ(regs, r9);
-    s->regs[10] = BPF_CORE_READ(regs, r10);
-    s->regs[11] = BPF_CORE_READ(regs, r11);
-    s->regs[12] = BPF_CORE_READ(regs, r12);
-    s->regs[13] = BPF_CORE_READ(regs, r13);
-    s->regs[14] = BPF_CORE_READ(regs, r14);
-    s->regs[15] = BPF_CORE_READ(regs, r15);
-    s->regs[16] = BPF_CORE_READ(regs, ip);
-    s->flags |= WG_PROFILE_F_USER_REGS;
+    read_user_regs(s, task);
     s->ustack_len = copy_user_stack(s, s->regs[7], &s->flags);
   }
+  post_sample(s);
+  return 0;
+}
 
-  u64 size = __builtin_offsetof(struct wg_profile_sample, ustack) + (s->ustack_len & (2 * WG_PROFILE_USTACK_MAX - 1));
-  if (size > __builtin_offsetof(struct wg_profile_sample, ustack) + WG_PROFILE_USTACK_MAX)
-    size = __builtin_offsetof(struct wg_profile_sample, ustack) + WG_PROFILE_USTACK_MAX;
-  /* A wakeup per sample: user space reads a process's mappings while it still runs. */
-  if (bpf_ringbuf_output(&samples, s, size, 0) != 0) count_drop(WG_PROFILE_DROP_RINGBUF_FULL);
+/* ---- Off-CPU: where threads wait ----------------------------------------------------------
+ * Blocked time is sampled like CPU time: each whole period a thread spends blocked is one
+ * sample of the stack it blocked in. The wait is measured from switch-out to switch-in; its
+ * kernel stack is read at switch-in (the thread has not run yet); its user stack once the
+ * thread runs again, at the exit of the syscall it blocked in or at its next switch-out,
+ * because only the running thread's memory can be read. */
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct wg_offcpu_task);
+} offcpu_tasks SEC(".maps");
+
+/* One flag per CPU: set while a tracepoint program builds a sample in that CPU's scratch slot. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, u64); /* 64 bits: the atomic exchange needs them */
+} scratch_busy SEC(".maps");
+
+const volatile __u64 offcpu_period_ns = 1000000000 / 19;
+
+#define WG_TASK_RUNNING 0
+
+/* Posts the thread's pending samples; it runs, so its user stack can be read. */
+static __always_inline void post_offcpu(struct task_struct *task, struct wg_offcpu_task *t) {
+  u32 cpu = bpf_get_smp_processor_id();
+  u64 *busy = bpf_map_lookup_elem(&scratch_busy, &cpu);
+  if (!busy) return;
+  if (__sync_lock_test_and_set(busy, 1)) {
+    count_drop(WG_PROFILE_DROP_SCRATCH_BUSY);
+    t->pending = 0;
+    return;
+  }
+  struct wg_profile_sample *s = begin_sample(task, task->tgid, cpu);
+  if (s) {
+    s->weight = t->pending;
+    s->flags = WG_PROFILE_F_OFFCPU | (t->flags & WG_PROFILE_F_KSTACK_FAIL);
+    u32 frames = t->kstack_len;
+    if (frames > WG_PROFILE_KSTACK_MAX) frames = WG_PROFILE_KSTACK_MAX;
+    s->kstack_len = frames;
+    __builtin_memcpy(s->kstack, t->kstack, sizeof(s->kstack));
+    if (want_user && task->mm) {
+      read_user_regs(s, task);
+      /* Stopped where it waited: the stack is the one it waited with. */
+      if (s->regs[16] == t->ip && s->regs[7] == t->sp) {
+        s->ustack_len = copy_user_stack(s, s->regs[7], &s->flags);
+      } else {
+        s->regs[16] = t->ip;
+        s->regs[7] = t->sp;
+        s->flags |= WG_PROFILE_F_USER_MOVED;
+      }
+    }
+    post_sample(s);
+  }
+  t->pending = 0;
+  /* A plain store releases it (BPF has no atomic store): only this CPU uses the slot. */
+  asm volatile("" ::: "memory");
+  *(volatile u64 *)busy = 0;
+}
+
+SEC("tp_btf/sched_switch")
+int wg_offcpu_switch(u64 *ctx) {
+  if (!collecting) return 0;
+  bool preempt = (bool)ctx[0];
+  struct task_struct *prev = (struct task_struct *)ctx[1];
+  struct task_struct *next = (struct task_struct *)ctx[2];
+  unsigned int prev_state = (unsigned int)ctx[3];
+  u64 now = bpf_ktime_get_boot_ns();
+
+  /* next's wait ends: whole periods become samples of the stack it waited in. */
+  struct wg_offcpu_task *t = bpf_task_storage_get(&offcpu_tasks, next, 0, 0);
+  if (t && t->off_since) {
+    u64 blocked = t->carry_ns + (now - t->off_since);
+    u64 periods = blocked / offcpu_period_ns;
+    t->off_since = 0;
+    t->carry_ns = blocked - periods * offcpu_period_ns;
+    if (periods) {
+      t->pending = periods > 0xffffffff ? 0xffffffff : (u32)periods;
+      t->flags = 0;
+      t->kstack_len = 0;
+      if (want_kernel) {
+        long bytes = bpf_get_task_stack(next, t->kstack, sizeof(t->kstack), 0);
+        if (bytes >= 0)
+          t->kstack_len = bytes / 8;
+        else
+          t->flags |= WG_PROFILE_F_KSTACK_FAIL;
+      }
+      struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(next);
+      t->ip = BPF_CORE_READ(regs, ip);
+      t->sp = BPF_CORE_READ(regs, sp);
+    }
+  }
+
+  /* prev runs this program: samples it still owes are posted with its stack. Then, unless it
+   * was only preempted (runnable, waiting for a CPU rather than for something), its wait begins. */
+  t = bpf_task_storage_get(&offcpu_tasks, prev, 0, 0);
+  if (t && t->pending) post_offcpu(prev, t);
+  if (preempt || prev_state == WG_TASK_RUNNING) return 0;
+  u32 tgid = prev->tgid;
+  if (!t) {
+    if (!selected(prev, tgid)) return 0;
+    t = bpf_task_storage_get(&offcpu_tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!t) return 0;
+  } else if (!selected(prev, tgid)) {
+    return 0; /* its comm or cgroup changed */
+  }
+  t->off_since = now;
+  return 0;
+}
+
+/* The end of the syscall a thread waited in: its user stack is still the one it waited with. */
+SEC("tp_btf/sys_exit")
+int wg_offcpu_sys_exit(u64 *ctx) {
+  if (!collecting) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct wg_offcpu_task *t = bpf_task_storage_get(&offcpu_tasks, task, 0, 0);
+  if (t && t->pending) post_offcpu(task, t);
   return 0;
 }

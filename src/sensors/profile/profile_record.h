@@ -17,6 +17,10 @@
 #define WG_PROFILE_F_USER_REGS (1u << 0)  /* regs[] hold the task's user registers */
 #define WG_PROFILE_F_USTACK_CUT (1u << 1) /* the stack went on past the copy's limit */
 #define WG_PROFILE_F_KSTACK_FAIL (1u << 2) /* the kernel stack could not be taken */
+#define WG_PROFILE_F_OFFCPU (1u << 3)      /* weight samples of blocked time, not CPU time */
+/* Off-CPU: the thread ran user code between its wait and the point its stack could be read
+ * (a wait in a page fault): only its user pc at the wait is known, no user stack. */
+#define WG_PROFILE_F_USER_MOVED (1u << 4)
 
 struct wg_profile_sample {
   __u64 ktime;      /* CLOCK_BOOTTIME ns */
@@ -27,7 +31,7 @@ struct wg_profile_sample {
   __u16 flags;      /* WG_PROFILE_F_* */
   __u16 kstack_len; /* kernel frames in kstack[] */
   __u32 ustack_len; /* bytes of user stack in ustack[], copied from regs[7] (rsp) up */
-  __u32 pad;
+  __u32 weight;     /* samples this record stands for: 1 on CPU; off CPU, whole periods blocked */
   char comm[16];
   __u64 regs[WG_PROFILE_REGS];
   __u64 kstack[WG_PROFILE_KSTACK_MAX]; /* innermost first */
@@ -40,8 +44,22 @@ struct wg_profile_sample {
 enum wg_profile_drop {
   WG_PROFILE_DROP_RINGBUF_FULL = 0,
   WG_PROFILE_DROP_NO_SCRATCH = 1,
+  WG_PROFILE_DROP_SCRATCH_BUSY = 2, /* a program on this CPU was preempted while building one */
 };
-#define WG_PROFILE_DROPS 2
+#define WG_PROFILE_DROPS 3
+
+/* Off-CPU, per thread (task storage): when its wait began, blocked time short of a whole
+ * period, and the samples of its last wait, waiting for the thread to run again so that its
+ * user stack can be read. */
+struct wg_offcpu_task {
+  __u64 off_since;  /* CLOCK_BOOTTIME ns the wait began; 0 while it runs */
+  __u64 carry_ns;   /* blocked time not yet a whole period */
+  __u32 pending;    /* samples not yet posted */
+  __u16 kstack_len;
+  __u16 flags;
+  __u64 ip, sp;     /* its user pc and stack pointer when the wait ended */
+  __u64 kstack[WG_PROFILE_KSTACK_MAX];
+};
 
 /* Which selections are on: a sample passes when it matches every one that is on. */
 #define WG_PROFILE_SEL_PID (1u << 0)       /* its tgid is in the `target_pids` map */

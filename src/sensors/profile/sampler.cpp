@@ -54,6 +54,19 @@ SensorPlan plan_profiler(const KernelFeatures& f) {
   return plan;
 }
 
+SensorPlan plan_offcpu_profiler(const KernelFeatures& f) {
+  SensorPlan plan;
+  plan.reason = missing_core_features(f);
+  if (plan.reason.empty() && !f.btf_tracepoint.ok) plan.reason = "needs BTF tracepoints: " + f.btf_tracepoint.detail;
+  if (plan.reason.empty() && !f.task_storage.ok) plan.reason = "needs task storage: " + f.task_storage.detail;
+  if (plan.reason.empty() && !f.syscall_args_at_exit.ok)
+    plan.reason = "needs the task's saved user registers (bpf_task_pt_regs): " + f.syscall_args_at_exit.detail;
+  plan.can_run = plan.reason.empty();
+  if (plan.can_run)
+    plan.hook = "tp_btf/sched_switch (waits, kernel stacks) and tp_btf/sys_exit (user stacks), task storage";
+  return plan;
+}
+
 std::string check_sampler_options(const SamplerOptions& o) {
   if (o.frequency_hz < kProfileMinHz || o.frequency_hz > kProfileMaxHz)
     return fmt::format("frequency {} Hz is out of range: expected {} to {}", o.frequency_hz, kProfileMinHz,
@@ -148,10 +161,28 @@ std::unique_ptr<Sampler> Sampler::open(const SamplerOptions& o, Handler handler,
     while (ring < want && ring < (32u << 20)) ring <<= 1;
   }
   bpf_map__set_max_entries(s->skel_->maps.samples, uint32_t(ring));
-  bpf_map__set_max_entries(s->skel_->maps.scratch, uint32_t(std::max(1, libbpf_num_possible_cpus())));
+  const auto cpus = uint32_t(std::max(1, libbpf_num_possible_cpus()));
+  bpf_map__set_max_entries(s->skel_->maps.scratch, cpus);
+  bpf_map__set_max_entries(s->skel_->maps.scratch_busy, cpus);
+  // Only one side is loaded: on-CPU needs no task storage, off-CPU no perf event.
+  bpf_program__set_autoload(s->skel_->progs.wg_profile_sample, !o.off_cpu);
+  bpf_program__set_autoload(s->skel_->progs.wg_offcpu_switch, o.off_cpu);
+  bpf_program__set_autoload(s->skel_->progs.wg_offcpu_sys_exit, o.off_cpu);
+  bpf_map__set_autocreate(s->skel_->maps.offcpu_tasks, o.off_cpu);
+  ro->offcpu_period_ns = 1000000000ull / o.frequency_hz;
   if (!load_object(s->skel_->obj, "profile", error) || !fill_targets(s->skel_, o, error)) return nullptr;
   s->set_collecting(true);
 
+  if (!(o.off_cpu ? s->attachment_.attach_all(s->skel_->obj, "off-CPU profiler", error) : s->attach_cpu_clock(o, error))) return nullptr;
+  s->ring_ = ring_buffer__new(bpf_map__fd(s->skel_->maps.samples), &Sampler::on_sample, s.get(), nullptr);
+  if (!s->ring_) {
+    *error = std::string("profiler: cannot read its ring buffer: ") + strerror(errno);
+    return nullptr;
+  }
+  return s;
+}
+
+bool Sampler::attach_cpu_clock(const SamplerOptions& o, std::string* error) {
   perf_event_attr attr{};
   attr.type = PERF_TYPE_SOFTWARE;
   attr.size = sizeof(attr);
@@ -162,28 +193,23 @@ std::unique_ptr<Sampler> Sampler::open(const SamplerOptions& o, Handler handler,
   std::vector<int> cpus = online_cpus();
   if (cpus.empty()) {
     *error = "profiler: cannot read the online CPUs from /sys/devices/system/cpu/online";
-    return nullptr;
+    return false;
   }
   for (int cpu : cpus) {
     int fd = int(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) {
       *error = perf_open_error(errno);
-      return nullptr;
+      return false;
     }
-    s->perf_fds_.push_back(fd);
-    bpf_link* link = bpf_program__attach_perf_event(s->skel_->progs.wg_profile_sample, fd);
+    perf_fds_.push_back(fd);
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.wg_profile_sample, fd);
     if (!link) {
       *error = fmt::format("cannot attach the profiler to CPU {}: {}", cpu, strerror(errno));
-      return nullptr;
+      return false;
     }
-    s->attachment_.add(link);
+    attachment_.add(link);
   }
-  s->ring_ = ring_buffer__new(bpf_map__fd(s->skel_->maps.samples), &Sampler::on_sample, s.get(), nullptr);
-  if (!s->ring_) {
-    *error = std::string("profiler: cannot read its ring buffer: ") + strerror(errno);
-    return nullptr;
-  }
-  return s;
+  return true;
 }
 
 Sampler::~Sampler() {

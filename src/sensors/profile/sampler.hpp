@@ -30,6 +30,9 @@ struct SamplerOptions {
   uint32_t user_stack_bytes = 16384;   // copied per sample, at most WG_PROFILE_USTACK_MAX
   uint64_t ring_bytes = 0;             // 0: half a second of full-size samples at this rate, 2 to 32 MiB
   uint32_t self_tgid = 0;              // never sampled
+  // Off-CPU: sample blocked time instead of CPU time, frequency_hz per second a thread waits
+  // (sched_switch and sys_exit instead of perf events).
+  bool off_cpu = false;
 };
 
 constexpr uint32_t kProfileMinHz = 1;
@@ -38,6 +41,8 @@ constexpr uint32_t kProfileMaxHz = 999;
 // Whether the profiler can run here, and on which hooks: perf events, and the task's saved
 // user registers (bpf_task_pt_regs, proven by the "exit arguments" probe).
 SensorPlan plan_profiler(const KernelFeatures& features);
+// The same for off-CPU profiling: BTF tracepoints on sched_switch and sys_exit, task storage.
+SensorPlan plan_offcpu_profiler(const KernelFeatures& features);
 
 // Checks options before anything is loaded: frequency range, pids that exist, binaries that
 // can be stat'ed. Returns the problem, or empty.
@@ -66,6 +71,7 @@ class Sampler {
  private:
   Sampler() = default;
   static int on_sample(void* ctx, void* data, size_t size);
+  bool attach_cpu_clock(const SamplerOptions& options, std::string* error);
 
   profile_bpf* skel_ = nullptr;
   ring_buffer* ring_ = nullptr;

@@ -163,7 +163,8 @@ void add_to_profile(const wg_profile_sample& sample, const std::vector<ProfileFr
   std::vector<uint32_t> ids;
   ids.reserve(frames.size());
   for (const ProfileFrame& f : frames) ids.push_back(profile->intern(f));
-  profile->add(std::string(sample.comm, strnlen(sample.comm, sizeof(sample.comm))), sample.pid, ids);
+  profile->add(std::string(sample.comm, strnlen(sample.comm, sizeof(sample.comm))), sample.pid, ids,
+               std::max<uint32_t>(sample.weight, 1));
 }
 
 void StackResolver::add(const wg_profile_sample& sample, size_t size, Profile* profile) {

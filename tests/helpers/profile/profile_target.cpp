@@ -12,8 +12,15 @@
 //   profile_target fixed ITERATIONS           a fixed amount of work; prints its wall seconds
 //   profile_target children COUNT MS          COUNT children one after another, each named
 //                                             kidNNN, spinning MS of CPU in child_spin
+//   profile_target wait SECONDS               blocks, in rounds: 30 ms in sleep_wait (nanosleep),
+//                                             20 ms in read_wait (a pipe a child writes to), 10 ms in
+//                                             poll_wait (poll's timeout); prints "FUNCTION SECONDS" of
+//                                             wall time spent in each
+//   profile_target pingpong ROUNDS            ROUNDS round trips of a byte with a child over two
+//                                             pipes (each side blocks once a trip); prints wall seconds
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -151,6 +158,92 @@ extern "C" __attribute__((noinline)) int jit_loop(double seconds) {
   return 0;
 }
 
+namespace {
+double monotonic_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+}  // namespace
+
+extern "C" __attribute__((noinline)) void sleep_wait() {
+  timespec ts{0, 30 * 1000 * 1000};
+  nanosleep(&ts, nullptr);
+}
+
+extern "C" __attribute__((noinline)) void read_wait(int fd) {
+  char byte = 0;
+  if (read(fd, &byte, 1) != 1) exit(4);
+}
+
+extern "C" __attribute__((noinline)) void poll_wait() { poll(nullptr, 0, 10); }
+
+// The writer child sleeps 20 ms after each byte it is asked for, then writes it.
+extern "C" __attribute__((noinline)) int wait_loop(double seconds) {
+  int ask[2], answer[2];
+  if (pipe(ask) != 0 || pipe(answer) != 0) return 1;
+  pid_t writer = fork();
+  if (writer < 0) return 1;
+  if (writer == 0) {
+    close(ask[1]);  // or its read never sees the end
+    close(answer[0]);
+    char byte = 0;
+    while (read(ask[0], &byte, 1) == 1) {
+      timespec ts{0, 20 * 1000 * 1000};
+      nanosleep(&ts, nullptr);
+      if (write(answer[1], &byte, 1) != 1) _exit(1);
+    }
+    _exit(0);
+  }
+  close(ask[0]);
+  close(answer[1]);
+  double spent[3] = {0, 0, 0};
+  double start = monotonic_seconds();
+  while (monotonic_seconds() - start < seconds) {
+    double t0 = monotonic_seconds();
+    sleep_wait();
+    double t1 = monotonic_seconds();
+    char byte = 'x';
+    if (write(ask[1], &byte, 1) != 1) return 1;
+    read_wait(answer[0]);
+    double t2 = monotonic_seconds();
+    poll_wait();
+    double t3 = monotonic_seconds();
+    spent[0] += t1 - t0;
+    spent[1] += t2 - t1;
+    spent[2] += t3 - t2;
+  }
+  close(ask[1]);
+  waitpid(writer, nullptr, 0);
+  printf("sleep_wait %.6f\nread_wait %.6f\npoll_wait %.6f\n", spent[0], spent[1], spent[2]);
+  return 0;
+}
+
+extern "C" __attribute__((noinline)) int ping_pong(long rounds) {
+  int there[2], back[2];
+  if (pipe(there) != 0 || pipe(back) != 0) return 1;
+  pid_t child = fork();
+  if (child < 0) return 1;
+  char byte = 'x';
+  if (child == 0) {
+    close(there[1]);
+    close(back[0]);
+    while (read(there[0], &byte, 1) == 1)
+      if (write(back[1], &byte, 1) != 1) _exit(1);
+    _exit(0);
+  }
+  close(there[0]);
+  close(back[1]);
+  double start = monotonic_seconds();
+  for (long i = 0; i < rounds; i++)
+    if (write(there[1], &byte, 1) != 1 || read(back[0], &byte, 1) != 1) return 1;
+  double seconds = monotonic_seconds() - start;
+  close(there[1]);
+  waitpid(child, nullptr, 0);
+  printf("%.6f\n", seconds);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc >= 3 && strcmp(argv[1], "jit") == 0) return jit_loop(atof(argv[2]));
   if (argc >= 3 && strcmp(argv[1], "fixed") == 0) {
@@ -174,7 +267,18 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc >= 4 && strcmp(argv[1], "children") == 0) return run_children(atoi(argv[2]), atoi(argv[3]));
+  if (argc >= 3 && strcmp(argv[1], "pingpong") == 0) {
+    int rc = ping_pong(atol(argv[2]));
+    fflush(stdout);
+    return rc;
+  }
+  if (argc >= 3 && strcmp(argv[1], "wait") == 0) {
+    int rc = wait_loop(atof(argv[2]));
+    fflush(stdout);
+    return rc;
+  }
   fprintf(stderr,
-          "usage: profile_target chains SECONDS PLUGIN.so | write SECONDS | fixed ITERATIONS | children COUNT MS\n");
+          "usage: profile_target chains SECONDS PLUGIN.so | write SECONDS | jit SECONDS | fixed ITERATIONS | "
+          "children COUNT MS | wait SECONDS | pingpong ROUNDS\n");
   return 2;
 }
