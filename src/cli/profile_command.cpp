@@ -144,7 +144,7 @@ int run_profile(ProfileCommand c) {
   const ResolverStats& st = resolver.stats();
   if (c.stats || dropped)
     fmt::print(stderr,
-               "waggle: {} samples, {} dropped in the kernel (ring full); {} processes read, {} unreadable, "
+               "waggle: {} samples, {} dropped in the kernel (ring full, or its slot busy); {} processes read, {} unreadable, "
                "{} reloaded, {} evicted; {} names cached, {} evicted\n",
                st.samples, dropped, st.processes_opened, st.processes_unreadable, st.processes_reloaded,
                st.processes_evicted, st.names_cached, st.names_evicted);

@@ -240,9 +240,11 @@ static __always_inline void post_offcpu(struct task_struct *task, struct wg_offc
     t->pending = 0;
     return;
   }
-  struct wg_profile_sample *s = begin_sample(task, task->tgid, cpu);
+  u32 owed = t->pending;
+  t->pending = 0;
+  struct wg_profile_sample *s = owed ? begin_sample(task, task->tgid, cpu) : NULL;
   if (s) {
-    s->weight = t->pending;
+    s->weight = owed;
     s->flags = WG_PROFILE_F_OFFCPU | (t->flags & WG_PROFILE_F_KSTACK_FAIL);
     u32 frames = t->kstack_len;
     if (frames > WG_PROFILE_KSTACK_MAX) frames = WG_PROFILE_KSTACK_MAX;
@@ -261,7 +263,6 @@ static __always_inline void post_offcpu(struct task_struct *task, struct wg_offc
     }
     post_sample(s);
   }
-  t->pending = 0;
   /* A plain store releases it (BPF has no atomic store): only this CPU uses the slot. */
   asm volatile("" ::: "memory");
   *(volatile u64 *)busy = 0;
@@ -279,12 +280,15 @@ int wg_offcpu_switch(u64 *ctx) {
   /* next's wait ends: whole periods become samples of the stack it waited in. */
   struct wg_offcpu_task *t = bpf_task_storage_get(&offcpu_tasks, next, 0, 0);
   if (t && t->off_since) {
-    u64 blocked = t->carry_ns + (now - t->off_since);
+    /* Whole periods, and one more with the chance the remainder is of a period: unbiased for
+     * each stack, so that many short waits add up where they happen. */
+    u64 blocked = now - t->off_since;
     u64 periods = blocked / offcpu_period_ns;
     t->off_since = 0;
-    t->carry_ns = blocked - periods * offcpu_period_ns;
+    if ((u64)bpf_get_prandom_u32() * offcpu_period_ns < (blocked - periods * offcpu_period_ns) << 32) periods++;
     if (periods) {
-      t->pending = periods > 0xffffffff ? 0xffffffff : (u32)periods;
+      u64 owed = t->pending + periods; /* none owed here, unless a post failed to clear it */
+      t->pending = owed > 0xffffffff ? 0xffffffff : (u32)owed;
       t->flags = 0;
       t->kstack_len = 0;
       if (want_kernel) {

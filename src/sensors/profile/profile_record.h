@@ -48,12 +48,10 @@ enum wg_profile_drop {
 };
 #define WG_PROFILE_DROPS 3
 
-/* Off-CPU, per thread (task storage): when its wait began, blocked time short of a whole
- * period, and the samples of its last wait, waiting for the thread to run again so that its
- * user stack can be read. */
+/* Off-CPU, per thread (task storage): when its wait began, and the samples of its last wait,
+ * waiting for the thread to run again so that its user stack can be read. */
 struct wg_offcpu_task {
   __u64 off_since;  /* CLOCK_BOOTTIME ns the wait began; 0 while it runs */
-  __u64 carry_ns;   /* blocked time not yet a whole period */
   __u32 pending;    /* samples not yet posted */
   __u16 kstack_len;
   __u16 flags;

@@ -157,7 +157,8 @@ std::unique_ptr<Sampler> Sampler::open(const SamplerOptions& o, Handler handler,
   uint64_t ring = o.ring_bytes;
   if (ring == 0) {
     uint64_t want = uint64_t(o.frequency_hz) * online_cpus().size() * (o.user_stack_bytes + 1024) / 2;
-    ring = 2u << 20;
+    // Off CPU, every thread that waits can post at this rate, not every CPU.
+    ring = o.off_cpu ? 8u << 20 : 2u << 20;
     while (ring < want && ring < (32u << 20)) ring <<= 1;
   }
   bpf_map__set_max_entries(s->skel_->maps.samples, uint32_t(ring));

@@ -16,6 +16,8 @@
 //                                             20 ms in read_wait (a pipe a child writes to), 10 ms in
 //                                             poll_wait (poll's timeout); prints "FUNCTION SECONDS" of
 //                                             wall time spent in each
+//   profile_target alternate SECONDS          9 ms in long_wait, then 1 ms in short_wait (nanosleep),
+//                                             over and over; prints wall seconds in each
 //   profile_target pingpong ROUNDS            ROUNDS round trips of a byte with a child over two
 //                                             pipes (each side blocks once a trip); prints wall seconds
 #include <dlfcn.h>
@@ -219,6 +221,28 @@ extern "C" __attribute__((noinline)) int wait_loop(double seconds) {
   return 0;
 }
 
+static void sleep_ms(long ms) {
+  timespec ts{0, ms * 1000 * 1000};
+  nanosleep(&ts, nullptr);
+}
+extern "C" __attribute__((noinline)) void long_wait() { sleep_ms(9); }
+extern "C" __attribute__((noinline)) void short_wait() { sleep_ms(1); }
+
+extern "C" __attribute__((noinline)) int alternate(double seconds) {
+  double spent[2] = {0, 0};
+  double start = monotonic_seconds();
+  while (monotonic_seconds() - start < seconds) {
+    double t0 = monotonic_seconds();
+    long_wait();
+    double t1 = monotonic_seconds();
+    short_wait();
+    spent[0] += t1 - t0;
+    spent[1] += monotonic_seconds() - t1;
+  }
+  printf("long_wait %.6f\nshort_wait %.6f\n", spent[0], spent[1]);
+  return 0;
+}
+
 extern "C" __attribute__((noinline)) int ping_pong(long rounds) {
   int there[2], back[2];
   if (pipe(there) != 0 || pipe(back) != 0) return 1;
@@ -267,6 +291,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc >= 4 && strcmp(argv[1], "children") == 0) return run_children(atoi(argv[2]), atoi(argv[3]));
+  if (argc >= 3 && strcmp(argv[1], "alternate") == 0) {
+    int rc = alternate(atof(argv[2]));
+    fflush(stdout);
+    return rc;
+  }
   if (argc >= 3 && strcmp(argv[1], "pingpong") == 0) {
     int rc = ping_pong(atol(argv[2]));
     fflush(stdout);
@@ -279,6 +308,6 @@ int main(int argc, char** argv) {
   }
   fprintf(stderr,
           "usage: profile_target chains SECONDS PLUGIN.so | write SECONDS | jit SECONDS | fixed ITERATIONS | "
-          "children COUNT MS | wait SECONDS | pingpong ROUNDS\n");
+          "children COUNT MS | wait SECONDS | alternate SECONDS | pingpong ROUNDS\n");
   return 2;
 }
