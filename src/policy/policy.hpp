@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/net_values.hpp"
+
 namespace waggle {
 
 enum class PolicyMode { kEnforce, kMonitor };
@@ -34,20 +36,9 @@ struct PathSelector {
   std::vector<std::string> suffix;
 };
 
-struct Cidr {
-  int family = 0;                  // AF_INET or AF_INET6
-  std::array<uint8_t, 16> addr{};  // network byte order; IPv4 in the first 4 bytes
-  uint8_t prefix_len = 0;
-};
-
 struct DestinationSelector {
   bool negate = false;  // notCidr
   std::vector<Cidr> cidrs;
-};
-
-struct PortRange {
-  uint16_t low = 0;
-  uint16_t high = 0;
 };
 
 struct Rule {

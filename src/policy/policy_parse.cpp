@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "config/limits.hpp"
+#include "config/net_values.hpp"
 #include "config/yaml_check.hpp"
 #include "policy/policy.hpp"
 #include "records.h"
@@ -275,49 +276,6 @@ PathSelector read_paths(Reader& r, const Value& value) {
   return selector;
 }
 
-// Parses an address with an optional "/LEN" (a full-length prefix without it).
-std::optional<Cidr> parse_cidr(std::string_view text, std::string* problem) {
-  size_t slash = text.find('/');
-  std::string address(text.substr(0, slash));
-  Cidr cidr;
-  int max_len;
-  if (inet_pton(AF_INET, address.c_str(), cidr.addr.data()) == 1) {
-    cidr.family = AF_INET;
-    max_len = 32;
-  } else if (inet_pton(AF_INET6, address.c_str(), cidr.addr.data()) == 1) {
-    cidr.family = AF_INET6;
-    max_len = 128;
-  } else {
-    return std::nullopt;
-  }
-  int len = max_len;
-  if (slash != std::string_view::npos) {
-    std::string_view digits = text.substr(slash + 1);
-    if (digits.empty() || digits.size() > 3 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
-    len = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return std::nullopt;
-      len = len * 10 + (c - '0');
-    }
-    if (len > max_len) {
-      *problem = "expected a prefix length of at most " + std::to_string(max_len) + " for an " +
-                 (cidr.family == AF_INET ? "IPv4" : "IPv6") + " network, got " + quote(text);
-      return std::nullopt;
-    }
-  }
-  cidr.prefix_len = static_cast<uint8_t>(len);
-  Cidr network = cidr;
-  for (int bit = len; bit < max_len; bit++)
-    network.addr[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
-  if (network.addr != cidr.addr) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(cidr.family, network.addr.data(), buf, sizeof(buf));
-    *problem = std::string(text) + ": host bits set; did you mean " + buf + "/" + std::to_string(len) + "?";
-    return std::nullopt;
-  }
-  return cidr;
-}
-
 DestinationSelector read_destination(Reader& r, const Value& value) {
   std::vector<Entry> entries = r.mapping(value, {"cidr", "notCidr"});
   if (entries.empty()) {
@@ -342,18 +300,6 @@ DestinationSelector read_destination(Reader& r, const Value& value) {
     selector.cidrs.push_back(*cidr);
   }
   return selector;
-}
-
-// A decimal port number 1..65535, as text; nothing when it is not one.
-std::optional<uint16_t> parse_port(std::string_view s) {
-  if (s.empty() || s.size() > 5 || s[0] == '0') return std::nullopt;
-  uint32_t n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (n < 1 || n > 65535) return std::nullopt;
-  return static_cast<uint16_t>(n);
 }
 
 std::vector<PortRange> read_ports(Reader& r, const Value& value) {
