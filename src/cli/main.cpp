@@ -11,6 +11,7 @@
 #include "cli/control_socket.hpp"
 #include "cli/doctor.hpp"
 #include "cli/policy_check.hpp"
+#include "cli/xdp_command.hpp"
 #include "cli/policy_files.hpp"
 #include "cli/profile_command.hpp"
 #include "config/config.hpp"
@@ -206,7 +207,18 @@ int main(int argc, char** argv) {
       "kernel stacks by the kernel. Frames outside every known symbol show as module+0xOFFSET.\n"
       "With --off-cpu each sample stands for 1/FREQUENCY s that a thread spent blocked in that stack.");
 
+  auto* xdp = app.add_subcommand("xdp", "Packet rules in XDP: drop, pass, count packets before the network stack");
+  xdp->require_subcommand(1);
+  waggle::XdpCommand xdp_cmd;
+  auto* xdp_check = xdp->add_subcommand(
+      "check", "Validate a rules file and load it into the kernel to be verified, without attaching it");
+  xdp_check->add_option("RULES", xdp_cmd.rules_file, "Packet rules file (kind: PacketRules)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   CLI11_PARSE(app, argc, argv);
+
+  if (xdp_check->parsed()) return waggle::run_xdp_check(xdp_cmd);
 
   if (profile->parsed()) {
     if (kernel_only_flag) prof.sampler.user_stacks = false;

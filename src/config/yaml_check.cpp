@@ -79,6 +79,21 @@ std::string format_error(const std::string& name, const YAML::Mark& mark, const 
   return name + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": " + message;
 }
 
+std::string without_bom(const std::string& yaml) {
+  return yaml.starts_with("\xEF\xBB\xBF") ? yaml.substr(3) : yaml;
+}
+
+YAML::Node single_document(const std::string& text, std::string_view expected, std::string_view per_file) {
+  std::vector<YAML::Node> documents = YAML::LoadAll(text);
+  if (documents.empty() || (documents.size() == 1 && documents[0].IsNull()))
+    throw SchemaError{YAML::Mark::null_mark(), "expected " + std::string(expected) + ", got an empty document"};
+  for (size_t i = 1; i < documents.size(); i++)
+    if (!documents[i].IsNull())
+      throw SchemaError{documents[i].Mark(), "expected a single YAML document (" + std::string(per_file) +
+                                                 "), got a second one (after ---)"};
+  return documents[0];
+}
+
 std::string quote(std::string_view text) {
   size_t shown = std::min(text.size(), kQuoteMax);
   // Do not cut a UTF-8 sequence in two.

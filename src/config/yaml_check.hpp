@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,14 @@ struct SchemaError {
 // Reads a YAML file of at most 64 MiB. On failure returns false with *error set to
 // "PATH: cannot read: why".
 bool read_file(const std::string& path, std::string* text, std::string* error);
+
+// The text without a UTF-8 byte order mark: yaml-cpp counts positions after it, and the text
+// a Reader looks at must line up with the marks.
+std::string without_bom(const std::string& yaml);
+
+// The only document of `text`. Throws SchemaError "expected EXPECTED, got an empty document"
+// when there is none, and one naming `per_file` ("one policy per file") after a second one.
+YAML::Node single_document(const std::string& text, std::string_view expected, std::string_view per_file);
 
 // "name:LINE:COLUMN: message" (1-based), or "name: message" when the mark is null.
 std::string format_error(const std::string& name, const YAML::Mark& mark, const std::string& message);
@@ -91,5 +100,25 @@ class Reader {
   std::string_view text_;
   std::map<std::string, YAML::Mark> marks_;
 };
+
+// Reads a file's one document with `read(Reader&, const YAML::Node& root)`, which returns a T
+// with a `source` field (set to `name`). Errors become "name:LINE:COLUMN: message" in *error.
+template <class T, class Read>
+std::optional<T> read_document(const std::string& yaml, const std::string& name, std::string_view expected,
+                               std::string_view per_file, std::string* error, Read read) {
+  const std::string text = without_bom(yaml);
+  try {
+    YAML::Node root = single_document(text, expected, per_file);
+    Reader reader(text);
+    T value = read(reader, root);
+    value.source = name;
+    return value;
+  } catch (const SchemaError& e) {
+    if (error) *error = format_error(name, e.mark, e.message);
+  } catch (const YAML::Exception& e) {
+    if (error) *error = format_error(name, e.mark, "invalid YAML: " + e.msg);
+  }
+  return std::nullopt;
+}
 
 }  // namespace waggle::yaml_check

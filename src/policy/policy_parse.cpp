@@ -561,40 +561,12 @@ Policy read_policy(Reader& r, const YAML::Node& root) {
   return policy;
 }
 
-void set_error(std::string* error, std::string message) {
-  if (error) *error = std::move(message);
-}
-
 }  // namespace
 
 std::optional<Policy> parse_policy(const std::string& yaml, const std::string& name, std::string* error) {
-  // yaml-cpp counts positions after a UTF-8 byte order mark: drop it so that the text the
-  // reader looks at lines up with the marks.
-  const std::string text = yaml.starts_with("\xEF\xBB\xBF") ? yaml.substr(3) : yaml;
-  try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    if (documents.empty() || (documents.size() == 1 && documents[0].IsNull())) {
-      throw SchemaError{YAML::Mark::null_mark(),
-                        "expected a policy (apiVersion: waggle.dev/v1, kind: Policy, metadata, spec), got "
-                        "an empty document"};
-    }
-    for (size_t i = 1; i < documents.size(); i++) {
-      if (!documents[i].IsNull()) {
-        throw SchemaError{
-            documents[i].Mark(),
-            "expected a single YAML document (one policy per file), got a second one (after ---)"};
-      }
-    }
-    Reader reader(text);
-    Policy policy = read_policy(reader, documents[0]);
-    policy.source = name;
-    return policy;
-  } catch (const SchemaError& e) {
-    set_error(error, yaml_check::format_error(name, e.mark, e.message));
-  } catch (const YAML::Exception& e) {
-    set_error(error, yaml_check::format_error(name, e.mark, "invalid YAML: " + e.msg));
-  }
-  return std::nullopt;
+  return yaml_check::read_document<Policy>(yaml, name,
+                                           "a policy (apiVersion: waggle.dev/v1, kind: Policy, metadata, spec)",
+                                           "one policy per file", error, read_policy);
 }
 
 std::optional<Policy> load_policy(const std::string& path, std::string* error) {

@@ -1,0 +1,24 @@
+// `waggle xdp`: packet rules in XDP (docs/xdp.md).
+#pragma once
+
+#include <string>
+
+#include "xdp/rules.hpp"
+
+namespace waggle {
+
+struct XdpCommand {
+  std::string rules_file;  // check, apply
+  std::string interface;   // apply, detach; status: empty for every interface
+  std::string netns;       // a network namespace: a name under /run/netns or a path
+  std::string mode = "auto";  // apply: native, generic or auto (native, else generic with a notice)
+};
+
+// Reads the rules and loads them into the kernel (the verifier checks the program) without
+// attaching; prints what each rule matches. 0, or 2 for bad rules.
+int run_xdp_check(const XdpCommand& command);
+
+// One line per rule: what it matches, as the rules file says it.
+std::string describe_packet_rules(const PacketRules& rules);
+
+}  // namespace waggle

@@ -1,0 +1,26 @@
+// Packet rules as the XDP program reads them: one record per rule, their networks as trie
+// keys, and the rule set's settings.
+#pragma once
+
+#include <linux/types.h>
+
+#include <string>
+#include <vector>
+
+#include "xdp/rules.hpp"
+#include "xdp/xdp_record.h"
+
+namespace waggle {
+
+struct CompiledRules {
+  wg_xdp_settings settings{};
+  std::vector<wg_xdp_rule> rules;
+  std::vector<wg_xdp_net_key> networks;
+  std::vector<std::string> names;  // rule names, by index
+};
+
+// Returns false with *error when the rule set is over a limit the parser cannot see alone
+// (networks in all rules together).
+bool compile_rules(const PacketRules& rules, CompiledRules* out, std::string* error);
+
+}  // namespace waggle

@@ -1,0 +1,408 @@
+/* Packet rules in XDP: each packet is parsed once (VLAN tags, IPv4 or IPv6 with its
+ * extension headers, TCP/UDP/ICMP), then the rules are evaluated in order until one drops or
+ * passes it. `count` rules only count and go on. Networks are looked up in an LPM trie, one
+ * lookup per rule whatever their number; TCP options are read only when a rule needs them.
+ * Per rule, per CPU: packets and bytes matched. */
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "xdp_record.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct xdp_md {
+  __u32 data;
+  __u32 data_end;
+  __u32 data_meta;
+  __u32 ingress_ifindex;
+  __u32 rx_queue_index;
+  __u32 egress_ifindex;
+};
+
+enum xdp_action { XDP_ABORTED = 0, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT };
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, WG_XDP_MAX_RULES);
+  __type(key, u32);
+  __type(value, struct wg_xdp_rule);
+} rules SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct wg_xdp_settings);
+} settings SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 1 << 16); /* set by user space to the networks given */
+  __type(key, struct wg_xdp_net_key);
+  __type(value, u8);
+} networks SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, WG_XDP_SLOTS);
+  __type(key, u32);
+  __type(value, struct wg_xdp_counter);
+} counters SEC(".maps");
+
+#define MAX_OPTIONS 20 /* non-NOP options in 40 bytes */
+
+/* What the parser learned of one packet; per CPU, too large for the stack with the rest. */
+struct packet {
+  u32 frame_len;
+  u32 l3, l4, payload; /* offsets from the frame's start */
+  u32 l3_len, payload_len;
+  u16 vlan;
+  u16 sport, dport;
+  u8 family, proto, ttl, frag, ext, tcp_flags, icmp_type, icmp_code;
+  u8 n_opts;
+  u8 verdict; /* WG_XDP_ACT_*, or 0xff while undecided */
+  u8 opt_kind[MAX_OPTIONS];
+  u8 opt_off[MAX_OPTIONS]; /* offset of the option's value in opts[] */
+  u8 opt_len[MAX_OPTIONS]; /* bytes of value */
+  u8 opts[64]; /* WG_XDP_OPTIONS_MAX used; a power of two lets an index be masked */
+  struct wg_xdp_net_key src, dst;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct packet);
+} scratch SEC(".maps");
+
+#define UNDECIDED 0xff
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86dd
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88a8
+#define MAX_L3_OFFSET 64   /* Ethernet and two VLAN tags fit well within */
+#define MAX_L4_OFFSET 4096 /* a longer IPv6 extension chain is malformed */
+
+static __always_inline void count(u32 slot, u32 bytes) {
+  struct wg_xdp_counter *c = bpf_map_lookup_elem(&counters, &slot);
+  if (c) {
+    c->packets += 1;
+    c->bytes += bytes;
+  }
+}
+
+static __always_inline int verdict_of(u8 action) { return action == WG_XDP_ACT_DROP ? XDP_DROP : XDP_PASS; }
+
+static __always_inline void map_ipv4(u8 *addr, const u8 *v4) {
+  __builtin_memset(addr, 0, 10);
+  addr[10] = 0xff;
+  addr[11] = 0xff;
+  __builtin_memcpy(addr + 12, v4, 4);
+}
+
+/* One step of an IPv6 extension header chain (a bpf_loop callback: the verifier checks one
+ * step). Ends at the first header that is not an extension; a fragment header with a non-zero
+ * offset ends it too, what follows being payload. */
+struct ext_walk {
+  struct xdp_md *ctx;
+  struct packet *p;
+  u32 at;   /* offset of the header `next` names */
+  u8 next;
+  u8 bad;   /* cut off, or still going after WG_XDP_MAX_EXT headers */
+};
+
+static __always_inline bool is_extension(u8 next) {
+  return next == 0 || next == 43 || next == 44 || next == 60 || next == 51 || next == 135;
+}
+
+static long ext_step(u32 step, void *data) {
+  struct ext_walk *w = data;
+  struct packet *p = w->p;
+  u8 next = w->next;
+  if (!is_extension(next) || p->frag == WG_XDP_FRAG_LATER) return 1;
+  u8 h[8];
+  if (step >= WG_XDP_MAX_EXT || w->at > MAX_L4_OFFSET || bpf_xdp_load_bytes(w->ctx, w->at, h, 8) != 0) {
+    w->bad = 1; /* every extension header is 8 bytes or more */
+    return 1;
+  }
+  u32 len;
+  if (next == 44) {
+    u16 fo = ((u16)h[2] << 8) | h[3];
+    p->frag = (fo & 0xfff8) ? WG_XDP_FRAG_LATER : (fo & 1) ? WG_XDP_FRAG_FIRST : WG_XDP_FRAG_NONE;
+    p->ext |= WG_XDP_EXT_FRAGMENT;
+    len = 8;
+  } else if (next == 51) {
+    p->ext |= WG_XDP_EXT_AH;
+    len = ((u32)h[1] + 2) * 4;
+  } else {
+    p->ext |= next == 0 ? WG_XDP_EXT_HOP : next == 43 ? WG_XDP_EXT_ROUTING : next == 60 ? WG_XDP_EXT_DEST
+                                                                                      : WG_XDP_EXT_MOBILITY;
+    len = ((u32)h[1] + 1) * 8;
+  }
+  w->next = h[0];
+  w->at += len;
+  return 0;
+}
+
+/* Returns false when the headers cannot be parsed in full. */
+static __always_inline bool parse_l3(struct xdp_md *ctx, struct packet *p, void *data, void *end) {
+  u8 *eth = data;
+  if ((void *)(eth + 14) > end) return false;
+  u16 type = ((u16)eth[12] << 8) | eth[13];
+  u32 off = 14;
+  p->vlan = WG_XDP_VLAN_NONE;
+  for (int i = 0; i < WG_XDP_MAX_VLANS; i++) {
+    if (type != ETH_P_8021Q && type != ETH_P_8021AD) break;
+    u8 *tag = data + off;
+    if ((void *)(tag + 4) > end) return false;
+    if (i == 0) p->vlan = (((u16)tag[0] << 8) | tag[1]) & 0x0fff;
+    type = ((u16)tag[2] << 8) | tag[3];
+    off += 4;
+  }
+  p->l3 = off;
+  if (type == ETH_P_IP) {
+    u8 *ip = data + (off & (MAX_L3_OFFSET - 1));
+    if ((void *)(ip + 20) > end) return false;
+    u32 ihl = ip[0] & 0x0f;
+    if ((ip[0] >> 4) != 4 || ihl < 5) return false;
+    p->family = 4;
+    p->l3_len = ((u32)ip[2] << 8) | ip[3];
+    if (p->l3_len < ihl * 4 || off + p->l3_len > p->frame_len) return false;
+    p->ttl = ip[8];
+    p->proto = ip[9];
+    u16 frag = ((u16)ip[6] << 8) | ip[7];
+    p->frag = (frag & 0x1fff) ? WG_XDP_FRAG_LATER : (frag & 0x2000) ? WG_XDP_FRAG_FIRST : WG_XDP_FRAG_NONE;
+    map_ipv4(p->src.addr, ip + 12);
+    map_ipv4(p->dst.addr, ip + 16);
+    p->l4 = off + ihl * 4;
+    return true;
+  }
+  if (type == ETH_P_IPV6) {
+    u8 *ip = data + (off & (MAX_L3_OFFSET - 1));
+    if ((void *)(ip + 40) > end) return false;
+    if ((ip[0] >> 4) != 6) return false;
+    p->family = 6;
+    p->l3_len = (((u32)ip[4] << 8) | ip[5]) + 40;
+    if (off + p->l3_len > p->frame_len) return false;
+    p->ttl = ip[7];
+    __builtin_memcpy(p->src.addr, ip + 8, 16);
+    __builtin_memcpy(p->dst.addr, ip + 24, 16);
+    struct ext_walk w = {ctx, p, off + 40, ip[6], 0};
+    p->frag = WG_XDP_FRAG_NONE;
+    bpf_loop(WG_XDP_MAX_EXT + 1, ext_step, &w, 0);
+    if (w.bad) return false; /* cut off, or a chain longer than WG_XDP_MAX_EXT */
+    u32 at = w.at;
+    u8 next = w.next;
+    if (at > p->l3 + p->l3_len) return false;
+    p->proto = next;
+    p->l4 = at;
+    return true;
+  }
+  p->family = 0; /* not IP: only VLAN rules can match */
+  return true;
+}
+
+/* One step of the TCP options walk: a bpf_loop callback, so that the verifier checks one
+ * step, not every path through 40 of them. */
+struct options_walk {
+  struct packet *p;
+  u32 at;     /* offset in p->opts */
+  u32 optlen;
+};
+
+static long option_step(u32 step, void *data) {
+  struct options_walk *w = data;
+  struct packet *p = w->p;
+  u32 at = w->at, optlen = w->optlen;
+  if (at >= optlen || at >= WG_XDP_OPTIONS_MAX) return 1;
+  at &= 63;
+  u8 kind = p->opts[at];
+  if (kind == 0) return 1; /* end of options */
+  if (kind == 1) {         /* NOP */
+    w->at = at + 1;
+    return 0;
+  }
+  if (at + 1 >= optlen) return 1;
+  u32 len = p->opts[at + 1];
+  if (len < 2 || at + len > optlen) return 1; /* zero-length or cut off */
+  u32 n = p->n_opts;
+  if (n >= MAX_OPTIONS) return 1;
+  p->opt_kind[n] = kind;
+  p->opt_off[n] = at + 2;
+  p->opt_len[n] = len - 2;
+  p->n_opts = n + 1;
+  w->at = at + len;
+  return 0;
+}
+
+/* Reads the TCP options into p->opts and lists them; an option cut off ends the list. */
+static __always_inline void parse_options(struct xdp_md *ctx, struct packet *p, u32 optlen) {
+  asm volatile("" : "+r"(optlen)); /* the checks below must be on the register the helper gets */
+  optlen &= 63;
+  if (optlen == 0 || optlen > WG_XDP_OPTIONS_MAX) return;
+  if (bpf_xdp_load_bytes(ctx, p->l4 + 20, p->opts, optlen) != 0) return;
+  struct options_walk w = {p, 0, optlen};
+  bpf_loop(WG_XDP_OPTIONS_MAX, option_step, &w, 0);
+}
+
+/* Returns false when the L4 header is cut off or impossible. */
+static __always_inline bool parse_l4(struct xdp_md *ctx, struct packet *p, u32 needs) {
+  u32 end = p->l3 + p->l3_len;
+  p->payload = p->l4;
+  if (p->frag == WG_XDP_FRAG_LATER || p->family == 0) return true;
+  u8 h[20];
+  if (p->proto == 6) {
+    if (p->l4 + 20 > end || bpf_xdp_load_bytes(ctx, p->l4, h, 20) != 0) return false;
+    u32 doff = h[12] >> 4;
+    if (doff < 5 || p->l4 + doff * 4 > end) return false;
+    p->sport = ((u16)h[0] << 8) | h[1];
+    p->dport = ((u16)h[2] << 8) | h[3];
+    p->tcp_flags = h[13];
+    p->payload = p->l4 + doff * 4;
+    if (needs & WG_XDP_M_TCP_OPTION) parse_options(ctx, p, doff * 4 - 20);
+  } else if (p->proto == 17) {
+    if (p->l4 + 8 > end || bpf_xdp_load_bytes(ctx, p->l4, h, 8) != 0) return false;
+    p->sport = ((u16)h[0] << 8) | h[1];
+    p->dport = ((u16)h[2] << 8) | h[3];
+    p->payload = p->l4 + 8;
+  } else if ((p->proto == 1 && p->family == 4) || (p->proto == 58 && p->family == 6)) {
+    if (p->l4 + 8 > end || bpf_xdp_load_bytes(ctx, p->l4, h, 8) != 0) return false;
+    p->icmp_type = h[0];
+    p->icmp_code = h[1];
+    p->payload = p->l4 + 8;
+  }
+  p->payload_len = end - p->payload;
+  return true;
+}
+
+/* The matchers below are global functions: the verifier checks each once, not once for
+ * every path that leads to it. Their pointer arguments may be NULL as far as it knows. */
+
+__attribute__((noinline)) int port_matches(const struct wg_xdp_rule *r, int destination, u32 port) {
+  if (!r) return 0;
+  const struct wg_xdp_range16 *ranges = destination ? r->dport : r->sport;
+  u32 n = destination ? r->n_dport : r->n_sport;
+  for (int i = 0; i < WG_XDP_PORT_RANGES; i++) {
+    if (i >= n) break;
+    if (port >= ranges[i].lo && port <= ranges[i].hi) return 1;
+  }
+  return 0;
+}
+
+static __always_inline bool in_set(struct wg_xdp_net_key *key, u32 set) {
+  key->prefixlen = 32 + 128;
+  key->set = set;
+  return bpf_map_lookup_elem(&networks, key) != NULL;
+}
+
+__attribute__((noinline)) int option_matches(struct packet *p, const struct wg_xdp_rule *r) {
+  if (!p || !r) return 0;
+  for (int i = 0; i < MAX_OPTIONS; i++) {
+    if (i >= p->n_opts) break;
+    if (p->opt_kind[i] != r->opt_kind) continue;
+    if (r->opt_len == 0) return true;
+    if (p->opt_len[i] < r->opt_len) return false; /* too short to hold the value */
+    u32 v = 0, at = p->opt_off[i];
+    for (int k = 0; k < 4; k++) {
+      if (k >= r->opt_len) break;
+      v = (v << 8) | p->opts[(at + k) & 63];
+    }
+    return v >= r->opt_lo && v <= r->opt_hi;
+  }
+  return false;
+}
+
+__attribute__((noinline)) int bytes_match(struct xdp_md *ctx, struct packet *p, const struct wg_xdp_rule *r, u32 i) {
+  if (!p || !r || i >= WG_XDP_BYTE_MATCHES) return 0;
+  const struct wg_xdp_bytes *b = &r->bytes[i];
+  u32 base = b->base == WG_XDP_BASE_L3 ? p->l3 : b->base == WG_XDP_BASE_L4 ? p->l4 : p->payload;
+  u32 at = base + b->offset;
+  u32 limit = p->l3 + p->l3_len;
+  u8 v[4] = {};
+  u32 value;
+  if (b->len == 1) {
+    if (at + 1 > limit || bpf_xdp_load_bytes(ctx, at, v, 1) != 0) return false;
+    value = v[0];
+  } else if (b->len == 2) {
+    if (at + 2 > limit || bpf_xdp_load_bytes(ctx, at, v, 2) != 0) return false;
+    value = ((u32)v[0] << 8) | v[1];
+  } else {
+    if (at + 4 > limit || bpf_xdp_load_bytes(ctx, at, v, 4) != 0) return false;
+    value = ((u32)v[0] << 24) | ((u32)v[1] << 16) | ((u32)v[2] << 8) | v[3];
+  }
+  value &= b->mask;
+  return value >= b->lo && value <= b->hi;
+}
+
+__attribute__((noinline)) int rule_matches(struct xdp_md *ctx, struct packet *p, const struct wg_xdp_rule *r) {
+  if (!p || !r) return 0;
+  u32 m = r->match;
+  if ((m & WG_XDP_M_VLAN) && p->vlan != r->vlan) return false;
+  if ((m & ~WG_XDP_M_VLAN) && p->family == 0) return false; /* IP fields of a packet that is not IP */
+  if ((m & WG_XDP_M_FAMILY) && p->family != r->family) return false;
+  if ((m & WG_XDP_M_FRAGMENT) && !(p->frag & r->fragment_mask)) return false;
+  if ((m & WG_XDP_M_L4) && p->frag == WG_XDP_FRAG_LATER) return false; /* no L4 header to read */
+  if ((m & WG_XDP_M_PROTO) && p->proto != r->proto) return false;
+  if ((m & WG_XDP_M_TTL) && (p->ttl < r->ttl_lo || p->ttl > r->ttl_hi)) return false;
+  if ((m & WG_XDP_M_LENGTH) && (p->l3_len < r->length.lo || p->l3_len > r->length.hi)) return false;
+  if ((m & WG_XDP_M_IPV6_EXT) && (p->ext & r->ext_mask) != r->ext_mask) return false;
+  if ((m & WG_XDP_M_SPORT) && !port_matches(r, 0, p->sport)) return false;
+  if ((m & WG_XDP_M_DPORT) && !port_matches(r, 1, p->dport)) return false;
+  if ((m & WG_XDP_M_TCP_FLAGS) && (p->tcp_flags & r->tcp_flags_mask) != r->tcp_flags_value) return false;
+  if ((m & WG_XDP_M_PAYLOAD) && (p->payload_len < r->payload.lo || p->payload_len > r->payload.hi)) return false;
+  if ((m & WG_XDP_M_ICMP_TYPE) && p->icmp_type != r->icmp_type) return false;
+  if ((m & WG_XDP_M_ICMP_CODE) && p->icmp_code != r->icmp_code) return false;
+  if ((m & WG_XDP_M_TCP_OPTION) && !option_matches(p, r)) return false;
+  if ((m & WG_XDP_M_SRC) && !in_set(&p->src, r->src_set)) return false;
+  if ((m & WG_XDP_M_DST) && !in_set(&p->dst, r->dst_set)) return false;
+  if (m & WG_XDP_M_BYTES) {
+    for (int i = 0; i < WG_XDP_BYTE_MATCHES; i++) {
+      if (i >= r->n_bytes) break;
+      if (!bytes_match(ctx, p, r, i)) return false;
+    }
+  }
+  return true;
+}
+
+/* bpf_loop's context must be on the stack: it holds the pointers. */
+struct loop_ctx {
+  struct xdp_md *ctx;
+  struct packet *p;
+};
+
+static long eval_rule(u32 index, void *data) {
+  struct loop_ctx *l = data;
+  struct packet *p = l->p;
+  const struct wg_xdp_rule *r = bpf_map_lookup_elem(&rules, &index);
+  if (!r) return 1;
+  if (!rule_matches(l->ctx, p, r)) return 0;
+  count(index, p->frame_len);
+  if (r->action == WG_XDP_ACT_COUNT) return 0;
+  p->verdict = r->action;
+  return 1;
+}
+
+SEC("xdp")
+int wg_xdp_filter(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  u32 zero = 0;
+  struct wg_xdp_settings *s = bpf_map_lookup_elem(&settings, &zero);
+  struct packet *p = bpf_map_lookup_elem(&scratch, &zero);
+  if (!s || !p) return XDP_PASS;
+  __builtin_memset(p, 0, sizeof(*p));
+  p->frame_len = end - data;
+  p->verdict = UNDECIDED;
+  if (!parse_l3(ctx, p, data, end) || !parse_l4(ctx, p, s->needs)) {
+    count(WG_XDP_SLOT_MALFORMED, p->frame_len);
+    return verdict_of(s->malformed_action);
+  }
+  u32 n = s->n_rules;
+  if (n > WG_XDP_MAX_RULES) n = WG_XDP_MAX_RULES;
+  struct loop_ctx l = {ctx, p};
+  bpf_loop(n, eval_rule, &l, 0);
+  if (p->verdict != UNDECIDED) return verdict_of(p->verdict);
+  count(WG_XDP_SLOT_DEFAULT, p->frame_len);
+  return verdict_of(s->default_action);
+}

@@ -1,0 +1,72 @@
+#include "xdp/xdp_filter.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/bpf_loader.hpp"
+#include "xdp_filter.skel.h"
+
+namespace waggle {
+
+std::unique_ptr<XdpFilter> XdpFilter::load(const CompiledRules& rules, std::string* error) {
+  std::unique_ptr<XdpFilter> f(new XdpFilter());
+  f->skel_ = xdp_filter_bpf__open();
+  if (!f->skel_) {
+    *error = std::string("xdp: cannot open its BPF object: ") + strerror(errno);
+    return nullptr;
+  }
+  bpf_map__set_max_entries(f->skel_->maps.networks, uint32_t(std::max<size_t>(1, rules.networks.size())));
+  if (!load_object(f->skel_->obj, "xdp", error)) return nullptr;
+  auto put = [&](bpf_map* map, const void* key, size_t key_size, const void* value, size_t value_size) {
+    if (bpf_map__update_elem(map, key, key_size, value, value_size, BPF_ANY) == 0) return true;
+    *error = fmt::format("xdp: cannot fill the {} map: {}", bpf_map__name(map), strerror(errno));
+    return false;
+  };
+  for (uint32_t i = 0; i < rules.rules.size(); i++)
+    if (!put(f->skel_->maps.rules, &i, sizeof(i), &rules.rules[i], sizeof(wg_xdp_rule))) return nullptr;
+  uint8_t one = 1;
+  for (const wg_xdp_net_key& key : rules.networks)
+    if (!put(f->skel_->maps.networks, &key, sizeof(key), &one, sizeof(one))) return nullptr;
+  // Settings last: until they are in, the program sees no rule.
+  uint32_t zero = 0;
+  if (!put(f->skel_->maps.settings, &zero, sizeof(zero), &rules.settings, sizeof(rules.settings))) return nullptr;
+  return f;
+}
+
+XdpFilter::~XdpFilter() {
+  if (skel_) xdp_filter_bpf__destroy(skel_);
+}
+
+int XdpFilter::program_fd() const { return bpf_program__fd(skel_->progs.wg_xdp_filter); }
+
+int XdpFilter::run(const std::vector<uint8_t>& frame, uint32_t repeat, uint32_t* duration_ns) const {
+  std::vector<uint8_t> out(frame.size() + 256);
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
+              .data_size_in = uint32_t(frame.size()), .data_size_out = uint32_t(out.size()), .repeat = int(repeat));
+  if (bpf_prog_test_run_opts(program_fd(), &opts) != 0) return -errno;
+  if (duration_ns) *duration_ns = opts.duration;
+  return int(opts.retval);
+}
+
+std::vector<PacketCounter> XdpFilter::counters() const {
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<PacketCounter> out(WG_XDP_SLOTS);
+  if (ncpu <= 0) return out;
+  std::vector<wg_xdp_counter> values(static_cast<size_t>(ncpu));
+  for (uint32_t slot = 0; slot < WG_XDP_SLOTS; slot++) {
+    if (bpf_map__lookup_elem(skel_->maps.counters, &slot, sizeof(slot), values.data(),
+                             values.size() * sizeof(wg_xdp_counter), 0) != 0)
+      continue;
+    for (const wg_xdp_counter& v : values) {
+      out[slot].packets += v.packets;
+      out[slot].bytes += v.bytes;
+    }
+  }
+  return out;
+}
+
+}  // namespace waggle

@@ -1,0 +1,43 @@
+// The XDP program of a packet rule set: loaded with its rules, run on test packets
+// (BPF_PROG_RUN), its counters read. Attaching it to an interface is up to the caller.
+#pragma once
+
+#include <linux/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xdp/compile.hpp"
+
+struct xdp_filter_bpf;
+
+namespace waggle {
+
+struct PacketCounter {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+};
+
+class XdpFilter {
+ public:
+  // Loads the program with these rules, or nothing (*error says why).
+  static std::unique_ptr<XdpFilter> load(const CompiledRules& rules, std::string* error);
+  ~XdpFilter();
+  XdpFilter(const XdpFilter&) = delete;
+  XdpFilter& operator=(const XdpFilter&) = delete;
+
+  int program_fd() const;
+  // Runs the program once on `frame` (from its Ethernet header); returns the XDP action
+  // (XDP_DROP 1, XDP_PASS 2) or -errno.
+  int run(const std::vector<uint8_t>& frame, uint32_t repeat = 1, uint32_t* duration_ns = nullptr) const;
+  // Per rule (by index), then the default and malformed slots: summed over CPUs.
+  std::vector<PacketCounter> counters() const;
+
+ private:
+  XdpFilter() = default;
+  xdp_filter_bpf* skel_ = nullptr;
+};
+
+}  // namespace waggle
