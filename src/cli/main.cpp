@@ -216,9 +216,43 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  auto* xdp_apply = xdp->add_subcommand(
+      "apply", "Attach packet rules to an interface, or replace waggle's rules there atomically; they stay "
+               "attached (pinned under /sys/fs/bpf/waggle/xdp) until detached");
+  xdp_apply->add_option("RULES", xdp_cmd.rules_file, "Packet rules file (kind: PacketRules)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* xdp_status = xdp->add_subcommand("status", "The packet rules waggle has attached, with their counters");
+  auto* xdp_detach = xdp->add_subcommand("detach", "Detach waggle's packet rules from an interface");
+  bool xdp_all = false;
+  xdp_detach->add_flag("--all", xdp_all, "From every interface, in every network namespace, also those gone");
+  for (auto* sub : {xdp_apply, xdp_status, xdp_detach}) {
+    auto* opt = sub->add_option("-i,--interface", xdp_cmd.interface,
+                                sub == xdp_status ? "Only this interface" : "The interface (never eth0 or lo in tests)");
+    if (sub == xdp_apply) opt->required();
+    if (sub == xdp_detach) opt->excludes("--all");
+    sub->add_option("--netns", xdp_cmd.netns,
+                    "The interface's network namespace: a name under /run/netns (ip netns) or a path");
+  }
+  xdp_apply->add_option("--mode", xdp_cmd.mode,
+                        "native (in the driver), generic (after the kernel made an skb) or auto (native, else "
+                        "generic with a notice)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "native", "generic"}));
+  xdp->footer("Rules file format and semantics: docs/xdp.md");
+
   CLI11_PARSE(app, argc, argv);
 
   if (xdp_check->parsed()) return waggle::run_xdp_check(xdp_cmd);
+  if (xdp_apply->parsed()) return waggle::run_xdp_apply(xdp_cmd);
+  if (xdp_status->parsed()) return waggle::run_xdp_status(xdp_cmd);
+  if (xdp_detach->parsed()) {
+    if (!xdp_all && xdp_cmd.interface.empty()) {
+      fmt::print(stderr, "waggle: xdp detach: give --interface IF, or --all\n");
+      return 2;
+    }
+    return waggle::run_xdp_detach(xdp_cmd, xdp_all);
+  }
 
   if (profile->parsed()) {
     if (kernel_only_flag) prof.sampler.user_stacks = false;

@@ -6,7 +6,9 @@
 
 #include <vector>
 
+#include "core/netns.hpp"
 #include "xdp/compile.hpp"
+#include "xdp/xdp_attach.hpp"
 #include "xdp/rules.hpp"
 #include "xdp/xdp_filter.hpp"
 
@@ -80,22 +82,110 @@ std::string describe_packet_rules(const PacketRules& set) {
   return out;
 }
 
-int run_xdp_check(const XdpCommand& c) {
+namespace {
+
+// Loads the rules of the command, or says why not (exit status 2 for bad rules, 1 otherwise).
+std::unique_ptr<XdpFilter> load_rules(const XdpCommand& c, PacketRules* rules, CompiledRules* compiled, int* status) {
   std::string error;
-  auto rules = load_packet_rules(c.rules_file, &error);
-  CompiledRules compiled;
-  if (!rules || !compile_rules(*rules, &compiled, &error)) {
+  auto read = load_packet_rules(c.rules_file, &error);
+  if (!read || !compile_rules(*read, compiled, &error)) {
     fmt::print(stderr, "waggle: {}\n", error);
-    return 2;
+    *status = 2;
+    return nullptr;
   }
-  // Loaded, not attached: the verifier has the last word on the program.
-  auto filter = XdpFilter::load(compiled, &error);
+  *rules = *read;
+  auto filter = XdpFilter::load(*compiled, &error);
   if (!filter) {
+    fmt::print(stderr, "waggle: {}\n", error);
+    *status = 1;
+  }
+  return filter;
+}
+
+bool enter(const XdpCommand& c) {
+  std::string error;
+  if (c.netns.empty() || enter_netns(c.netns, &error)) return true;
+  fmt::print(stderr, "waggle: --netns: {}\n", error);
+  return false;
+}
+
+}  // namespace
+
+int run_xdp_check(const XdpCommand& c) {
+  PacketRules rules;
+  CompiledRules compiled;
+  int status = 0;
+  // Loaded, not attached: the verifier has the last word on the program.
+  if (!load_rules(c, &rules, &compiled, &status)) return status;
+  fmt::print("{}", describe_packet_rules(rules));
+  fmt::print("valid: loaded into the kernel and checked by its verifier; nothing attached\n");
+  return 0;
+}
+
+int run_xdp_apply(const XdpCommand& c) {
+  XdpMode mode = c.mode == "native" ? XdpMode::kNative : c.mode == "generic" ? XdpMode::kGeneric : XdpMode::kAuto;
+  if (!enter(c)) return 2;
+  PacketRules rules;
+  CompiledRules compiled;
+  int status = 0;
+  auto filter = load_rules(c, &rules, &compiled, &status);
+  if (!filter) return status;
+  XdpApplyResult result;
+  std::string error;
+  if (!apply_xdp(*filter, compiled, rules, c.interface, mode, &result, &error)) {
     fmt::print(stderr, "waggle: {}\n", error);
     return 1;
   }
-  fmt::print("{}", describe_packet_rules(*rules));
-  fmt::print("valid: loaded into the kernel and checked by its verifier; nothing attached\n");
+  if (!result.notice.empty()) fmt::print(stderr, "waggle: {}\n", result.notice);
+  fmt::print("{}: {} rules of {} attached to {} ({} mode); they stay until `waggle xdp detach --interface {}`\n",
+             rules.name, rules.rules.size(), rules.source, c.interface, result.mode, c.interface);
+  return 0;
+}
+
+int run_xdp_status(const XdpCommand& c) {
+  if (!enter(c)) return 2;
+  std::string error;
+  std::vector<XdpApplied> applied = xdp_applied(&error);
+  if (!error.empty()) fmt::print(stderr, "waggle: {}\n", error);
+  uint64_t here = current_netns_inode();
+  size_t shown = 0;
+  for (const XdpApplied& a : applied) {
+    if (!c.interface.empty() && (a.ifname != c.interface || a.netns_inode != here)) continue;
+    shown++;
+    std::string where = a.ifindex ? fmt::format("{} (ifindex {})", a.ifname, a.ifindex)
+                                  : fmt::format("{} (gone: the interface was removed)", a.ifname);
+    fmt::print("{}  net:[{}]  {} mode  rules {} from {}  program {}\n", where, a.netns_inode, a.mode, a.name,
+               a.source, a.program_id);
+    fmt::print("  {:<24} {:>14} {:>16}\n", "rule", "packets", "bytes");
+    for (size_t i = 0; i < a.counters.size(); i++) {
+      std::string name = i < a.rule_names.size()         ? a.rule_names[i]
+                         : i == a.rule_names.size()      ? "(no rule: default)"
+                                                         : "(malformed)";
+      fmt::print("  {:<24} {:>14} {:>16}\n", name, a.counters[i].packets, a.counters[i].bytes);
+    }
+  }
+  if (shown == 0)
+    fmt::print("no packet rules attached by waggle{}\n", c.interface.empty() ? "" : " on " + c.interface);
+  return 0;
+}
+
+int run_xdp_detach(const XdpCommand& c, bool all) {
+  std::string error;
+  if (all) {
+    int n = detach_all_xdp(&error);
+    if (n < 0) {
+      fmt::print(stderr, "waggle: {}\n", error);
+      return 1;
+    }
+    fmt::print("detached {} rule set{}\n", n, n == 1 ? "" : "s");
+    return 0;
+  }
+  if (!enter(c)) return 2;
+  if (!detach_xdp(c.interface, &error)) {
+    fmt::print(stderr, "waggle: {}\n", error);
+    return 1;
+  }
+  fmt::print("detached the packet rules from {}\n", c.interface);
   return 0;
 }
 

@@ -18,6 +18,14 @@ struct XdpCommand {
 // attaching; prints what each rule matches. 0, or 2 for bad rules.
 int run_xdp_check(const XdpCommand& command);
 
+// Attaches the rules to --interface (or replaces waggle's rules there), pinned so that they
+// stay after the command: 0, 1 when they could not be attached, 2 for bad rules or options.
+int run_xdp_apply(const XdpCommand& command);
+// What waggle has attached, with each rule's packet and byte counters.
+int run_xdp_status(const XdpCommand& command);
+// Detaches waggle's rules from --interface (or from everywhere with all).
+int run_xdp_detach(const XdpCommand& command, bool all);
+
 // One line per rule: what it matches, as the rules file says it.
 std::string describe_packet_rules(const PacketRules& rules);
 

@@ -50,6 +50,24 @@ struct {
   __type(value, struct wg_xdp_counter);
 } counters SEC(".maps");
 
+/* Never read by the program: bound to it by user space, for `waggle xdp status`. */
+struct wg_xdp_rule_name {
+  char name[WG_XDP_NAME_MAX];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, WG_XDP_MAX_RULES);
+  __type(key, u32);
+  __type(value, struct wg_xdp_rule_name);
+} rule_names SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct wg_xdp_meta);
+} meta SEC(".maps");
+
 #define MAX_OPTIONS 20 /* non-NOP options in 40 bytes */
 
 /* What the parser learned of one packet; per CPU, too large for the stack with the rest. */

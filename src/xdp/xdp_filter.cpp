@@ -52,6 +52,29 @@ int XdpFilter::run(const std::vector<uint8_t>& frame, uint32_t repeat, uint32_t*
   return int(opts.retval);
 }
 
+bool XdpFilter::keep_description(const wg_xdp_meta& meta, const std::vector<std::string>& names,
+                                 std::string* error) const {
+  uint32_t zero = 0;
+  for (uint32_t i = 0; i < names.size() && i < WG_XDP_MAX_RULES; i++) {
+    char name[WG_XDP_NAME_MAX] = {};
+    strncpy(name, names[i].c_str(), sizeof(name) - 1);
+    if (bpf_map__update_elem(skel_->maps.rule_names, &i, sizeof(i), name, sizeof(name), BPF_ANY) != 0) {
+      *error = fmt::format("xdp: cannot keep the rule names: {}", strerror(errno));
+      return false;
+    }
+  }
+  if (bpf_map__update_elem(skel_->maps.meta, &zero, sizeof(zero), &meta, sizeof(meta), BPF_ANY) != 0) {
+    *error = fmt::format("xdp: cannot keep what was applied: {}", strerror(errno));
+    return false;
+  }
+  for (bpf_map* map : {skel_->maps.rule_names, skel_->maps.meta})
+    if (bpf_prog_bind_map(program_fd(), bpf_map__fd(map), nullptr) != 0) {
+      *error = fmt::format("xdp: cannot bind the {} map to the program: {}", bpf_map__name(map), strerror(errno));
+      return false;
+    }
+  return true;
+}
+
 std::vector<PacketCounter> XdpFilter::counters() const {
   int ncpu = libbpf_num_possible_cpus();
   std::vector<PacketCounter> out(WG_XDP_SLOTS);

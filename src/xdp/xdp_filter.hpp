@@ -34,6 +34,10 @@ class XdpFilter {
   int run(const std::vector<uint8_t>& frame, uint32_t repeat = 1, uint32_t* duration_ns = nullptr) const;
   // Per rule (by index), then the default and malformed slots: summed over CPUs.
   std::vector<PacketCounter> counters() const;
+  // Keeps what was applied with the program (its rule names and `meta`), bound to it so that
+  // whoever finds the program attached finds them: `waggle xdp status`.
+  bool keep_description(const wg_xdp_meta& meta, const std::vector<std::string>& rule_names,
+                        std::string* error) const;
 
  private:
   XdpFilter() = default;

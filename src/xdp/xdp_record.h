@@ -122,6 +122,22 @@ struct wg_xdp_net_key {
   __u8 addr[16];
 };
 
+/* What was applied, kept with the program (bound to it, never read by it) so that
+ * `waggle xdp status` can tell from an attached program alone. */
+#define WG_XDP_NAME_MAX 64
+#define WG_XDP_SOURCE_MAX 256
+struct wg_xdp_meta {
+  char name[WG_XDP_NAME_MAX];     /* metadata.name */
+  char source[WG_XDP_SOURCE_MAX]; /* the rules file */
+  char ifname[16];
+  __u32 ifindex;
+  __u32 mode;                     /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
+  __u32 n_rules;
+  __u32 pad;
+  __u64 applied_unix_ns;
+  __u64 netns_inode;
+};
+
 struct wg_xdp_counter {
   __u64 packets;
   __u64 bytes;

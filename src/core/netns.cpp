@@ -1,0 +1,35 @@
+#include "core/netns.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace waggle {
+
+bool enter_netns(const std::string& name, std::string* error) {
+  std::string path = name.find('/') == std::string::npos ? "/run/netns/" + name : name;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = "network namespace " + name + ": " + path + ": " + strerror(errno);
+    return false;
+  }
+  int rc = setns(fd, CLONE_NEWNET);
+  int err = errno;
+  close(fd);
+  if (rc != 0) {
+    *error = "network namespace " + name + ": cannot enter it: " + strerror(err);
+    return false;
+  }
+  return true;
+}
+
+uint64_t current_netns_inode() {
+  struct stat st {};
+  return stat("/proc/thread-self/ns/net", &st) == 0 ? uint64_t(st.st_ino) : 0;
+}
+
+}  // namespace waggle

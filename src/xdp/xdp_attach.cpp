@@ -1,0 +1,292 @@
+#include "xdp/xdp_attach.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "core/netns.hpp"
+
+namespace waggle {
+
+namespace {
+
+constexpr uint32_t kBpfFsMagic = 0xcafe4a11;
+constexpr int kENOTSUPP = 524;  // the kernel's "operation not supported" for a driver
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string pin_path(uint64_t netns, uint32_t ifindex) {
+  return fmt::format("{}/net{}-if{}", kXdpPinRoot, netns, ifindex);
+}
+
+bool ensure_pin_root(std::string* error) {
+  struct statfs fs {};
+  if (statfs("/sys/fs/bpf", &fs) != 0 || uint32_t(fs.f_type) != kBpfFsMagic) {
+    *error = "/sys/fs/bpf is not a BPF file system (mount -t bpf bpf /sys/fs/bpf): the rules could not stay "
+             "attached after this command";
+    return false;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(kXdpPinRoot, ec);
+  if (ec) {
+    *error = fmt::format("cannot create {}: {}", kXdpPinRoot, ec.message());
+    return false;
+  }
+  return true;
+}
+
+std::string mode_name(uint32_t flags) { return flags == XDP_FLAGS_SKB_MODE ? "generic" : "native"; }
+
+// Another program on the interface, described for the refusal, or empty.
+std::string foreign_program(uint32_t ifindex) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  if (bpf_xdp_query(int(ifindex), 0, &q) != 0) return "";
+  for (auto [id, mode] : {std::pair{q.drv_prog_id, "native"}, std::pair{q.skb_prog_id, "generic"},
+                          std::pair{q.hw_prog_id, "offloaded"}}) {
+    if (!id) continue;
+    std::string name = "?";
+    Fd fd(bpf_prog_get_fd_by_id(id));
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (fd.get() >= 0 && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0) name = info.name;
+    return fmt::format("program {} ({}, {} mode)", id, name, mode);
+  }
+  return "";
+}
+
+int create_link(int prog_fd, uint32_t ifindex, uint32_t flags) {
+  LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+  return bpf_link_create(prog_fd, int(ifindex), BPF_XDP, &opts);
+}
+
+bool read_meta(int map_fd, wg_xdp_meta* meta) {
+  uint32_t zero = 0;
+  return bpf_map_lookup_elem(map_fd, &zero, meta) == 0;
+}
+
+// The program's map of that name, by the program's bound maps.
+int program_map(int prog_fd, const char* name) {
+  uint32_t ids[64] = {};
+  bpf_prog_info info{};
+  info.nr_map_ids = 64;
+  info.map_ids = reinterpret_cast<uint64_t>(ids);
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return -1;
+  for (uint32_t i = 0; i < info.nr_map_ids && i < 64; i++) {
+    int fd = bpf_map_get_fd_by_id(ids[i]);
+    if (fd < 0) continue;
+    bpf_map_info m{};
+    uint32_t mlen = sizeof(m);
+    if (bpf_obj_get_info_by_fd(fd, &m, &mlen) == 0 && strcmp(m.name, name) == 0) return fd;
+    close(fd);
+  }
+  return -1;
+}
+
+bool read_applied(const std::string& pin, XdpApplied* out, std::string* error) {
+  Fd link(bpf_obj_get(pin.c_str()));
+  if (link.get() < 0) {
+    *error = fmt::format("{}: {}", pin, strerror(errno));
+    return false;
+  }
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(link.get(), &info, &len) != 0 || info.type != BPF_LINK_TYPE_XDP) {
+    *error = fmt::format("{}: not an XDP link", pin);
+    return false;
+  }
+  out->pin = pin;
+  out->ifindex = info.xdp.ifindex;
+  out->program_id = info.prog_id;
+  Fd prog(bpf_prog_get_fd_by_id(info.prog_id));
+  if (prog.get() < 0) {
+    *error = fmt::format("{}: program {}: {}", pin, info.prog_id, strerror(errno));
+    return false;
+  }
+  Fd meta_map(program_map(prog.get(), "meta")), names(program_map(prog.get(), "rule_names")),
+      counters(program_map(prog.get(), "counters"));
+  wg_xdp_meta meta{};
+  if (meta_map.get() < 0 || names.get() < 0 || counters.get() < 0 || !read_meta(meta_map.get(), &meta)) {
+    *error = fmt::format("{}: program {} is not waggle's", pin, info.prog_id);
+    return false;
+  }
+  out->name = std::string(meta.name, strnlen(meta.name, sizeof(meta.name)));
+  out->source = std::string(meta.source, strnlen(meta.source, sizeof(meta.source)));
+  out->ifname = std::string(meta.ifname, strnlen(meta.ifname, sizeof(meta.ifname)));
+  out->netns_inode = meta.netns_inode;
+  out->mode = mode_name(meta.mode);
+  out->applied_unix_ns = int64_t(meta.applied_unix_ns);
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<wg_xdp_counter> per_cpu(size_t(std::max(ncpu, 1)));
+  auto counter = [&](uint32_t slot) {
+    PacketCounter c;
+    if (bpf_map_lookup_elem(counters.get(), &slot, per_cpu.data()) == 0)
+      for (const wg_xdp_counter& v : per_cpu) {
+        c.packets += v.packets;
+        c.bytes += v.bytes;
+      }
+    return c;
+  };
+  for (uint32_t i = 0; i < meta.n_rules && i < WG_XDP_MAX_RULES; i++) {
+    char name[WG_XDP_NAME_MAX] = {};
+    bpf_map_lookup_elem(names.get(), &i, name);
+    out->rule_names.emplace_back(name, strnlen(name, sizeof(name)));
+    out->counters.push_back(counter(i));
+  }
+  out->counters.push_back(counter(WG_XDP_SLOT_DEFAULT));
+  out->counters.push_back(counter(WG_XDP_SLOT_MALFORMED));
+  return true;
+}
+
+}  // namespace
+
+bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const PacketRules& rules,
+               const std::string& ifname, XdpMode mode, XdpApplyResult* result, std::string* error) {
+  uint32_t ifindex = if_nametoindex(ifname.c_str());
+  if (ifindex == 0) {
+    *error = fmt::format("no interface {} in this network namespace", ifname);
+    return false;
+  }
+  if (!ensure_pin_root(error)) return false;
+  const uint64_t netns = current_netns_inode();
+  const std::string pin = pin_path(netns, ifindex);
+
+  wg_xdp_meta meta{};
+  strncpy(meta.name, rules.name.c_str(), sizeof(meta.name) - 1);
+  std::string source = std::filesystem::weakly_canonical(std::filesystem::absolute(rules.source)).string();
+  strncpy(meta.source, source.c_str(), sizeof(meta.source) - 1);
+  strncpy(meta.ifname, ifname.c_str(), sizeof(meta.ifname) - 1);
+  meta.ifindex = ifindex;
+  meta.n_rules = uint32_t(compiled.rules.size());
+  meta.netns_inode = netns;
+  meta.applied_unix_ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+
+  // Ours already: swap the program under the link, atomically.
+  if (access(pin.c_str(), F_OK) == 0) {
+    XdpApplied old;
+    if (!read_applied(pin, &old, error)) return false;
+    Fd link(bpf_obj_get(pin.c_str()));
+    meta.mode = old.mode == "generic" ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+    if (link.get() < 0 || !filter.keep_description(meta, compiled.names, error)) {
+      if (error->empty()) *error = fmt::format("{}: {}", pin, strerror(errno));
+      return false;
+    }
+    if (bpf_link_update(link.get(), filter.program_fd(), nullptr) != 0) {
+      *error = fmt::format("cannot replace the rules on {}: {}", ifname, strerror(errno));
+      return false;
+    }
+    result->replaced = true;
+    result->mode = old.mode;
+    result->notice = fmt::format("replaced the rules {} from {}", old.name, old.source);
+    return true;
+  }
+
+  if (std::string other = foreign_program(ifindex); !other.empty()) {
+    *error = fmt::format("{} already has an XDP program that waggle did not attach: {}; refusing to take the "
+                         "interface over (detach it first)",
+                         ifname, other);
+    return false;
+  }
+  uint32_t flags = mode == XdpMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+  meta.mode = flags;
+  if (!filter.keep_description(meta, compiled.names, error)) return false;
+  int link = create_link(filter.program_fd(), ifindex, flags);
+  int err = errno;
+  if (link < 0 && mode == XdpMode::kAuto && (err == EOPNOTSUPP || err == EINVAL || err == kENOTSUPP)) {
+    result->notice = fmt::format("{} has no native XDP support ({}): running in generic mode, after the "
+                                 "kernel has allocated the packet's buffer",
+                                 ifname, strerror(err));
+    flags = XDP_FLAGS_SKB_MODE;
+    meta.mode = flags;
+    if (!filter.keep_description(meta, compiled.names, error)) return false;
+    link = create_link(filter.program_fd(), ifindex, flags);
+    err = errno;
+  }
+  if (link < 0) {
+    std::string other = foreign_program(ifindex);
+    *error = other.empty() ? fmt::format("cannot attach to {} in {} mode: {}", ifname, mode_name(flags), strerror(err))
+                           : fmt::format("{} already has an XDP program that waggle did not attach: {}", ifname, other);
+    return false;
+  }
+  Fd owned(link);
+  if (bpf_obj_pin(link, pin.c_str()) != 0) {
+    *error = fmt::format("cannot pin the link at {}: {} (the rules are not attached)", pin, strerror(errno));
+    return false;  // closing the link detaches the program
+  }
+  result->mode = mode_name(flags);
+  return true;
+}
+
+std::vector<XdpApplied> xdp_applied(std::string* error) {
+  std::vector<XdpApplied> out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(kXdpPinRoot, ec)) return out;
+  for (const auto& entry : std::filesystem::directory_iterator(kXdpPinRoot, ec)) {
+    XdpApplied a;
+    std::string why;
+    if (read_applied(entry.path().string(), &a, &why))
+      out.push_back(std::move(a));
+    else if (error)
+      *error += (error->empty() ? "" : "; ") + why;
+  }
+  return out;
+}
+
+bool detach_xdp(const std::string& ifname, std::string* error) {
+  uint32_t ifindex = if_nametoindex(ifname.c_str());
+  if (ifindex == 0) {
+    *error = fmt::format("no interface {} in this network namespace", ifname);
+    return false;
+  }
+  std::string pin = pin_path(current_netns_inode(), ifindex);
+  if (access(pin.c_str(), F_OK) != 0) {
+    *error = fmt::format("waggle has no rules on {}", ifname);
+    return false;
+  }
+  if (unlink(pin.c_str()) != 0) {  // the last reference to the link: the program is detached
+    *error = fmt::format("cannot remove {}: {}", pin, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+int detach_all_xdp(std::string* error) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(kXdpPinRoot, ec)) return 0;
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kXdpPinRoot, ec)) {
+    if (unlink(entry.path().c_str()) != 0) {
+      *error = fmt::format("cannot remove {}: {}", entry.path().string(), strerror(errno));
+      return -1;
+    }
+    n++;
+  }
+  return n;
+}
+
+}  // namespace waggle

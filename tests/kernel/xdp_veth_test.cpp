@@ -1,0 +1,308 @@
+// Packet rules end to end: `waggle xdp apply` on one end of a veth pair between two network
+// namespaces the test creates (never eth0 or lo), real traffic from the other end, exact
+// counters, replacement under traffic, refusal of a foreign program, detach. Everything is
+// removed at the end, also when the test fails.
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "agent_runner.hpp"
+#include "core/netns.hpp"
+#include "packets.hpp"
+#include "xdp/compile.hpp"
+#include "xdp/xdp_filter.hpp"
+
+namespace waggle::test {
+namespace {
+
+void sh(const std::string& command) {
+  Spawned s = spawn({"/bin/sh", "-c", command}, "", true);
+  ASSERT_EQ(s.status, 0) << command << ": " << s.out;
+}
+
+// Two network namespaces joined by a veth pair: A (10.203.0.1, the traffic's source) and B
+// (10.203.0.2, where the rules go).
+class VethPair {
+ public:
+  VethPair() {
+    std::string id = std::to_string(getpid());
+    a = "wgxa" + id;
+    b = "wgxb" + id;
+    dev_a = "wgxa" + id;
+    dev_b = "wgxb" + id;
+    sh("ip netns add " + a + " && ip netns add " + b + " && ip link add " + dev_a + " netns " + a +
+       " type veth peer name " + dev_b + " netns " + b + " && ip -n " + a + " addr add 10.203.0.1/24 dev " + dev_a +
+       " && ip -n " + b + " addr add 10.203.0.2/24 dev " + dev_b + " && ip -n " + a + " link set " + dev_a +
+       " up && ip -n " + b + " link set " + dev_b + " up && ip -n " + a + " link set lo up && ip -n " + b +
+       " link set lo up");
+  }
+  ~VethPair() {
+    // Detached before the namespace goes, or the pin would outlive the interface.
+    spawn({WAGGLE_BINARY, "xdp", "detach", "--netns", b, "--interface", dev_b}, "", true);
+    spawn({"/bin/sh", "-c", "ip netns del " + a + "; ip netns del " + b}, "", true);
+  }
+  std::string a, b, dev_a, dev_b;
+};
+
+// Runs fn in a child process inside that network namespace; the child's exit status is fn's.
+class InNetns {
+ public:
+  InNetns(const std::string& netns, std::function<int()> fn) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::string error;
+      if (!enter_netns(netns, &error)) _exit(120);
+      _exit(fn());
+    }
+  }
+  ~InNetns() {
+    if (pid_ > 0 && !done_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  int wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    done_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  void stop() { kill(pid_, SIGTERM); }
+
+ private:
+  pid_t pid_ = -1;
+  bool done_ = false;
+};
+
+// TCP: accepts and echoes one read per connection, until killed.
+int echo_server() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{AF_INET, htons(8080), {inet_addr("10.203.0.2")}, {}};
+  if (bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(s, 64) != 0) return 1;
+  for (;;) {
+    int c = accept(s, nullptr, nullptr);
+    if (c < 0) continue;
+    char buf[64];
+    ssize_t n = read(c, buf, sizeof(buf));
+    if (n > 0 && write(c, buf, size_t(n)) != n) return 2;
+    close(c);
+  }
+}
+
+// UDP: counts datagrams on the port until SIGTERM, then writes the count to `out`.
+volatile sig_atomic_t udp_stop = 0;
+int udp_counter(uint16_t port, const std::string& out) {
+  signal(SIGTERM, [](int) { udp_stop = 1; });
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  int big = 8 << 20;
+  setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+  sockaddr_in addr{AF_INET, htons(port), {inet_addr("10.203.0.2")}, {}};
+  if (bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return 1;
+  { std::ofstream(out + ".ready") << "1"; }
+  uint64_t n = 0;
+  char buf[2048];
+  while (!udp_stop) {
+    pollfd p{s, POLLIN, 0};
+    if (poll(&p, 1, 50) > 0)
+      while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0) n++;
+  }
+  while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0) n++;
+  std::ofstream(out) << n;
+  return 0;
+}
+
+void wait_for_file(const std::string& path) {
+  for (int i = 0; i < 200 && access(path.c_str(), F_OK) != 0; i++) usleep(10000);
+}
+
+uint64_t read_count(const std::string& path) {
+  std::ifstream in(path);
+  uint64_t n = 0;
+  in >> n;
+  return n;
+}
+
+// From namespace A: `count` datagrams to 10.203.0.2:port, one every `gap_us`.
+int send_udp(uint16_t port, int count, int gap_us) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{AF_INET, htons(port), {inet_addr("10.203.0.2")}, {}};
+  char payload[32] = "legitimate";
+  for (int i = 0; i < count; i++) {
+    if (sendto(s, payload, sizeof(payload), 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != ssize_t(sizeof(payload)))
+      return 1;
+    if (gap_us) usleep(useconds_t(gap_us));
+  }
+  return 0;
+}
+
+// From namespace A: `n` TCP exchanges with the echo server; returns how many failed.
+int tcp_exchanges(int n) {
+  int failed = 0;
+  for (int i = 0; i < n; i++) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{2, 0};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    sockaddr_in addr{AF_INET, htons(8080), {inet_addr("10.203.0.2")}, {}};
+    char buf[8] = {};
+    bool ok = connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && write(s, "hello", 5) == 5 &&
+              read(s, buf, sizeof(buf)) == 5 && std::string(buf) == "hello";
+    failed += ok ? 0 : 1;
+    close(s);
+  }
+  return failed;
+}
+
+// From namespace A: crafted frames on the interface, as they are.
+int send_frames(const std::string& dev, const Bytes& frame, int count) {
+  int s = socket(AF_PACKET, SOCK_RAW, htons(0x0800));
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = int(if_nametoindex(dev.c_str()));
+  to.sll_halen = 6;
+  for (int i = 0; i < count; i++)
+    if (sendto(s, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != ssize_t(frame.size()))
+      return 1;
+  return 0;
+}
+
+std::string rules_file(const TempDir& dir, const std::string& name, const std::string& rules) {
+  return dir.file(name + ".yaml", "apiVersion: waggle.dev/v1\nkind: PacketRules\nmetadata: {name: " + name +
+                                      "}\nspec:\n  rules:\n" + rules);
+}
+
+const char* kRules = R"(    - name: sack-panic
+      action: drop
+      match: {protocol: tcp, tcp_flags: syn, tcp_option: {kind: 2, value: 0-499}}
+    - {name: flood, action: drop, match: {protocol: udp, destination_port: 9999}}
+)";
+
+// The packets counted for a rule in `waggle xdp status` output ("  NAME  PACKETS  BYTES").
+uint64_t status_packets(const std::string& status, const std::string& rule) {
+  size_t at = status.find("  " + rule + " ");
+  if (at == std::string::npos) return UINT64_MAX;
+  return std::stoull(status.substr(at + 2 + rule.size()));
+}
+
+Spawned waggle(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {WAGGLE_BINARY, "xdp"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return spawn(argv, "", true);
+}
+
+TEST(XdpVeth, RulesDropWhatTheySayCountExactlyAndTcpKeepsWorking) {
+  VethPair net;
+  TempDir dir;
+  std::string file = rules_file(dir, "edge", kRules);
+  Spawned apply = waggle({"apply", file, "--netns", net.b, "--interface", net.dev_b});
+  ASSERT_EQ(apply.status, 0) << apply.out;
+  EXPECT_NE(apply.out.find("edge: 2 rules of " + file + " attached to " + net.dev_b + " (native mode)"),
+            std::string::npos)
+      << apply.out;
+  InNetns server(net.b, echo_server);
+  std::string flood_out = dir.path() + "/flood";
+  InNetns flood_counter(net.b, [&] { return udp_counter(9999, flood_out); });
+  wait_for_file(flood_out + ".ready");
+  usleep(100000);
+  // The SACK Panic shape, 50 times, then 20 real connections, then a 1000-datagram flood.
+  Bytes syn = frame4({.src = "10.203.0.1", .dst = "10.203.0.2"},
+                     tcp({.sport = 40001, .dport = 8080, .options = cat({nop(), nop(), mss(48)})}));
+  InNetns syns(net.a, [&] { return send_frames(net.dev_a, syn, 50); });
+  ASSERT_EQ(syns.wait(), 0);
+  InNetns clients(net.a, [] { return tcp_exchanges(20); });
+  EXPECT_EQ(clients.wait(), 0) << "TCP exchanges failed through the rules";
+  InNetns flood(net.a, [] { return send_udp(9999, 1000, 0); });
+  ASSERT_EQ(flood.wait(), 0);
+  usleep(200000);
+  flood_counter.stop();
+  ASSERT_EQ(flood_counter.wait(), 0);
+  EXPECT_EQ(read_count(flood_out), 0u) << "the flood reached its socket";
+  Spawned status = waggle({"status", "--netns", net.b, "--interface", net.dev_b});
+  ASSERT_EQ(status.status, 0) << status.out;
+  EXPECT_EQ(status_packets(status.out, "sack-panic"), 50u) << status.out;
+  EXPECT_EQ(status_packets(status.out, "flood"), 1000u) << status.out;
+  EXPECT_EQ(status_packets(status.out, "(malformed)"), 0u) << status.out;
+  // Detached: the interface has no XDP program, and status says so.
+  Spawned detach = waggle({"detach", "--netns", net.b, "--interface", net.dev_b});
+  ASSERT_EQ(detach.status, 0) << detach.out;
+  Spawned link = spawn({"/bin/sh", "-c", "ip -n " + net.b + " link show " + net.dev_b}, "", true);
+  EXPECT_EQ(link.out.find("xdp"), std::string::npos) << link.out;
+  EXPECT_NE(waggle({"status"}).out.find("no packet rules attached by waggle"), std::string::npos);
+}
+
+TEST(XdpVeth, ReplacingTheRulesUnderTrafficLosesNoLegitimatePacket) {
+  VethPair net;
+  TempDir dir;
+  std::string first = rules_file(dir, "first", kRules);
+  std::string second = rules_file(dir, "second", R"(    - {name: flood, action: drop, match: {protocol: udp, destination_port: 9999}}
+    - {name: watch, action: count, match: {protocol: udp, destination_port: 7777}}
+)");
+  ASSERT_EQ(waggle({"apply", first, "--netns", net.b, "--interface", net.dev_b}).status, 0);
+  std::string out = dir.path() + "/legit";
+  InNetns counter(net.b, [&] { return udp_counter(7777, out); });
+  wait_for_file(out + ".ready");
+  const int kSent = 3000;
+  InNetns sender(net.a, [] { return send_udp(7777, kSent, 400); });
+  for (int i = 0; i < 8; i++) {
+    Spawned s = waggle({"apply", i % 2 ? first : second, "--netns", net.b, "--interface", net.dev_b});
+    ASSERT_EQ(s.status, 0) << s.out;
+    EXPECT_NE(s.out.find("replaced the rules"), std::string::npos) << s.out;
+    usleep(50000);
+  }
+  ASSERT_EQ(sender.wait(), 0);
+  usleep(300000);
+  counter.stop();
+  ASSERT_EQ(counter.wait(), 0);
+  EXPECT_EQ(read_count(out), uint64_t(kSent));
+  Spawned status = waggle({"status", "--netns", net.b, "--interface", net.dev_b});
+  EXPECT_NE(status.out.find("rules first from " + first), std::string::npos) << status.out;
+}
+
+TEST(XdpVeth, AnInterfaceWithAnotherXdpProgramIsNotTakenOver) {
+  VethPair net;
+  TempDir dir;
+  std::string file = rules_file(dir, "edge", kRules);
+  // Someone else's program: attached without a link, as `ip link set dev X xdp` does.
+  CompiledRules none;
+  std::string error;
+  auto other = XdpFilter::load(none, &error);
+  ASSERT_TRUE(other) << error;
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(self, 0);
+  ASSERT_TRUE(enter_netns(net.b, &error)) << error;
+  int ifindex = int(if_nametoindex(net.dev_b.c_str()));
+  int attached = bpf_xdp_attach(ifindex, other->program_fd(), XDP_FLAGS_SKB_MODE, nullptr);
+  ASSERT_EQ(setns(self, CLONE_NEWNET), 0);
+  ASSERT_EQ(attached, 0) << strerror(-attached);
+  Spawned apply = waggle({"apply", file, "--netns", net.b, "--interface", net.dev_b});
+  EXPECT_EQ(WEXITSTATUS(apply.status), 1);
+  EXPECT_NE(apply.out.find(net.dev_b + " already has an XDP program that waggle did not attach: program "),
+            std::string::npos)
+      << apply.out;
+  EXPECT_NE(apply.out.find("(wg_xdp_filter, generic mode)"), std::string::npos) << apply.out;
+  ASSERT_TRUE(enter_netns(net.b, &error)) << error;
+  bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, nullptr);
+  ASSERT_EQ(setns(self, CLONE_NEWNET), 0);
+  close(self);
+  EXPECT_NE(waggle({"status"}).out.find("no packet rules attached by waggle"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace waggle::test
