@@ -10,6 +10,7 @@ packages=(
   bpftrace iproute2 procps python3
   libcpp-httplib-dev libclang-rt-14-dev
   libdw-dev linux-perf chromium golang-go
+  libpcap-dev tcpdump xdp-tools
   nginx-light wrk curl dnsmasq-base dnsutils prometheus
 )
 

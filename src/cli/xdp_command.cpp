@@ -64,6 +64,7 @@ std::string describe(const PacketRule& r) {
                             b.length, b.mask, range_text(b.value)));
   if (r.vlan) m.push_back(*r.vlan == kUntagged ? "untagged" : fmt::format("vlan {}", *r.vlan));
   if (r.fragments) m.push_back(fmt::format("fragments 0x{:x}", r.fragments));
+  if (!r.pcap.empty()) m.push_back(fmt::format("pcap \"{}\" ({} classic instructions)", r.pcap, r.pcap_program.size()));
   return fmt::format("{}", fmt::join(m, ", "));
 }
 
@@ -158,9 +159,11 @@ int run_xdp_status(const XdpCommand& c) {
                a.source, a.program_id);
     fmt::print("  {:<24} {:>14} {:>16}\n", "rule", "packets", "bytes");
     for (size_t i = 0; i < a.counters.size(); i++) {
-      std::string name = i < a.rule_names.size()         ? a.rule_names[i]
-                         : i == a.rule_names.size()      ? "(no rule: default)"
-                                                         : "(malformed)";
+      size_t past = i - std::min(i, a.rule_names.size());
+      std::string name = i < a.rule_names.size() ? a.rule_names[i]
+                         : past == 0             ? "(no rule: default)"
+                         : past == 1             ? "(malformed)"
+                                                 : "(chain broken)";
       fmt::print("  {:<24} {:>14} {:>16}\n", name, a.counters[i].packets, a.counters[i].bytes);
     }
   }

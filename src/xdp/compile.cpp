@@ -126,10 +126,16 @@ bool compile_rules(const PacketRules& set, CompiledRules* out, std::string* erro
       r.match |= WG_XDP_M_FRAGMENT;
       r.fragment_mask = rule.fragments;
     }
+    if (!rule.pcap_program.empty()) {
+      r.match |= WG_XDP_M_PCAP;
+      r.pcap_index = uint8_t(out->pcap_programs.size());
+      out->pcap_programs.push_back(rule.pcap_program);
+    }
     out->settings.needs |= r.match;
     out->rules.push_back(r);
     out->names.push_back(rule.name);
   }
+  out->settings.n_pcap = uint8_t(out->pcap_programs.size());
   if (out->networks.size() > kMaxNetworks) {
     *error = fmt::format("{}: {} networks in all rules, at most {}", set.source, out->networks.size(), kMaxNetworks);
     return false;

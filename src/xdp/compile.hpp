@@ -17,6 +17,7 @@ struct CompiledRules {
   std::vector<wg_xdp_rule> rules;
   std::vector<wg_xdp_net_key> networks;
   std::vector<std::string> names;  // rule names, by index
+  std::vector<std::vector<sock_filter>> pcap_programs;  // by wg_xdp_rule.pcap_index
 };
 
 // Returns false with *error when the rule set is over a limit the parser cannot see alone

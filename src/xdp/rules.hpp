@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <linux/filter.h>
+
 #include "config/net_values.hpp"
 
 namespace waggle {
@@ -52,6 +54,8 @@ struct PacketRule {
   std::vector<ByteMatch> bytes;
   std::optional<uint16_t> vlan;  // 0 to 4095, or kUntagged
   uint8_t fragments = 0;         // WG_XDP_FRAG_* bits; 0: any
+  std::string pcap;              // a tcpdump expression, as given
+  std::vector<sock_filter> pcap_program;  // ... compiled by libpcap to classic BPF
 };
 
 constexpr uint16_t kUntagged = 0xffff;

@@ -8,6 +8,8 @@
 #include <map>
 
 #include "config/yaml_check.hpp"
+#include "xdp/cbpf_translate.hpp"
+#include "xdp/pcap_expression.hpp"
 #include "xdp/rules.hpp"
 #include "xdp/rules_limits.hpp"
 
@@ -270,7 +272,7 @@ void read_match(Reader& r, const Value& v, PacketRule& rule) {
   std::vector<Entry> entries =
       r.mapping(v, {"family", "source", "destination", "protocol", "source_port", "destination_port", "tcp_flags",
                     "length", "payload_length", "ttl", "ipv6_extensions", "tcp_option", "icmp", "bytes", "vlan",
-                    "fragment"});
+                    "fragment", "pcap"});
   if (entries.empty()) Reader::fail_message(v, "expected at least one match (e.g. {protocol: udp, destination_port: 53})");
   std::map<std::string, Value> f;
   for (Entry& e : entries) f.emplace(e.key, e.value);
@@ -330,6 +332,14 @@ void read_match(Reader& r, const Value& v, PacketRule& rule) {
       rule.vlan = uint16_t(number(r, vlan, {4095, "a VLAN id (0 to 4095) or none (untagged)"}));
   }
   if (f.count("fragment")) rule.fragments = fragments(r, f["fragment"]);
+  if (f.count("pcap")) {
+    rule.pcap = r.string(f["pcap"], "a tcpdump expression (e.g. \"tcp[tcpflags] & tcp-syn != 0\")");
+    std::string why;
+    if (!compile_pcap(rule.pcap, &rule.pcap_program, &why))
+      Reader::fail_message(f["pcap"], "the tcpdump expression does not compile: " + why);
+    if (std::string problem = check_classic(rule.pcap_program); !problem.empty())
+      Reader::fail_message(f["pcap"], problem);
+  }
   bool l4 = rule.protocol && (!rule.source_ports.empty() || !rule.destination_ports.empty() || rule.tcp_flags ||
                               rule.tcp_option || rule.icmp_type || rule.icmp_code || rule.payload_length);
   if (l4 && rule.fragments & (1 << 2))
@@ -379,8 +389,12 @@ PacketRules read_rules(Reader& r, const YAML::Node& node) {
     Reader::fail_message(spec["rules"], std::to_string(items.size()) + " rules: at most " +
                                             std::to_string(kMaxPacketRules) + " per rule set");
   std::map<std::string, size_t> names;
+  size_t expressions = 0;
   for (size_t i = 0; i < items.size(); i++) {
     PacketRule rule = read_rule(r, items[i], i);
+    if (!rule.pcap.empty() && ++expressions > kMaxPcapRules)
+      Reader::fail_message(items[i], "more than " + std::to_string(kMaxPcapRules) +
+                                         " rules with a tcpdump expression (pcap) in one rule set");
     if (!names.emplace(rule.name, i).second)
       Reader::fail_message(items[i], "a second rule is named " + quote(rule.name) + " (rule names must be unique)");
     rules.rules.push_back(std::move(rule));

@@ -38,8 +38,23 @@ class Fd {
   int fd_;
 };
 
-std::string pin_path(uint64_t netns, uint32_t ifindex) {
-  return fmt::format("{}/net{}-if{}", kXdpPinRoot, netns, ifindex);
+// One directory per interface: the link, and the tail-call chain (a program array loses its
+// entries when no file refers to it).
+std::string pin_dir(uint64_t netns, uint32_t ifindex) { return fmt::format("{}/net{}-if{}", kXdpPinRoot, netns, ifindex); }
+
+bool remove_pins(const std::string& dir, std::string* error) {
+  for (const char* name : {"/link", "/chain", "/chain_next"}) {
+    std::string path = dir + name;
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+      *error = fmt::format("cannot remove {}: {}", path, strerror(errno));
+      return false;
+    }
+  }
+  if (rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+    *error = fmt::format("cannot remove {}: {}", dir, strerror(errno));
+    return false;
+  }
+  return true;
 }
 
 bool ensure_pin_root(std::string* error) {
@@ -106,7 +121,8 @@ int program_map(int prog_fd, const char* name) {
   return -1;
 }
 
-bool read_applied(const std::string& pin, XdpApplied* out, std::string* error) {
+bool read_applied(const std::string& dir, XdpApplied* out, std::string* error) {
+  const std::string pin = dir + "/link";
   Fd link(bpf_obj_get(pin.c_str()));
   if (link.get() < 0) {
     *error = fmt::format("{}: {}", pin, strerror(errno));
@@ -118,7 +134,7 @@ bool read_applied(const std::string& pin, XdpApplied* out, std::string* error) {
     *error = fmt::format("{}: not an XDP link", pin);
     return false;
   }
-  out->pin = pin;
+  out->pin = dir;
   out->ifindex = info.xdp.ifindex;
   out->program_id = info.prog_id;
   Fd prog(bpf_prog_get_fd_by_id(info.prog_id));
@@ -158,6 +174,7 @@ bool read_applied(const std::string& pin, XdpApplied* out, std::string* error) {
   }
   out->counters.push_back(counter(WG_XDP_SLOT_DEFAULT));
   out->counters.push_back(counter(WG_XDP_SLOT_MALFORMED));
+  out->counters.push_back(counter(WG_XDP_SLOT_CHAIN_BROKEN));
   return true;
 }
 
@@ -172,7 +189,8 @@ bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const Pac
   }
   if (!ensure_pin_root(error)) return false;
   const uint64_t netns = current_netns_inode();
-  const std::string pin = pin_path(netns, ifindex);
+  const std::string dir = pin_dir(netns, ifindex);
+  const std::string pin = dir + "/link", chain = dir + "/chain";
 
   wg_xdp_meta meta{};
   strncpy(meta.name, rules.name.c_str(), sizeof(meta.name) - 1);
@@ -189,15 +207,28 @@ bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const Pac
   // Ours already: swap the program under the link, atomically.
   if (access(pin.c_str(), F_OK) == 0) {
     XdpApplied old;
-    if (!read_applied(pin, &old, error)) return false;
+    if (!read_applied(dir, &old, error)) return false;
     Fd link(bpf_obj_get(pin.c_str()));
     meta.mode = old.mode == "generic" ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
     if (link.get() < 0 || !filter.keep_description(meta, compiled.names, error)) {
       if (error->empty()) *error = fmt::format("{}: {}", pin, strerror(errno));
       return false;
     }
+    // The new chain is pinned before the swap, and takes the old one's name after it.
+    const std::string next_chain = chain + "_next";  // bpffs names have no dot
+    unlink(next_chain.c_str());
+    if (bpf_obj_pin(filter.chain_fd(), next_chain.c_str()) != 0) {
+      *error = fmt::format("cannot pin {}: {}", next_chain, strerror(errno));
+      return false;
+    }
     if (bpf_link_update(link.get(), filter.program_fd(), nullptr) != 0) {
       *error = fmt::format("cannot replace the rules on {}: {}", ifname, strerror(errno));
+      unlink(next_chain.c_str());
+      return false;
+    }
+    if (rename(next_chain.c_str(), chain.c_str()) != 0) {
+      *error = fmt::format("the rules on {} were replaced, but {} could not be renamed: {}", ifname, next_chain,
+                           strerror(errno));
       return false;
     }
     result->replaced = true;
@@ -234,9 +265,15 @@ bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const Pac
     return false;
   }
   Fd owned(link);
-  if (bpf_obj_pin(link, pin.c_str()) != 0) {
-    *error = fmt::format("cannot pin the link at {}: {} (the rules are not attached)", pin, strerror(errno));
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    *error = fmt::format("cannot create {}: {} (the rules are not attached)", dir, strerror(errno));
     return false;  // closing the link detaches the program
+  }
+  if (bpf_obj_pin(filter.chain_fd(), chain.c_str()) != 0 || bpf_obj_pin(link, pin.c_str()) != 0) {
+    *error = fmt::format("cannot pin under {}: {} (the rules are not attached)", dir, strerror(errno));
+    std::string ignored;
+    remove_pins(dir, &ignored);
+    return false;
   }
   result->mode = mode_name(flags);
   return true;
@@ -263,16 +300,12 @@ bool detach_xdp(const std::string& ifname, std::string* error) {
     *error = fmt::format("no interface {} in this network namespace", ifname);
     return false;
   }
-  std::string pin = pin_path(current_netns_inode(), ifindex);
-  if (access(pin.c_str(), F_OK) != 0) {
+  std::string dir = pin_dir(current_netns_inode(), ifindex);
+  if (access((dir + "/link").c_str(), F_OK) != 0) {
     *error = fmt::format("waggle has no rules on {}", ifname);
     return false;
   }
-  if (unlink(pin.c_str()) != 0) {  // the last reference to the link: the program is detached
-    *error = fmt::format("cannot remove {}: {}", pin, strerror(errno));
-    return false;
-  }
-  return true;
+  return remove_pins(dir, error);  // the last reference to the link: the program is detached
 }
 
 int detach_all_xdp(std::string* error) {
@@ -280,10 +313,7 @@ int detach_all_xdp(std::string* error) {
   if (!std::filesystem::is_directory(kXdpPinRoot, ec)) return 0;
   int n = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kXdpPinRoot, ec)) {
-    if (unlink(entry.path().c_str()) != 0) {
-      *error = fmt::format("cannot remove {}: {}", entry.path().string(), strerror(errno));
-      return -1;
-    }
+    if (!remove_pins(entry.path().string(), error)) return -1;
     n++;
   }
   return n;

@@ -72,6 +72,7 @@ struct {
 
 /* What the parser learned of one packet; per CPU, too large for the stack with the rest. */
 struct packet {
+  u32 pcap_bits; /* first: the tcpdump-expression programs set bit j when expression j accepts */
   u32 frame_len;
   u32 l3, l4, payload; /* offsets from the frame's start */
   u32 l3_len, payload_len;
@@ -356,8 +357,9 @@ __attribute__((noinline)) int bytes_match(struct xdp_md *ctx, struct packet *p, 
 __attribute__((noinline)) int rule_matches(struct xdp_md *ctx, struct packet *p, const struct wg_xdp_rule *r) {
   if (!p || !r) return 0;
   u32 m = r->match;
+  if ((m & WG_XDP_M_PCAP) && !(p->pcap_bits & (1u << (r->pcap_index & 31)))) return false;
   if ((m & WG_XDP_M_VLAN) && p->vlan != r->vlan) return false;
-  if ((m & ~WG_XDP_M_VLAN) && p->family == 0) return false; /* IP fields of a packet that is not IP */
+  if ((m & ~(WG_XDP_M_VLAN | WG_XDP_M_PCAP)) && p->family == 0) return false; /* IP fields, not IP */
   if ((m & WG_XDP_M_FAMILY) && p->family != r->family) return false;
   if ((m & WG_XDP_M_FRAGMENT) && !(p->frag & r->fragment_mask)) return false;
   if ((m & WG_XDP_M_L4) && p->frag == WG_XDP_FRAG_LATER) return false; /* no L4 header to read */
@@ -401,6 +403,25 @@ static long eval_rule(u32 index, void *data) {
   return 1;
 }
 
+/* The tcpdump expressions, one program each (translated from classic BPF by user space), then
+ * wg_xdp_eval at index n_pcap: a chain of tail calls through the packet's per-CPU state. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, WG_XDP_MAX_PCAP + 1);
+  __type(key, u32);
+  __type(value, u32);
+} chain SEC(".maps");
+
+static __always_inline int evaluate(struct xdp_md *ctx, struct wg_xdp_settings *s, struct packet *p) {
+  u32 n = s->n_rules;
+  if (n > WG_XDP_MAX_RULES) n = WG_XDP_MAX_RULES;
+  struct loop_ctx l = {ctx, p};
+  bpf_loop(n, eval_rule, &l, 0);
+  if (p->verdict != UNDECIDED) return verdict_of(p->verdict);
+  count(WG_XDP_SLOT_DEFAULT, p->frame_len);
+  return verdict_of(s->default_action);
+}
+
 SEC("xdp")
 int wg_xdp_filter(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
@@ -416,11 +437,20 @@ int wg_xdp_filter(struct xdp_md *ctx) {
     count(WG_XDP_SLOT_MALFORMED, p->frame_len);
     return verdict_of(s->malformed_action);
   }
-  u32 n = s->n_rules;
-  if (n > WG_XDP_MAX_RULES) n = WG_XDP_MAX_RULES;
-  struct loop_ctx l = {ctx, p};
-  bpf_loop(n, eval_rule, &l, 0);
-  if (p->verdict != UNDECIDED) return verdict_of(p->verdict);
-  count(WG_XDP_SLOT_DEFAULT, p->frame_len);
-  return verdict_of(s->default_action);
+  if (s->n_pcap) {
+    bpf_tail_call(ctx, &chain, 0);
+    /* Not reached unless the chain is missing: tcpdump-expression rules do not match. */
+    count(WG_XDP_SLOT_CHAIN_BROKEN, p->frame_len);
+  }
+  return evaluate(ctx, s, p);
+}
+
+/* The end of the chain: the packet is parsed and its expressions' bits are set. */
+SEC("xdp")
+int wg_xdp_eval(struct xdp_md *ctx) {
+  u32 zero = 0;
+  struct wg_xdp_settings *s = bpf_map_lookup_elem(&settings, &zero);
+  struct packet *p = bpf_map_lookup_elem(&scratch, &zero);
+  if (!s || !p) return XDP_PASS;
+  return evaluate(ctx, s, p);
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/bpf_loader.hpp"
+#include "xdp/cbpf_translate.hpp"
 #include "xdp_filter.skel.h"
 
 namespace waggle {
@@ -31,11 +32,51 @@ std::unique_ptr<XdpFilter> XdpFilter::load(const CompiledRules& rules, std::stri
   uint8_t one = 1;
   for (const wg_xdp_net_key& key : rules.networks)
     if (!put(f->skel_->maps.networks, &key, sizeof(key), &one, sizeof(one))) return nullptr;
+  if (!f->load_chain(rules, error)) return nullptr;
   // Settings last: until they are in, the program sees no rule.
   uint32_t zero = 0;
   if (!put(f->skel_->maps.settings, &zero, sizeof(zero), &rules.settings, sizeof(rules.settings))) return nullptr;
   return f;
 }
+
+// The tcpdump expressions, each translated to a program that tail-calls the next, and the
+// evaluation of the rules at the end of the chain.
+bool XdpFilter::load_chain(const CompiledRules& rules, std::string* error) {
+  const int chain = bpf_map__fd(skel_->maps.chain);
+  const uint32_t n = uint32_t(rules.pcap_programs.size());
+  for (uint32_t j = 0; j < n; j++) {
+    ClassicTail tail{bpf_map__fd(skel_->maps.scratch), j, chain, j + 1};
+    std::vector<bpf_insn> insns = translate_classic(rules.pcap_programs[j], tail);
+    std::string log(1 << 20, '\0');
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_XDP, .log_level = 1,
+                .log_size = uint32_t(log.size()), .log_buf = log.data());
+    std::string name = fmt::format("wg_pcap_{}", j);
+    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name.c_str(), "Dual BSD/GPL", insns.data(), insns.size(), &opts);
+    if (fd < 0) {
+      int err = errno;
+      // The verifier's last lines say what it refused.
+      log.resize(strnlen(log.data(), log.size()));
+      size_t tail_at = log.size() > 600 ? log.rfind('\n', log.size() - 600) : 0;
+      *error = fmt::format("xdp: the kernel refused the program of tcpdump expression {} ({}):\n{}", j + 1,
+                           strerror(err), log.substr(tail_at == std::string::npos ? 0 : tail_at));
+      return false;
+    }
+    int rc = bpf_map_update_elem(chain, &j, &fd, BPF_ANY);
+    close(fd);  // the chain holds it
+    if (rc != 0) {
+      *error = fmt::format("xdp: cannot chain tcpdump expression {}: {}", j + 1, strerror(errno));
+      return false;
+    }
+  }
+  int eval = bpf_program__fd(skel_->progs.wg_xdp_eval);
+  if (bpf_map_update_elem(chain, &n, &eval, BPF_ANY) != 0) {
+    *error = fmt::format("xdp: cannot chain the rules' evaluation: {}", strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+int XdpFilter::chain_fd() const { return bpf_map__fd(skel_->maps.chain); }
 
 XdpFilter::~XdpFilter() {
   if (skel_) xdp_filter_bpf__destroy(skel_);

@@ -29,6 +29,9 @@ class XdpFilter {
   XdpFilter& operator=(const XdpFilter&) = delete;
 
   int program_fd() const;
+  // The tail-call chain (tcpdump expressions, then the rules). A program array is emptied by
+  // the kernel when no file refers to it any more: it must be pinned while attached.
+  int chain_fd() const;
   // Runs the program once on `frame` (from its Ethernet header); returns the XDP action
   // (XDP_DROP 1, XDP_PASS 2) or -errno.
   int run(const std::vector<uint8_t>& frame, uint32_t repeat = 1, uint32_t* duration_ns = nullptr) const;
@@ -41,6 +44,7 @@ class XdpFilter {
 
  private:
   XdpFilter() = default;
+  bool load_chain(const CompiledRules& rules, std::string* error);
   xdp_filter_bpf* skel_ = nullptr;
 };
 

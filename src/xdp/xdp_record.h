@@ -11,10 +11,14 @@
 #define WG_XDP_MAX_EXT 16     /* IPv6 extension headers followed; a longer chain is malformed */
 #define WG_XDP_OPTIONS_MAX 40 /* bytes of TCP options (doff 15) */
 
-/* Counter slots after the rules': packets no rule decided, packets that could not be parsed. */
+#define WG_XDP_MAX_PCAP 16   /* tcpdump-expression rules: a chain of tail calls (the kernel allows 33) */
+
+/* Counter slots after the rules': packets no rule decided, packets that could not be parsed,
+ * packets whose tcpdump-expression chain could not be entered (never, unless torn down). */
 #define WG_XDP_SLOT_DEFAULT WG_XDP_MAX_RULES
 #define WG_XDP_SLOT_MALFORMED (WG_XDP_MAX_RULES + 1)
-#define WG_XDP_SLOTS (WG_XDP_MAX_RULES + 2)
+#define WG_XDP_SLOT_CHAIN_BROKEN (WG_XDP_MAX_RULES + 2)
+#define WG_XDP_SLOTS (WG_XDP_MAX_RULES + 3)
 
 /* What a rule matches on: bit set = that field is checked. */
 enum wg_xdp_match {
@@ -35,6 +39,7 @@ enum wg_xdp_match {
   WG_XDP_M_BYTES = 1u << 14,
   WG_XDP_M_VLAN = 1u << 15,      /* outer VLAN id; WG_XDP_VLAN_NONE: untagged */
   WG_XDP_M_FRAGMENT = 1u << 16,  /* fragment kind in fragment_mask */
+  WG_XDP_M_PCAP = 1u << 17,      /* the tcpdump expression pcap_index accepted the packet */
 };
 
 /* Fields only known from the L4 header: a non-first fragment never matches them. */
@@ -96,7 +101,8 @@ struct wg_xdp_rule {
   __u8 fragment_mask;
   __u8 ext_mask;
   __u16 vlan;
-  __u16 pad;
+  __u8 pcap_index;
+  __u8 pad;
   __u32 src_set, dst_set; /* keys of this rule's networks in the `networks` trie */
   __u32 opt_lo, opt_hi;
   struct wg_xdp_range16 length, payload;
@@ -110,7 +116,8 @@ struct wg_xdp_settings {
   __u32 n_rules;
   __u8 default_action;   /* WG_XDP_ACT_PASS or _DROP */
   __u8 malformed_action; /* for packets whose headers cannot be parsed in full */
-  __u16 pad;
+  __u8 n_pcap;           /* tcpdump-expression programs in the chain */
+  __u8 pad;
   __u32 needs;           /* union of the rules' match bits: what the parser must look at */
 };
 

@@ -8,6 +8,7 @@
 
 #include "packets.hpp"
 #include "xdp/compile.hpp"
+#include "xdp/pcap_expression.hpp"
 #include "xdp/rules.hpp"
 #include "xdp/xdp_filter.hpp"
 
@@ -245,6 +246,62 @@ TEST(XdpRules, EveryOtherMatch) {
   }
   for (size_t slot = 0; slot <= 9; slot++) EXPECT_EQ(r.packets(slot), expected[slot]) << "rule " << slot;
   EXPECT_EQ(r.packets(WG_XDP_SLOT_DEFAULT), expected[WG_XDP_SLOT_DEFAULT]);
+}
+
+// Every tcpdump-expression rule gives libpcap's own verdict (pcap_offline_filter) on the same
+// frames: the classic program translated to eBPF runs in the kernel.
+TEST(XdpRules, TcpdumpExpressionsAgreeWithLibpcapOnEveryFrame) {
+  const std::vector<std::string> expressions = {
+      "tcp[tcpflags] & tcp-syn != 0 and tcp[20:2] = 0x0204 and tcp[22:2] < 500",
+      "udp port 53",
+      "vlan and udp port 53",
+      "ip6 and tcp dst port 80",
+      "icmp[icmptype] = icmp-echo",
+      "ip[6:2] & 0x1fff != 0",
+      "tcp[tcpflags] & (tcp-syn|tcp-ack) = tcp-syn",
+      "src net 192.0.2.0/24 and not dst host 198.51.100.3",
+      "greater 200",
+      "arp",
+      "ip and ip[8] < 5",
+      "udp[8:4] = 0xdeadbeef",
+      "tcp[((tcp[12] & 0xf0) >> 2):4] = 0x47455420",  // "GET " at the payload's start
+  };
+  std::vector<std::pair<std::string, Bytes>> frames = {
+      {"SYN MSS 48", syn4(mss(48))},
+      {"SYN NOP NOP MSS 48", syn4(cat({nop(), nop(), mss(48)}))},
+      {"SYN MSS 536", syn4(mss(536))},
+      {"SYN-ACK MSS 48", syn4(mss(48), 0x12)},
+      {"IPv6 SYN to 80", syn6(mss(1440))},
+      {"IPv6 with a hop-by-hop header", frame6({.extensions = {{0, Bytes(6, 0)}}}, tcp({}))},
+      {"UDP to 53", frame4({.proto = 17}, udp(5000, 53))},
+      {"UDP to 53 in VLAN 7", frame4({.proto = 17}, udp(5000, 53), {7})},
+      {"UDP with 0xdeadbeef", frame4({.proto = 17}, udp(1, 2, {0xde, 0xad, 0xbe, 0xef}))},
+      {"a later fragment", frame4({.proto = 17, .frag = 100}, Bytes(16, 0))},
+      {"echo request", frame4({.proto = 1}, icmp(8, 0))},
+      {"echo reply", frame4({.proto = 1}, icmp(0, 0))},
+      {"TTL 3", frame4({.ttl = 3}, tcp({}))},
+      {"from 192.0.2.9 to .3", frame4({.src = "192.0.2.9", .dst = "198.51.100.3"}, tcp({.flags = 0x10}))},
+      {"a 300-byte packet", frame4({}, tcp({.flags = 0x18, .payload = Bytes(246, 'a')}))},
+      {"HTTP GET", frame4({}, tcp({.flags = 0x18, .payload = {'G', 'E', 'T', ' ', '/'}}))},
+      {"HTTP GET, IP options", frame4({.ihl = 7}, tcp({.flags = 0x18, .payload = {'G', 'E', 'T', ' ', '/'}}))},
+      {"ARP", ethernet(0x0806, Bytes(28, 0))},
+  };
+  for (const std::string& expression : expressions) {
+    Rules r("  rules:\n    - {name: expr, action: drop, match: {pcap: \"" + expression + "\"}}\n");
+    ASSERT_TRUE(r.loaded()) << expression;
+    std::vector<sock_filter> program;
+    std::string error;
+    ASSERT_TRUE(compile_pcap(expression, &program, &error)) << error;
+    uint64_t accepted = 0;
+    for (const auto& [what, frame] : frames) {
+      bool pcap = pcap_accepts(program, frame);
+      accepted += pcap;
+      EXPECT_EQ(r.run(frame), pcap ? kDrop : kPass) << expression << " on " << what;
+    }
+    EXPECT_EQ(r.packets(0), accepted) << expression;
+    EXPECT_GT(accepted, 0u) << expression << " matches none of the frames: a weak case";
+    EXPECT_LT(accepted, frames.size()) << expression << " matches every frame: a weak case";
+  }
 }
 
 TEST(XdpRules, DefaultDropAndMalformedDrop) {

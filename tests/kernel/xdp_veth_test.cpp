@@ -247,6 +247,74 @@ TEST(XdpVeth, RulesDropWhatTheySayCountExactlyAndTcpKeepsWorking) {
   EXPECT_NE(waggle({"status"}).out.find("no packet rules attached by waggle"), std::string::npos);
 }
 
+// A capture file of these frames, as tcpdump reads it (pcap format, Ethernet).
+void write_pcap(const std::string& path, const std::vector<Bytes>& frames) {
+  std::ofstream out(path, std::ios::binary);
+  auto u32 = [&](uint32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
+  auto u16 = [&](uint16_t v) { out.write(reinterpret_cast<const char*>(&v), 2); };
+  u32(0xa1b2c3d4);
+  u16(2);
+  u16(4);
+  u32(0);
+  u32(0);
+  u32(65535);
+  u32(1);  // LINKTYPE_ETHERNET
+  uint32_t t = 1765000000;
+  for (const Bytes& f : frames) {
+    u32(t++);
+    u32(0);
+    u32(uint32_t(f.size()));
+    u32(uint32_t(f.size()));
+    out.write(reinterpret_cast<const char*>(f.data()), std::streamsize(f.size()));
+  }
+}
+
+TEST(XdpVeth, TcpdumpExpressionDropsExactlyWhatTcpdumpMatches) {
+  if (access("/usr/bin/tcpdump", X_OK) != 0) GTEST_SKIP() << "tcpdump (Debian tcpdump) is not installed";
+  VethPair net;
+  TempDir dir;
+  const std::string expression =
+      "(tcp[tcpflags] & tcp-syn != 0 and tcp[20:2] = 0x0204 and tcp[22:2] < 500) or udp dst port 53";
+  std::vector<Bytes> frames;
+  for (int i = 0; i < 120; i++) {
+    Ipv4 ip{.src = "10.203.0.1", .dst = "10.203.0.2"};
+    switch (i % 4) {
+      case 0:
+        frames.push_back(frame4(ip, tcp({.sport = uint16_t(41000 + i), .dport = 8080, .options = mss(uint16_t(300 + 5 * i))})));
+        break;
+      case 1:
+        frames.push_back(frame4(ip, tcp({.sport = uint16_t(41000 + i), .dport = 8080, .flags = 0x10, .options = mss(48)})));
+        break;
+      case 2:
+        ip.proto = 17;
+        frames.push_back(frame4(ip, udp(uint16_t(5000 + i), uint16_t(i % 3 ? 53 : 54))));
+        break;
+      default:
+        ip.proto = 17;
+        frames.push_back(frame4(ip, udp(53, 7000)));
+    }
+  }
+  std::string capture = dir.path() + "/traffic.pcap";
+  write_pcap(capture, frames);
+  Spawned tcpdump = spawn({"/usr/bin/tcpdump", "-nn", "-r", capture, expression});
+  ASSERT_EQ(tcpdump.status, 0) << tcpdump.out;
+  uint64_t matched = uint64_t(std::count(tcpdump.out.begin(), tcpdump.out.end(), '\n'));
+  ASSERT_GT(matched, 10u);
+  ASSERT_LT(matched, frames.size());
+  std::string file = rules_file(dir, "expr", "    - {name: expr, action: drop, match: {pcap: \"" + expression + "\"}}\n");
+  Spawned apply = waggle({"apply", file, "--netns", net.b, "--interface", net.dev_b});
+  ASSERT_EQ(apply.status, 0) << apply.out;
+  InNetns sender(net.a, [&] {
+    for (const Bytes& f : frames)
+      if (send_frames(net.dev_a, f, 1) != 0) return 1;
+    return 0;
+  });
+  ASSERT_EQ(sender.wait(), 0);
+  usleep(200000);
+  Spawned status = waggle({"status", "--netns", net.b, "--interface", net.dev_b});
+  EXPECT_EQ(status_packets(status.out, "expr"), matched) << status.out << "tcpdump:\n" << tcpdump.out;
+}
+
 TEST(XdpVeth, ReplacingTheRulesUnderTrafficLosesNoLegitimatePacket) {
   VethPair net;
   TempDir dir;

@@ -115,6 +115,12 @@ TEST(XdpRulesParse, ErrorsNameFileLineColumnAndWhatWasExpected) {
             "already");
   EXPECT_EQ(error_of(doc("    - {name: a, action: drop, match: {ttl: 1}}\n    - {name: a, action: drop, match: {ttl: 2}}\n")),
             "rules.yaml:7:7: spec.rules[1]: a second rule is named \"a\" (rule names must be unique)");
+  EXPECT_EQ(error_of(doc("    - {action: drop, match: {pcap: \"tcp[tcpflags] &&& 2\"}}\n")),
+            "rules.yaml:6:36: spec.rules[0].match.pcap: the tcpdump expression does not compile: can't parse filter "
+            "expression: syntax error");
+  EXPECT_EQ(error_of(doc("    - {action: drop, match: {pcap: \"ip6 protochain 6\"}}\n")).substr(0, 108),
+            "rules.yaml:6:36: spec.rules[0].match.pcap: the expression compiles to a loop (a backward jump, as "
+            "protochain");
   std::string many;
   for (int i = 0; i < 257; i++) many += "    - {action: drop, match: {ttl: 1}}\n";
   EXPECT_EQ(error_of(doc(many)), "rules.yaml:6:5: spec.rules: 257 rules: at most 256 per rule set");
