@@ -64,6 +64,9 @@ std::string describe(const PacketRule& r) {
                             b.length, b.mask, range_text(b.value)));
   if (r.vlan) m.push_back(*r.vlan == kUntagged ? "untagged" : fmt::format("vlan {}", *r.vlan));
   if (r.fragments) m.push_back(fmt::format("fragments 0x{:x}", r.fragments));
+  if (r.action == PacketAction::kRateLimit)
+    m.push_back(fmt::format("over {}/s (burst {}) per source /{} or /{}", r.rate_limit.rate, r.rate_limit.burst,
+                            r.rate_limit.ipv4_prefix, r.rate_limit.ipv6_prefix));
   if (!r.pcap.empty()) m.push_back(fmt::format("pcap \"{}\" ({} classic instructions)", r.pcap, r.pcap_program.size()));
   return fmt::format("{}", fmt::join(m, ", "));
 }

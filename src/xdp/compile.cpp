@@ -12,7 +12,10 @@ namespace waggle {
 namespace {
 
 uint8_t action_code(PacketAction a) {
-  return a == PacketAction::kDrop ? WG_XDP_ACT_DROP : a == PacketAction::kCount ? WG_XDP_ACT_COUNT : WG_XDP_ACT_PASS;
+  return a == PacketAction::kDrop        ? WG_XDP_ACT_DROP
+         : a == PacketAction::kCount     ? WG_XDP_ACT_COUNT
+         : a == PacketAction::kRateLimit ? WG_XDP_ACT_RATE_LIMIT
+                                         : WG_XDP_ACT_PASS;
 }
 
 // Trie keys of a network in a set: IPv4 as ::ffff:a.b.c.d, prefix lengths counting the set id.
@@ -130,6 +133,12 @@ bool compile_rules(const PacketRules& set, CompiledRules* out, std::string* erro
       r.match |= WG_XDP_M_PCAP;
       r.pcap_index = uint8_t(out->pcap_programs.size());
       out->pcap_programs.push_back(rule.pcap_program);
+    }
+    if (rule.action == PacketAction::kRateLimit) {
+      r.rl_interval_ns = 1000000000ull / rule.rate_limit.rate;
+      r.rl_capacity_ns = r.rl_interval_ns * rule.rate_limit.burst;
+      r.rl_prefix4 = rule.rate_limit.ipv4_prefix;
+      r.rl_prefix6 = rule.rate_limit.ipv6_prefix;
     }
     out->settings.needs |= r.match;
     out->rules.push_back(r);

@@ -14,7 +14,16 @@
 
 namespace waggle {
 
-enum class PacketAction { kPass, kDrop, kCount };
+enum class PacketAction { kPass, kDrop, kCount, kRateLimit };
+
+// A token bucket per source address (masked to a prefix): `rate` packets a second, bursts of
+// `burst`. Packets over it are dropped; the others go on to the next rules.
+struct RateLimit {
+  uint32_t rate = 0;
+  uint32_t burst = 0;
+  uint8_t ipv4_prefix = 32;
+  uint8_t ipv6_prefix = 64;
+};
 
 struct ValueRange {
   uint32_t low = 0;
@@ -54,6 +63,7 @@ struct PacketRule {
   std::vector<ByteMatch> bytes;
   std::optional<uint16_t> vlan;  // 0 to 4095, or kUntagged
   uint8_t fragments = 0;         // WG_XDP_FRAG_* bits; 0: any
+  RateLimit rate_limit;          // for PacketAction::kRateLimit
   std::string pcap;              // a tcpdump expression, as given
   std::vector<sock_filter> pcap_program;  // ... compiled by libpcap to classic BPF
 };

@@ -25,7 +25,7 @@ using yaml_check::Value;
 constexpr std::string_view kApiVersion = "waggle.dev/v1";
 constexpr std::string_view kKind = "PacketRules";
 constexpr std::string_view kNameExpected = "a name (1 to 63 of a-z, 0-9 and '-', starting with a letter)";
-constexpr std::string_view kActionExpected = "drop, pass or count";
+constexpr std::string_view kActionExpected = "drop, pass, count or rate_limit";
 constexpr std::string_view kVerdictExpected = "drop or pass";
 constexpr std::string_view kNetworkExpected =
     "an IPv4 or IPv6 address or network (e.g. 10.0.0.0/8, 192.168.1.1, fd00::/8)";
@@ -108,6 +108,7 @@ PacketAction action(Reader& r, const Value& v, bool count_allowed) {
   if (s == "drop") return PacketAction::kDrop;
   if (s == "pass") return PacketAction::kPass;
   if (s == "count" && count_allowed) return PacketAction::kCount;
+  if (s == "rate_limit" && count_allowed) return PacketAction::kRateLimit;
   r.fail(v, count_allowed ? kActionExpected : kVerdictExpected);
 }
 
@@ -261,6 +262,24 @@ uint8_t fragments(Reader& r, const Value& v) {
   return mask;
 }
 
+RateLimit rate_limit(Reader& r, const Value& v) {
+  RateLimit out;
+  std::map<std::string, Value> f;
+  for (Entry& e : r.mapping(v, {"rate", "burst", "ipv4_prefix", "ipv6_prefix"})) f.emplace(e.key, e.value);
+  if (!f.count("rate")) Reader::fail_message(v, "missing key \"rate\" (packets a second, per source)");
+  out.rate = uint32_t(number(r, f["rate"], {1000000000, "packets a second (1 to 1000000000)"}));
+  if (out.rate == 0) Reader::fail_message(f["rate"], "expected packets a second (1 to 1000000000), got 0");
+  out.burst = out.rate;
+  if (f.count("burst")) {
+    out.burst = uint32_t(number(r, f["burst"], {1000000000, "packets (1 to 1000000000)"}));
+    if (out.burst == 0) Reader::fail_message(f["burst"], "expected packets (1 to 1000000000), got 0");
+  }
+  if (f.count("ipv4_prefix")) out.ipv4_prefix = uint8_t(number(r, f["ipv4_prefix"], {32, "a prefix length, 0 to 32"}));
+  if (f.count("ipv6_prefix"))
+    out.ipv6_prefix = uint8_t(number(r, f["ipv6_prefix"], {128, "a prefix length, 0 to 128"}));
+  return out;
+}
+
 void implied_family(PacketRule& rule, const Value& at, int family, const std::string& why) {
   if (rule.family != 0 && rule.family != family)
     Reader::fail_message(at, why + " is IPv" + std::to_string(family) + ", but the rule is IPv" +
@@ -351,7 +370,7 @@ PacketRule read_rule(Reader& r, const Value& v, size_t index) {
   PacketRule rule;
   rule.line = v.mark.line + 1;
   std::map<std::string, Value> f;
-  for (Entry& e : r.mapping(v, {"name", "action", "match"})) f.emplace(e.key, e.value);
+  for (Entry& e : r.mapping(v, {"name", "action", "match", "rate_limit"})) f.emplace(e.key, e.value);
   rule.name = "rule-" + std::to_string(index + 1);
   if (f.count("name")) {
     rule.name = r.string(f["name"], kNameExpected);
@@ -359,6 +378,13 @@ PacketRule read_rule(Reader& r, const Value& v, size_t index) {
   }
   if (!f.count("action")) Reader::fail_message(v, "missing key \"action\" (drop, pass or count)");
   rule.action = action(r, f["action"], true);
+  if (rule.action == PacketAction::kRateLimit) {
+    if (!f.count("rate_limit"))
+      Reader::fail_message(v, "missing key \"rate_limit\" (e.g. {rate: 1000, burst: 2000, ipv4_prefix: 24})");
+    rule.rate_limit = rate_limit(r, f["rate_limit"]);
+  } else if (f.count("rate_limit")) {
+    Reader::fail_message(f["rate_limit"], "rate_limit is for action: rate_limit");
+  }
   if (!f.count("match")) Reader::fail_message(v, "missing key \"match\" (what packets the rule is for)");
   read_match(r, f["match"], rule);
   return rule;
@@ -417,7 +443,7 @@ std::optional<PacketRules> load_packet_rules(const std::string& path, std::strin
 }
 
 std::string_view packet_action_name(PacketAction action) {
-  constexpr std::string_view kNames[] = {"pass", "drop", "count"};
+  constexpr std::string_view kNames[] = {"pass", "drop", "count", "rate_limit"};
   return kNames[size_t(action)];
 }
 

@@ -50,6 +50,23 @@ struct {
   __type(value, struct wg_xdp_counter);
 } counters SEC(".maps");
 
+/* A token bucket kept as GCRA does: the theoretical arrival time of the next packet. A packet
+ * conforms when taking it would put that time at most the bucket's capacity ahead of now.
+ * One word, so that CPUs update it with a compare-and-swap, without a lock (an LRU map has
+ * none). */
+struct bucket {
+  u64 tat_ns;
+};
+
+/* rate_limit rules' buckets, by rule and masked source; the least recently used sources are
+ * forgotten first (a forgotten source starts with a full bucket). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct wg_xdp_bucket_key);
+  __type(value, struct bucket);
+} buckets SEC(".maps");
+
 /* Never read by the program: bound to it by user space, for `waggle xdp status`. */
 struct wg_xdp_rule_name {
   char name[WG_XDP_NAME_MAX];
@@ -391,12 +408,44 @@ struct loop_ctx {
   struct packet *p;
 };
 
+/* True when the packet's source is over its bucket. */
+static __always_inline bool over_limit(struct packet *p, const struct wg_xdp_rule *r, u32 index) {
+  struct wg_xdp_bucket_key key = {.rule = index};
+  u32 bits = p->family == 4 ? 96 + r->rl_prefix4 : r->rl_prefix6;
+  for (int i = 0; i < 16; i++) {
+    u32 keep = bits > 8 * i ? bits - 8 * i : 0;
+    u8 mask = keep >= 8 ? 0xff : (u8)(0xff00 >> keep);
+    key.addr[i] = p->src.addr[i] & mask;
+  }
+  u64 now = bpf_ktime_get_ns();
+  struct bucket *b = bpf_map_lookup_elem(&buckets, &key);
+  if (!b) {
+    struct bucket fresh = {.tat_ns = now + r->rl_interval_ns};
+    if (bpf_map_update_elem(&buckets, &key, &fresh, BPF_NOEXIST) == 0) return false;
+    b = bpf_map_lookup_elem(&buckets, &key); /* another CPU made it first */
+    if (!b) return false;
+  }
+  for (int attempt = 0; attempt < 4; attempt++) {
+    u64 old = b->tat_ns;
+    u64 next = (old > now ? old : now) + r->rl_interval_ns;
+    if (next - now > r->rl_capacity_ns) return true;
+    if (__sync_val_compare_and_swap(&b->tat_ns, old, next) == old) return false;
+  }
+  return true; /* four CPUs raced this source's bucket in a row: it is flooding */
+}
+
 static long eval_rule(u32 index, void *data) {
   struct loop_ctx *l = data;
   struct packet *p = l->p;
   const struct wg_xdp_rule *r = bpf_map_lookup_elem(&rules, &index);
   if (!r) return 1;
   if (!rule_matches(l->ctx, p, r)) return 0;
+  if (r->action == WG_XDP_ACT_RATE_LIMIT) {
+    if (!over_limit(p, r, index)) return 0;
+    count(index, p->frame_len);
+    p->verdict = WG_XDP_ACT_DROP;
+    return 1;
+  }
   count(index, p->frame_len);
   if (r->action == WG_XDP_ACT_COUNT) return 0;
   p->verdict = r->action;

@@ -65,6 +65,7 @@ enum wg_xdp_action {
   WG_XDP_ACT_PASS = 0,
   WG_XDP_ACT_DROP = 1,
   WG_XDP_ACT_COUNT = 2, /* counted, evaluation goes on: what a drop would catch */
+  WG_XDP_ACT_RATE_LIMIT = 3, /* over its source's token bucket: dropped (and counted); else evaluation goes on */
 };
 
 /* Where a byte match's offset starts. */
@@ -109,6 +110,16 @@ struct wg_xdp_rule {
   struct wg_xdp_range16 sport[WG_XDP_PORT_RANGES];
   struct wg_xdp_range16 dport[WG_XDP_PORT_RANGES];
   struct wg_xdp_bytes bytes[WG_XDP_BYTE_MATCHES];
+  /* rate_limit: a token bucket per source address masked to these prefixes; time is the
+   * currency: a packet costs rl_interval_ns, the bucket holds rl_capacity_ns. */
+  __u64 rl_interval_ns, rl_capacity_ns;
+  __u8 rl_prefix4, rl_prefix6;
+  __u8 pad2[6];
+};
+
+struct wg_xdp_bucket_key {
+  __u32 rule;
+  __u8 addr[16]; /* the source, masked */
 };
 
 /* Rule-set settings (array map, one entry). */

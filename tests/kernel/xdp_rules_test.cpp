@@ -304,6 +304,34 @@ TEST(XdpRules, TcpdumpExpressionsAgreeWithLibpcapOnEveryFrame) {
   }
 }
 
+// A token bucket per source prefix: a burst of 10 passes, the rest of a flood is dropped and
+// counted, another source has its own bucket. (At 1 packet a second the bucket refills by
+// less than one packet while the test runs.)
+TEST(XdpRules, RateLimitKeepsOneBucketPerSourcePrefix) {
+  Rules r(R"(  rules:
+    - name: per-24
+      action: rate_limit
+      rate_limit: {rate: 1, burst: 10, ipv4_prefix: 24, ipv6_prefix: 64}
+      match: {protocol: udp}
+)");
+  ASSERT_TRUE(r.loaded());
+  auto from = [](const std::string& src) { return frame4({.src = src, .proto = 17}, udp(1000, 2000)); };
+  auto from6 = [](const std::string& src) { return frame6({.src = src, .proto = 17}, udp(1000, 2000)); };
+  int passed_a = 0, passed_b = 0, passed_6 = 0;
+  for (int i = 0; i < 25; i++) {
+    passed_a += r.run(from("192.0.2.1")) == kPass;
+    passed_a += r.run(from("192.0.2.77")) == kPass;  // the same /24: the same bucket
+    passed_b += r.run(from("203.0.113.5")) == kPass;
+    passed_6 += r.run(from6(i % 2 ? "2001:db8:0:1::1" : "2001:db8:0:1:ffff::9")) == kPass;  // one /64
+  }
+  EXPECT_EQ(passed_a, 10);
+  EXPECT_EQ(passed_b, 10);
+  EXPECT_EQ(passed_6, 10);
+  EXPECT_EQ(r.packets(0), uint64_t(50 - 10 + 25 - 10 + 25 - 10));  // the rule counts what it dropped
+  EXPECT_EQ(r.packets(WG_XDP_SLOT_DEFAULT), 30u);                   // the others went on: the default passed them
+  EXPECT_EQ(r.run(frame4({.src = "192.0.2.1"}, tcp({}))), kPass);   // not UDP: not limited
+}
+
 TEST(XdpRules, DefaultDropAndMalformedDrop) {
   Rules r(R"(  default: drop
   malformed: drop

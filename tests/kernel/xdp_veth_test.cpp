@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -46,7 +47,7 @@ class VethPair {
     dev_a = "wgxa" + id;
     dev_b = "wgxb" + id;
     sh("ip netns add " + a + " && ip netns add " + b + " && ip link add " + dev_a + " netns " + a +
-       " type veth peer name " + dev_b + " netns " + b + " && ip -n " + a + " addr add 10.203.0.1/24 dev " + dev_a +
+       " type veth peer name " + dev_b + " netns " + b + " && ip -n " + a + " addr add 10.203.0.1/24 dev " + dev_a + " && ip -n " + a + " addr add 10.203.0.3/24 dev " + dev_a +
        " && ip -n " + b + " addr add 10.203.0.2/24 dev " + dev_b + " && ip -n " + a + " link set " + dev_a +
        " up && ip -n " + b + " link set " + dev_b + " up && ip -n " + a + " link set lo up && ip -n " + b +
        " link set lo up");
@@ -106,7 +107,8 @@ int echo_server() {
   }
 }
 
-// UDP: counts datagrams on the port until SIGTERM, then writes the count to `out`.
+// UDP: counts datagrams on the port until SIGTERM, then writes to `out` the count, and the
+// count of those from 10.203.0.3.
 volatile sig_atomic_t udp_stop = 0;
 int udp_counter(uint16_t port, const std::string& out) {
   signal(SIGTERM, [](int) { udp_stop = 1; });
@@ -116,15 +118,23 @@ int udp_counter(uint16_t port, const std::string& out) {
   sockaddr_in addr{AF_INET, htons(port), {inet_addr("10.203.0.2")}, {}};
   if (bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return 1;
   { std::ofstream(out + ".ready") << "1"; }
-  uint64_t n = 0;
+  uint64_t n = 0, from_other = 0;
   char buf[2048];
+  auto drain = [&] {
+    sockaddr_in from{};
+    socklen_t len = sizeof(from);
+    while (recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len) > 0) {
+      n++;
+      from_other += from.sin_addr.s_addr == inet_addr("10.203.0.3");
+      len = sizeof(from);
+    }
+  };
   while (!udp_stop) {
     pollfd p{s, POLLIN, 0};
-    if (poll(&p, 1, 50) > 0)
-      while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0) n++;
+    if (poll(&p, 1, 50) > 0) drain();
   }
-  while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0) n++;
-  std::ofstream(out) << n;
+  drain();
+  std::ofstream(out) << n << " " << from_other;
   return 0;
 }
 
@@ -132,16 +142,19 @@ void wait_for_file(const std::string& path) {
   for (int i = 0; i < 200 && access(path.c_str(), F_OK) != 0; i++) usleep(10000);
 }
 
-uint64_t read_count(const std::string& path) {
+// The count a udp_counter wrote (or, with second, the count from 10.203.0.3).
+uint64_t read_count(const std::string& path, bool second = false) {
   std::ifstream in(path);
-  uint64_t n = 0;
-  in >> n;
-  return n;
+  uint64_t n = 0, other = 0;
+  in >> n >> other;
+  return second ? other : n;
 }
 
-// From namespace A: `count` datagrams to 10.203.0.2:port, one every `gap_us`.
-int send_udp(uint16_t port, int count, int gap_us) {
+// From namespace A (from `source`): `count` datagrams to 10.203.0.2:port, one every `gap_us`.
+int send_udp(uint16_t port, int count, int gap_us, const char* source = "10.203.0.1") {
   int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in from{AF_INET, 0, {inet_addr(source)}, {}};
+  if (bind(s, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) return 2;
   sockaddr_in addr{AF_INET, htons(port), {inet_addr("10.203.0.2")}, {}};
   char payload[32] = "legitimate";
   for (int i = 0; i < count; i++) {
@@ -313,6 +326,42 @@ TEST(XdpVeth, TcpdumpExpressionDropsExactlyWhatTcpdumpMatches) {
   usleep(200000);
   Spawned status = waggle({"status", "--netns", net.b, "--interface", net.dev_b});
   EXPECT_EQ(status_packets(status.out, "expr"), matched) << status.out << "tcpdump:\n" << tcpdump.out;
+}
+
+TEST(XdpVeth, AFloodFromOneSourceIsRateLimitedWhileAnotherSourcePasses) {
+  VethPair net;
+  TempDir dir;
+  std::string file = rules_file(dir, "limit", R"(    - name: per-source
+      action: rate_limit
+      rate_limit: {rate: 200, burst: 100}
+      match: {protocol: udp, destination_port: 7777}
+)");
+  Spawned apply = waggle({"apply", file, "--netns", net.b, "--interface", net.dev_b});
+  ASSERT_EQ(apply.status, 0) << apply.out;
+  std::string out = dir.path() + "/received";
+  InNetns counter(net.b, [&] { return udp_counter(7777, out); });
+  wait_for_file(out + ".ready");
+  const int kFlood = 5000, kOther = 50;
+  auto start = std::chrono::steady_clock::now();
+  InNetns flood(net.a, [] { return send_udp(7777, kFlood, 0, "10.203.0.1"); });
+  InNetns other(net.a, [] { return send_udp(7777, kOther, 2000, "10.203.0.3"); });  // 25 a second
+  ASSERT_EQ(flood.wait(), 0);
+  ASSERT_EQ(other.wait(), 0);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  usleep(200000);
+  counter.stop();
+  ASSERT_EQ(counter.wait(), 0);
+  uint64_t received = read_count(out);
+  Spawned status = waggle({"status", "--netns", net.b, "--interface", net.dev_b});
+  uint64_t dropped = status_packets(status.out, "per-source");
+  // Every datagram was either dropped by the rule or received: nothing else lost.
+  EXPECT_EQ(dropped + received, uint64_t(kFlood + kOther)) << status.out;
+  // The other source, under its rate, lost nothing; the flood got its burst and its rate.
+  EXPECT_EQ(read_count(out, true), uint64_t(kOther));
+  uint64_t flood_received = received - read_count(out, true);
+  EXPECT_GE(flood_received, 100u);
+  EXPECT_LE(double(flood_received), 100 + 200 * seconds + 2) << "over " << seconds << " s";
+  EXPECT_GE(dropped, uint64_t(kFlood) - uint64_t(100 + 200 * seconds + 2));
 }
 
 TEST(XdpVeth, ReplacingTheRulesUnderTrafficLosesNoLegitimatePacket) {
