@@ -1,4 +1,5 @@
 #include "cli/agent.hpp"
+#include "cli/xdp_agent.hpp"
 
 #include <bpf/bpf.h>
 #include <fmt/format.h>
@@ -74,6 +75,17 @@ int run_agent(const AgentOptions& options) {
     return 1;
   }
   std::string error;
+  // Packet rules first: a bad rules file stops the agent before any sensor is loaded. All are
+  // attached or none; they are detached on every way out (unless kept).
+  std::unique_ptr<AgentXdp> xdp;
+  if (!config.xdp.empty()) {
+    int status = 1;
+    xdp = AgentXdp::start(config.xdp, &error, &status);
+    if (!xdp) {
+      fmt::print(stderr, "waggle: {}\n", error);
+      return status;
+    }
+  }
   auto ring = EventRing::create(config.ring_buffer_bytes, &error);
   if (!ring) {
     fmt::print(stderr, "waggle: {}\n", error);
@@ -181,6 +193,7 @@ int run_agent(const AgentOptions& options) {
       else
         fmt::print(stderr, "waggle: profiler disabled: {}\n", why);  // everything else runs
     }
+    if (xdp) add_xdp_metrics(registry);
     std::string why;
     endpoint = PrometheusEndpoint::start(config.metrics.address, registry, &why, std::move(routes));
     if (endpoint)
@@ -279,6 +292,7 @@ int run_agent(const AgentOptions& options) {
   if (!exporter->flush()) fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
   if (profiler) profiler->stop();  // a window being collected ends now, and is served
   if (endpoint) endpoint->stop();
+  if (xdp) xdp->stop();
   if (stats_fd >= 0) close(stats_fd);
   fmt::print(stderr, "{}", stats_json(*ring, *exporter, cache, undecodable, rate_limited(), true));
   return exporter->errors() > 0 ? 1 : status;

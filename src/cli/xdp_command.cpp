@@ -91,17 +91,11 @@ namespace {
 // Loads the rules of the command, or says why not (exit status 2 for bad rules, 1 otherwise).
 std::unique_ptr<XdpFilter> load_rules(const XdpCommand& c, PacketRules* rules, CompiledRules* compiled, int* status) {
   std::string error;
-  auto read = load_packet_rules(c.rules_file, &error);
-  if (!read || !compile_rules(*read, compiled, &error)) {
-    fmt::print(stderr, "waggle: {}\n", error);
-    *status = 2;
-    return nullptr;
-  }
-  *rules = *read;
-  auto filter = XdpFilter::load(*compiled, &error);
+  bool bad = false;
+  auto filter = load_rule_set(c.rules_file, rules, compiled, &error, &bad);
   if (!filter) {
     fmt::print(stderr, "waggle: {}\n", error);
-    *status = 1;
+    *status = bad ? 2 : 1;
   }
   return filter;
 }

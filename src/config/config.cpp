@@ -186,6 +186,35 @@ void read_profiler(Reader& r, const Value& value, ProfilerConfig& p) {
     Reader::fail_message(value, "kernel_stacks and user_stacks are both false: nothing would be sampled");
 }
 
+void read_xdp(Reader& r, const Value& value, std::vector<XdpAttachConfig>& out) {
+  constexpr std::string_view kModes = "auto, native or generic";
+  for (const Value& item : r.sequence(value, "a sequence of {interface, rules} entries")) {
+    XdpAttachConfig x;
+    x.line = item.mark.line + 1;
+    for (const Entry& e : r.mapping(item, {"interface", "rules", "netns", "mode", "keep_attached"})) {
+      if (e.key == "interface") {
+        x.interface = r.string(e.value, "an interface name (1 to 15 bytes)");
+        if (x.interface.empty() || x.interface.size() > 15) r.fail(e.value, "an interface name (1 to 15 bytes)");
+      } else if (e.key == "rules") {
+        x.rules = r.string(e.value, "the path of a packet rules file (kind: PacketRules)");
+      } else if (e.key == "netns") {
+        x.netns = r.string(e.value, "a network namespace: a name under /run/netns, or a path");
+      } else if (e.key == "mode") {
+        x.mode = r.string(e.value, kModes);
+        if (x.mode != "auto" && x.mode != "native" && x.mode != "generic") r.fail(e.value, kModes);
+      } else {
+        x.keep_attached = r.boolean(e.value);
+      }
+    }
+    if (x.interface.empty() || x.rules.empty())
+      Reader::fail_message(item, "expected both interface and rules (e.g. {interface: ens5, rules: /etc/waggle/edge.yaml})");
+    for (const XdpAttachConfig& other : out)
+      if (other.interface == x.interface && other.netns == x.netns)
+        Reader::fail_message(item, "interface " + x.interface + " is given twice");
+    out.push_back(x);
+  }
+}
+
 void read_sensors(Reader& r, const Value& value, Config& config) {
   for (const Entry& sensor : r.mapping(value, {"process", "file", "network"})) {
     if (sensor.key == "network") {
@@ -231,9 +260,12 @@ Config read_config(Reader& r, const YAML::Node& root) {
   Config config;
   const Value top = r.root(root);
   for (const Entry& e :
-       r.mapping(top, {"output", "sensors", "select", "ring_buffer_size", "duration", "stats", "metrics", "profiler"})) {
+       r.mapping(top, {"output", "sensors", "select", "ring_buffer_size", "duration", "stats", "metrics", "profiler",
+                       "xdp"})) {
     if (e.key == "output") {
       read_output(r, e.value, config.output);
+    } else if (e.key == "xdp") {
+      read_xdp(r, e.value, config.xdp);
     } else if (e.key == "profiler") {
       read_profiler(r, e.value, config.profiler);
     } else if (e.key == "metrics") {

@@ -56,6 +56,16 @@ struct ProfilerConfig {
   uint32_t max_processes = 256;               // unwinding contexts kept (least recently used go first)
 };
 
+// Packet rules `waggle run` attaches at start and detaches at stop (docs/xdp.md).
+struct XdpAttachConfig {
+  std::string interface;
+  std::string rules;           // a PacketRules file
+  std::string netns;           // the interface's network namespace (name under /run/netns, or a path)
+  std::string mode = "auto";   // auto, native or generic
+  bool keep_attached = false;  // left attached (pinned) when the agent stops
+  int line = 0;                // where the entry is, for errors found when the rules are read
+};
+
 struct Config {
   OutputConfig output;
   bool process_enabled = true;
@@ -65,6 +75,7 @@ struct Config {
   NetworkConfig network;
   MetricsConfig metrics;
   ProfilerConfig profiler;
+  std::vector<XdpAttachConfig> xdp;
   std::optional<uint32_t> pid;              // only this process
   std::optional<std::string> comm;          // only processes with this comm
   uint64_t ring_buffer_bytes = 8ull << 20;  // power of two, at least one page; mapped twice into the agent

@@ -27,6 +27,23 @@ bool enter_netns(const std::string& name, std::string* error) {
   return true;
 }
 
+NetnsScope::NetnsScope(const std::string& name, std::string* error) {
+  if (name.empty()) return;
+  home_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home_ < 0) {
+    *error = std::string("cannot open this thread's network namespace: ") + strerror(errno);
+    ok_ = false;
+    return;
+  }
+  ok_ = enter_netns(name, error);
+}
+
+NetnsScope::~NetnsScope() {
+  if (home_ < 0) return;
+  setns(home_, CLONE_NEWNET);
+  close(home_);
+}
+
 uint64_t current_netns_inode() {
   struct stat st {};
   return stat("/proc/thread-self/ns/net", &st) == 0 ? uint64_t(st.st_ino) : 0;

@@ -166,12 +166,24 @@ bool read_applied(const std::string& dir, XdpApplied* out, std::string* error) {
       }
     return c;
   };
+  Fd records(program_map(prog.get(), "rules")), settings(program_map(prog.get(), "settings"));
+  auto action = [](uint8_t a) -> std::string {
+    return a == WG_XDP_ACT_DROP ? "drop" : a == WG_XDP_ACT_COUNT ? "count" : a == WG_XDP_ACT_RATE_LIMIT ? "rate_limit" : "pass";
+  };
   for (uint32_t i = 0; i < meta.n_rules && i < WG_XDP_MAX_RULES; i++) {
     char name[WG_XDP_NAME_MAX] = {};
     bpf_map_lookup_elem(names.get(), &i, name);
     out->rule_names.emplace_back(name, strnlen(name, sizeof(name)));
     out->counters.push_back(counter(i));
+    wg_xdp_rule rule{};
+    bpf_map_lookup_elem(records.get(), &i, &rule);
+    out->actions.push_back(action(rule.action));
   }
+  wg_xdp_settings s{};
+  uint32_t zero = 0;
+  bpf_map_lookup_elem(settings.get(), &zero, &s);
+  out->actions.push_back(action(s.default_action));
+  out->actions.push_back(action(s.malformed_action));
   out->counters.push_back(counter(WG_XDP_SLOT_DEFAULT));
   out->counters.push_back(counter(WG_XDP_SLOT_MALFORMED));
   out->counters.push_back(counter(WG_XDP_SLOT_CHAIN_BROKEN));

@@ -29,6 +29,7 @@ struct XdpApplied {
   int64_t applied_unix_ns = 0;
   uint32_t program_id = 0;
   std::vector<std::string> rule_names;
+  std::vector<std::string> actions;  // per rule, then the default and malformed actions
   std::vector<PacketCounter> counters;  // per rule, then no-rule and malformed
 };
 

@@ -78,6 +78,15 @@ bool XdpFilter::load_chain(const CompiledRules& rules, std::string* error) {
 
 int XdpFilter::chain_fd() const { return bpf_map__fd(skel_->maps.chain); }
 
+std::unique_ptr<XdpFilter> load_rule_set(const std::string& path, PacketRules* rules, CompiledRules* compiled,
+                                         std::string* error, bool* bad_rules) {
+  auto read = load_packet_rules(path, error);
+  *bad_rules = !read || !compile_rules(*read, compiled, error);
+  if (*bad_rules) return nullptr;
+  *rules = std::move(*read);
+  return XdpFilter::load(*compiled, error);
+}
+
 XdpFilter::~XdpFilter() {
   if (skel_) xdp_filter_bpf__destroy(skel_);
 }

@@ -48,4 +48,9 @@ class XdpFilter {
   xdp_filter_bpf* skel_ = nullptr;
 };
 
+// Reads a rules file, compiles it and loads its program. Nothing with *error; *bad_rules says
+// whether the file was at fault (rather than the kernel).
+std::unique_ptr<XdpFilter> load_rule_set(const std::string& path, PacketRules* rules, CompiledRules* compiled,
+                                         std::string* error, bool* bad_rules);
+
 }  // namespace waggle

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "agent_runner.hpp"
+#include "test_servers.hpp"
 #include "core/netns.hpp"
 #include "packets.hpp"
 #include "xdp/compile.hpp"
@@ -362,6 +363,66 @@ TEST(XdpVeth, AFloodFromOneSourceIsRateLimitedWhileAnotherSourcePasses) {
   EXPECT_GE(flood_received, 100u);
   EXPECT_LE(double(flood_received), 100 + 200 * seconds + 2) << "over " << seconds << " s";
   EXPECT_GE(dropped, uint64_t(kFlood) - uint64_t(100 + 200 * seconds + 2));
+}
+
+// `waggle run` with an xdp entry: attached at start, its counters exact in /metrics, detached
+// at stop; an entry kept_attached stays after stop; a bad rules file attaches nothing.
+TEST(XdpVeth, RunAttachesFromItsConfigurationExportsMetricsAndDetachesAtStop) {
+  VethPair net;
+  TempDir dir;
+  std::string rules = rules_file(dir, "edge", kRules);
+  int port = free_port();
+  auto config = [&](bool keep) {
+    return dir.file(keep ? "keep.yaml" : "config.yaml",
+                    "sensors: {file: {enabled: false}, network: {enabled: false}}\n"
+                    "profiler: {enabled: false}\n"
+                    "metrics: {address: 127.0.0.1:" + std::to_string(port) + "}\n"
+                    "xdp:\n  - {interface: " + net.dev_b + ", netns: " + net.b + ", rules: " + rules +
+                        (keep ? ", keep_attached: true" : "") + "}\n");
+  };
+  auto attached = [&] {
+    Spawned link = spawn({"/bin/sh", "-c", "ip -n " + net.b + " link show " + net.dev_b}, "", true);
+    return link.out.find("prog/xdp") != std::string::npos;
+  };
+  {
+    AgentRun agent({"run", "--config", config(false)});
+    ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+    EXPECT_TRUE(attached());
+    InNetns flood(net.a, [] { return send_udp(9999, 300, 0); });
+    ASSERT_EQ(flood.wait(), 0);
+    usleep(200000);
+    std::string metrics = http_get(port, "/metrics");
+    std::string labels = "{rule=\"flood\",action=\"drop\",interface=\"" + net.dev_b + "\",netns=\"";
+    size_t at = metrics.find("waggle_xdp_rule_packets_total" + labels);
+    ASSERT_NE(at, std::string::npos) << metrics;
+    EXPECT_EQ(std::stoull(metrics.substr(metrics.find("} ", at) + 2)), 300u) << metrics.substr(at, 200);
+    at = metrics.find("waggle_xdp_rule_bytes_total" + labels);
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(std::stoull(metrics.substr(metrics.find("} ", at) + 2)), 300u * (14 + 20 + 8 + 32));
+    EXPECT_NE(metrics.find("waggle_xdp_rule_packets_total{rule=\"sack-panic\",action=\"drop\""), std::string::npos);
+    EXPECT_NE(metrics.find("waggle_xdp_rule_packets_total{rule=\"default\",action=\"pass\""), std::string::npos);
+    EXPECT_EQ(agent.stop(), 0) << agent.stderr_text();
+  }
+  EXPECT_FALSE(attached()) << "still attached after the agent stopped";
+  {
+    AgentRun agent({"run", "--config", config(true)});
+    ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+    EXPECT_EQ(agent.stop(), 0);
+  }
+  EXPECT_TRUE(attached()) << "keep_attached: the rules stay";
+  ASSERT_EQ(waggle({"detach", "--netns", net.b, "--interface", net.dev_b}).status, 0);
+  // A bad rules file: the agent refuses to start, naming the file and line; nothing attached.
+  std::string bad = dir.file("bad.yaml", "apiVersion: waggle.dev/v1\nkind: PacketRules\nmetadata: {name: b}\nspec:\n"
+                                         "  rules:\n    - {action: drop, match: {source: 10.0.0.1/8}}\n");
+  std::string bad_config = dir.file("bad-config.yaml", "sensors: {file: {enabled: false}, network: {enabled: false}}\n"
+                                                       "xdp:\n  - {interface: " + net.dev_b + ", netns: " + net.b +
+                                                           ", rules: " + bad + "}\n");
+  Spawned refused = spawn({WAGGLE_BINARY, "run", "--config", bad_config}, "", true);
+  EXPECT_EQ(WEXITSTATUS(refused.status), 2) << refused.out;
+  EXPECT_NE(refused.out.find(bad + ":6:38: spec.rules[0].match.source: 10.0.0.1/8: host bits set"), std::string::npos)
+      << refused.out;
+  EXPECT_EQ(refused.out.find("sensor on"), std::string::npos) << "a sensor was loaded: " << refused.out;
+  EXPECT_FALSE(attached());
 }
 
 TEST(XdpVeth, ReplacingTheRulesUnderTrafficLosesNoLegitimatePacket) {

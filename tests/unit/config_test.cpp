@@ -679,6 +679,27 @@ TEST(ProfilerConfig, OutOfRangeValuesNameTheirPlace) {
   EXPECT_NE(parse_error("profiler:\n  frequncy: 99\n").find("unknown key \"frequncy\""), std::string::npos);
 }
 
+TEST(XdpConfig, EntriesAndTheirErrors) {
+  EXPECT_TRUE(parse_ok("stats: false\n").xdp.empty());
+  Config c = parse_ok("xdp:\n  - {interface: ens5, rules: /etc/waggle/edge.yaml}\n"
+                      "  - {interface: veth1, rules: r.yaml, netns: blue, mode: generic, keep_attached: true}\n");
+  ASSERT_EQ(c.xdp.size(), 2u);
+  EXPECT_EQ(c.xdp[0].interface, "ens5");
+  EXPECT_EQ(c.xdp[0].mode, "auto");
+  EXPECT_FALSE(c.xdp[0].keep_attached);
+  EXPECT_EQ(c.xdp[0].line, 2);
+  EXPECT_EQ(c.xdp[1].netns, "blue");
+  EXPECT_EQ(c.xdp[1].mode, "generic");
+  EXPECT_TRUE(c.xdp[1].keep_attached);
+  EXPECT_EQ(parse_error("xdp:\n  - {interface: ens5}\n"),
+            "waggle.yaml:2:5: xdp[0]: expected both interface and rules (e.g. {interface: ens5, rules: "
+            "/etc/waggle/edge.yaml})");
+  EXPECT_EQ(parse_error("xdp:\n  - {interface: ens5, rules: a, mode: fast}\n"),
+            "waggle.yaml:2:39: xdp[0].mode: expected auto, native or generic, got \"fast\"");
+  EXPECT_EQ(parse_error("xdp:\n  - {interface: a, rules: x}\n  - {interface: a, rules: y}\n"),
+            "waggle.yaml:3:5: xdp[1]: interface a is given twice");
+}
+
 }  // namespace
 }  // namespace waggle
 

@@ -1,0 +1,32 @@
+// Packet rules in `waggle run`: the configuration's `xdp:` entries attached at start (all or
+// none), detached at stop unless kept; every waggle rule set's counters as Prometheus metrics.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "export/metrics_registry.hpp"
+
+namespace waggle {
+
+class AgentXdp {
+ public:
+  // Reads every entry's rules first, then attaches them; on any failure detaches what it
+  // attached and returns nothing (*status: 2 for bad rules, 1 otherwise).
+  static std::unique_ptr<AgentXdp> start(const std::vector<XdpAttachConfig>& entries, std::string* error,
+                                         int* status);
+  ~AgentXdp() { stop(); }
+  // Detaches the entries not kept (once).
+  void stop();
+
+ private:
+  std::vector<XdpAttachConfig> attached_;
+};
+
+// waggle_xdp_rule_packets_total and _bytes_total{rule,action,interface,netns}, read from the
+// kernel at each scrape, for every rule set waggle has attached on the host.
+void add_xdp_metrics(metrics::Registry& registry);
+
+}  // namespace waggle
