@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,17 @@ NetnsScope::~NetnsScope() {
   if (home_ < 0) return;
   setns(home_, CLONE_NEWNET);
   close(home_);
+}
+
+uint64_t current_netns_cookie() {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return 0;
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  constexpr int kSoNetnsCookie = 71;  // SO_NETNS_COOKIE, Linux 5.14
+  if (getsockopt(s, SOL_SOCKET, kSoNetnsCookie, &cookie, &len) != 0) cookie = 0;
+  close(s);
+  return cookie;
 }
 
 uint64_t current_netns_inode() {

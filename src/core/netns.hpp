@@ -26,5 +26,8 @@ class NetnsScope {
 
 // The inode of the calling thread's network namespace (what `ip netns identify` compares).
 uint64_t current_netns_inode();
+// Its cookie: unlike the inode, never given to another namespace (SO_NETNS_COOKIE); 0 when
+// the kernel has none.
+uint64_t current_netns_cookie();
 
 }  // namespace waggle

@@ -23,7 +23,7 @@ bpf_insn ins(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
   return i;
 }
 
-enum Label : size_t { kFail = SIZE_MAX - 3, kTail, kNext, kOut };
+enum Label : size_t { kFail = SIZE_MAX - 4, kTail, kNext, kOut, kPass };
 
 class Emitter {
  public:
@@ -57,7 +57,7 @@ class Emitter {
   };
   std::vector<bpf_insn> out_;
   std::vector<size_t> start_;
-  size_t labels_[4] = {};
+  size_t labels_[5] = {};
   bool fails_ = false;
   std::vector<Fix> fixes_;
 };
@@ -74,10 +74,15 @@ void checked_load(Emitter& e, uint8_t ptr, int bytes, uint8_t dst) {
   if (bytes > 1) e.emit(ins(BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, bytes * 8));
 }
 
-// r2 = frame + k (a constant offset), or a jump to fail when it is past any frame.
-bool absolute_pointer(Emitter& e, uint32_t k) {
-  if (k > 0xffff) {
-    e.jump(BPF_JMP | BPF_JA, 0, 0, 0, kFail);
+// A jump to fail that the kernel's CFG check does not take for unconditional (what follows
+// stays reachable): the context pointer is never null.
+void always_fail(Emitter& e) { e.jump(BPF_JMP | BPF_JNE | BPF_K, kCtx, 0, 0, kFail); }
+
+// r2 = frame + k (a constant offset), or a jump to fail when `bytes` there are past any frame
+// (the verifier wants offset + size within 0xffff).
+bool absolute_pointer(Emitter& e, uint32_t k, int bytes) {
+  if (uint64_t(k) + uint64_t(bytes) > 0xffff) {
+    always_fail(e);
     return false;
   }
   e.emit(ins(BPF_ALU64 | BPF_MOV | BPF_X, kT1, kData, 0, 0));
@@ -114,18 +119,25 @@ void translate_one(Emitter& e, const sock_filter& f, size_t i) {
           length(e, x);
           break;
         case BPF_ABS:
-          if (absolute_pointer(e, f.k)) checked_load(e, kT1, size_bytes(code), kA);
+          if (absolute_pointer(e, f.k, size_bytes(code))) checked_load(e, kT1, size_bytes(code), kA);
           break;
-        case BPF_IND:
-          // offset = X + k, 32 bits as classic BPF computes it, then bounded for the verifier.
-          e.emit(ins(BPF_ALU | BPF_MOV | BPF_X, kT1, kX, 0, 0));
-          e.emit(ins(BPF_ALU | BPF_ADD | BPF_K, kT1, 0, 0, int32_t(f.k)));
-          e.jump(BPF_JMP | BPF_JGT | BPF_K, kT1, 0, 0xffff, kFail);
+        case BPF_IND: {
+          // offset = X + k, without wrapping (libpcap rejects an overflow too), bounded so that
+          // offset + size stays within what the verifier takes for a packet offset.
+          const int bytes = size_bytes(code);
+          if (uint64_t(f.k) + uint64_t(bytes) > 0xffff) {
+            always_fail(e);
+            break;
+          }
+          e.emit(ins(BPF_ALU | BPF_MOV | BPF_X, kT1, kX, 0, 0));  // zero-extended
+          e.emit(ins(BPF_ALU64 | BPF_ADD | BPF_K, kT1, 0, 0, int32_t(f.k)));
+          e.jump(BPF_JMP | BPF_JGT | BPF_K, kT1, 0, 0xffff - bytes, kFail);
           e.emit(ins(BPF_ALU64 | BPF_ADD | BPF_X, kT1, kData, 0, 0));
-          checked_load(e, kT1, size_bytes(code), kA);
+          checked_load(e, kT1, bytes, kA);
           break;
+        }
         case BPF_MSH:  // X = 4 * (P[k] & 0xf): an IPv4 header's length
-          if (absolute_pointer(e, f.k)) {
+          if (absolute_pointer(e, f.k, 1)) {
             checked_load(e, kT1, 1, kT1);
             e.emit(ins(BPF_ALU | BPF_AND | BPF_K, kT1, 0, 0, 0xf));
             e.emit(ins(BPF_ALU | BPF_LSH | BPF_K, kT1, 0, 0, 2));
@@ -150,7 +162,7 @@ void translate_one(Emitter& e, const sock_filter& f, size_t i) {
         if (by_x)
           e.jump(BPF_JMP | BPF_JEQ | BPF_K, kX, 0, 0, kFail);
         else if (f.k == 0)
-          e.jump(BPF_JMP | BPF_JA, 0, 0, 0, kFail);
+          always_fail(e);
       }
       e.emit(ins(uint8_t(BPF_ALU | op | (by_x ? BPF_X : BPF_K)), kA, by_x ? kX : 0, 0, by_x ? 0 : int32_t(f.k)));
       break;
@@ -247,8 +259,17 @@ std::vector<bpf_insn> translate_classic(const std::vector<sock_filter>& program,
   e.ld_map_fd(2, tail.prog_array_fd);
   e.emit(ins(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, int32_t(tail.next)));
   e.emit(ins(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call));
-  // Only when the tail call failed (the chain is being torn down): let the packet through.
+  // Only when the tail call failed (the chain is being torn down): counted, and let through.
   e.mark(kOut);
+  e.emit(ins(BPF_ST | BPF_W | BPF_MEM, kFp, 0, kKey, int32_t(tail.broken_slot)));
+  e.ld_map_fd(1, tail.counters_fd);
+  e.emit(ins(BPF_ALU64 | BPF_MOV | BPF_X, 2, kFp, 0, 0));
+  e.emit(ins(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, kKey));
+  e.emit(ins(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+  e.jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0, kPass);
+  e.emit(ins(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 1));
+  e.emit(ins(BPF_STX | BPF_DW | BPF_ATOMIC, 0, 1, 0, BPF_ADD));  // packets += 1
+  e.mark(kPass);
   e.emit(ins(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 2));  // XDP_PASS
   e.emit(ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
   return e.finish();

@@ -21,6 +21,8 @@ struct ClassicTail {
   uint32_t bit = 0;        // the bit this expression sets when it accepts
   int prog_array_fd = -1;  // tail-called at index `next`
   uint32_t next = 0;
+  int counters_fd = -1;     // per-CPU {packets, bytes}: a failed tail call counts at broken_slot
+  uint32_t broken_slot = 0;
 };
 
 // Why the classic program cannot be translated (Linux ancillary loads, too long, a jump out

@@ -6,6 +6,8 @@
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 
 #include "core/netns.hpp"
@@ -40,16 +43,34 @@ class Fd {
 
 // One directory per interface: the link, and the tail-call chain (a program array loses its
 // entries when no file refers to it).
-std::string pin_dir(uint64_t netns, uint32_t ifindex) { return fmt::format("{}/net{}-if{}", kXdpPinRoot, netns, ifindex); }
+// Keyed by the namespace's cookie (inodes are reused by later namespaces) and the ifindex.
+std::string pin_dir(uint32_t ifindex) {
+  uint64_t netns = current_netns_cookie();
+  return netns ? fmt::format("{}/netns{}-if{}", kXdpPinRoot, netns, ifindex)
+               : fmt::format("{}/net{}-if{}", kXdpPinRoot, current_netns_inode(), ifindex);
+}
 
-bool remove_pins(const std::string& dir, std::string* error) {
-  for (const char* name : {"/link", "/chain", "/chain_next"}) {
-    std::string path = dir + name;
+// The chain of a program is pinned as chain_<its id>: a replacement pins the new chain beside
+// the old one, which goes only once the link runs the new program.
+std::string chain_pin(const std::string& dir, int prog_fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  bpf_obj_get_info_by_fd(prog_fd, &info, &len);
+  return fmt::format("{}/chain_{}", dir, info.id);
+}
+
+// Removes the pins of the directory but those kept (and the directory, when none is kept).
+bool remove_pins(const std::string& dir, std::string* error, const std::vector<std::string>& keep = {}) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string path = entry.path().string();
+    if (std::find(keep.begin(), keep.end(), path) != keep.end()) continue;
     if (unlink(path.c_str()) != 0 && errno != ENOENT) {
       *error = fmt::format("cannot remove {}: {}", path, strerror(errno));
       return false;
     }
   }
+  if (!keep.empty()) return true;
   if (rmdir(dir.c_str()) != 0 && errno != ENOENT) {
     *error = fmt::format("cannot remove {}: {}", dir, strerror(errno));
     return false;
@@ -190,6 +211,20 @@ bool read_applied(const std::string& dir, XdpApplied* out, std::string* error) {
   return true;
 }
 
+// Holds an exclusive lock on the pin root: applies and detaches of the host run one at a time.
+class PinLock {
+ public:
+  PinLock() : fd_(open(kXdpPinRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ >= 0) flock(fd_, LOCK_EX);
+  }
+  ~PinLock() {
+    if (fd_ >= 0) close(fd_);  // releases the lock
+  }
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
 bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const PacketRules& rules,
@@ -200,9 +235,10 @@ bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const Pac
     return false;
   }
   if (!ensure_pin_root(error)) return false;
+  PinLock lock;
   const uint64_t netns = current_netns_inode();
-  const std::string dir = pin_dir(netns, ifindex);
-  const std::string pin = dir + "/link", chain = dir + "/chain";
+  const std::string dir = pin_dir(ifindex);
+  const std::string pin = dir + "/link", chain = chain_pin(dir, filter.program_fd());
 
   wg_xdp_meta meta{};
   strncpy(meta.name, rules.name.c_str(), sizeof(meta.name) - 1);
@@ -216,33 +252,39 @@ bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const Pac
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count());
 
-  // Ours already: swap the program under the link, atomically.
+  // Ours already: swap the program under the link, atomically. A link whose interface is gone
+  // (a namespace deleted under it) is a stale pin: removed, and the rules attached afresh.
+  XdpApplied old;
+  std::string unreadable;
+  bool readable = access(pin.c_str(), F_OK) == 0 && read_applied(dir, &old, &unreadable);
+  if (readable && old.ifindex == 0 && !remove_pins(dir, error)) return false;
   if (access(pin.c_str(), F_OK) == 0) {
-    XdpApplied old;
-    if (!read_applied(dir, &old, error)) return false;
+    if (!readable) {
+      *error = fmt::format("{} (remove it with `waggle xdp detach --interface {}`)", unreadable, ifname);
+      return false;
+    }
     Fd link(bpf_obj_get(pin.c_str()));
     meta.mode = old.mode == "generic" ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
     if (link.get() < 0 || !filter.keep_description(meta, compiled.names, error)) {
       if (error->empty()) *error = fmt::format("{}: {}", pin, strerror(errno));
       return false;
     }
-    // The new chain is pinned before the swap, and takes the old one's name after it.
-    const std::string next_chain = chain + "_next";  // bpffs names have no dot
-    unlink(next_chain.c_str());
-    if (bpf_obj_pin(filter.chain_fd(), next_chain.c_str()) != 0) {
-      *error = fmt::format("cannot pin {}: {}", next_chain, strerror(errno));
+    // The new chain is pinned before the swap; the old one stays pinned until packets that
+    // entered the old program have left it.
+    if (bpf_obj_pin(filter.chain_fd(), chain.c_str()) != 0) {
+      *error = fmt::format("cannot pin {}: {}", chain, strerror(errno));
       return false;
     }
-    if (bpf_link_update(link.get(), filter.program_fd(), nullptr) != 0) {
+    // Only if the link still runs the program read above: a concurrent apply fails here.
+    Fd old_prog(bpf_prog_get_fd_by_id(old.program_id));
+    LIBBPF_OPTS(bpf_link_update_opts, swap, .flags = BPF_F_REPLACE, .old_prog_fd = uint32_t(old_prog.get()));
+    if (old_prog.get() < 0 || bpf_link_update(link.get(), filter.program_fd(), &swap) != 0) {
       *error = fmt::format("cannot replace the rules on {}: {}", ifname, strerror(errno));
-      unlink(next_chain.c_str());
+      unlink(chain.c_str());
       return false;
     }
-    if (rename(next_chain.c_str(), chain.c_str()) != 0) {
-      *error = fmt::format("the rules on {} were replaced, but {} could not be renamed: {}", ifname, next_chain,
-                           strerror(errno));
-      return false;
-    }
+    usleep(50000);  // an XDP program runs for microseconds
+    if (!remove_pins(dir, error, {pin, chain})) return false;
     result->replaced = true;
     result->mode = old.mode;
     result->notice = fmt::format("replaced the rules {} from {}", old.name, old.source);
@@ -312,7 +354,8 @@ bool detach_xdp(const std::string& ifname, std::string* error) {
     *error = fmt::format("no interface {} in this network namespace", ifname);
     return false;
   }
-  std::string dir = pin_dir(current_netns_inode(), ifindex);
+  PinLock lock;
+  std::string dir = pin_dir(ifindex);
   if (access((dir + "/link").c_str(), F_OK) != 0) {
     *error = fmt::format("waggle has no rules on {}", ifname);
     return false;
@@ -323,6 +366,7 @@ bool detach_xdp(const std::string& ifname, std::string* error) {
 int detach_all_xdp(std::string* error) {
   std::error_code ec;
   if (!std::filesystem::is_directory(kXdpPinRoot, ec)) return 0;
+  PinLock lock;
   int n = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kXdpPinRoot, ec)) {
     if (!remove_pins(entry.path().string(), error)) return -1;

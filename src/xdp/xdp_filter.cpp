@@ -45,13 +45,19 @@ bool XdpFilter::load_chain(const CompiledRules& rules, std::string* error) {
   const int chain = bpf_map__fd(skel_->maps.chain);
   const uint32_t n = uint32_t(rules.pcap_programs.size());
   for (uint32_t j = 0; j < n; j++) {
-    ClassicTail tail{bpf_map__fd(skel_->maps.scratch), j, chain, j + 1};
+    ClassicTail tail{bpf_map__fd(skel_->maps.scratch), j, chain, j + 1, bpf_map__fd(skel_->maps.counters),
+                     WG_XDP_SLOT_CHAIN_BROKEN};
     std::vector<bpf_insn> insns = translate_classic(rules.pcap_programs[j], tail);
-    std::string log(1 << 20, '\0');
-    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_XDP, .log_level = 1,
-                .log_size = uint32_t(log.size()), .log_buf = log.data());
     std::string name = fmt::format("wg_pcap_{}", j);
-    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name.c_str(), "Dual BSD/GPL", insns.data(), insns.size(), &opts);
+    LIBBPF_OPTS(bpf_prog_load_opts, quiet, .expected_attach_type = BPF_XDP);
+    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name.c_str(), "Dual BSD/GPL", insns.data(), insns.size(), &quiet);
+    std::string log;
+    if (fd < 0) {  // again, for the verifier's reasons (a log of every step could overflow a valid load)
+      log.assign(1 << 22, '\0');
+      LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_XDP, .log_level = 1,
+                  .log_size = uint32_t(log.size()), .log_buf = log.data());
+      fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name.c_str(), "Dual BSD/GPL", insns.data(), insns.size(), &opts);
+    }
     if (fd < 0) {
       int err = errno;
       // The verifier's last lines say what it refused.

@@ -167,6 +167,7 @@ TEST(XdpRules, TruncatedAndImpossibleHeadersAreMalformed) {
 )");
   ASSERT_TRUE(r.loaded());
   Bytes ok = frame4({}, tcp({}));
+  Bytes ok6 = frame6({}, tcp({}));
   Bytes ip_cut(ok.begin(), ok.begin() + 14 + 12);
   Bytes tcp_cut = frame4({}, tcp({}));
   tcp_cut.resize(14 + 20 + 12);
@@ -183,7 +184,7 @@ TEST(XdpRules, TruncatedAndImpossibleHeadersAreMalformed) {
       {"doff 4", frame4({}, tcp({.doff = 4}))},
       {"doff 0", frame4({}, tcp({.doff = 0}))},
       {"doff past the packet", options_past_end},
-      {"IPv6 header cut", Bytes(ok.begin(), ok.begin() + 14 + 30)}};
+      {"IPv6 header cut", Bytes(ok6.begin(), ok6.begin() + 14 + 30)}};
   for (const auto& [what, frame] : malformed) EXPECT_EQ(r.run(frame), kPass) << what;
   EXPECT_EQ(r.packets(WG_XDP_SLOT_MALFORMED), malformed.size());
   EXPECT_EQ(r.packets(0), 0u);
@@ -330,6 +331,70 @@ TEST(XdpRules, RateLimitKeepsOneBucketPerSourcePrefix) {
   EXPECT_EQ(r.packets(0), uint64_t(50 - 10 + 25 - 10 + 25 - 10));  // the rule counts what it dropped
   EXPECT_EQ(r.packets(WG_XDP_SLOT_DEFAULT), 30u);                   // the others went on: the default passed them
   EXPECT_EQ(r.run(frame4({.src = "192.0.2.1"}, tcp({}))), kPass);   // not UDP: not limited
+}
+
+// Several expressions in one rule set, between ordinary rules: each sets its own bit along
+// the chain, and the rules decide in order. The expected verdict is worked out from
+// libpcap's verdict for each expression.
+TEST(XdpRules, SeveralExpressionsChainAmongOrdinaryRules) {
+  Rules r(R"(  rules:
+    - {name: watch-udp, action: count, match: {protocol: udp}}
+    - {name: syn, action: drop, match: {pcap: "tcp[tcpflags] & tcp-syn != 0"}}
+    - {name: telnet, action: drop, match: {protocol: tcp, destination_port: 23}}
+    - {name: dns, action: count, match: {pcap: "udp port 53"}}
+    - {name: big-dns, action: drop, match: {pcap: "udp port 53 and greater 100", ttl: 0-63}}
+    - {name: v6, action: pass, match: {pcap: "ip6"}}
+    - {name: rest-udp, action: drop, match: {protocol: udp}}
+)");
+  ASSERT_TRUE(r.loaded());
+  std::vector<sock_filter> syn, dns, big, v6;
+  std::string error;
+  ASSERT_TRUE(compile_pcap("tcp[tcpflags] & tcp-syn != 0", &syn, &error) && compile_pcap("udp port 53", &dns, &error) &&
+              compile_pcap("udp port 53 and greater 100", &big, &error) && compile_pcap("ip6", &v6, &error));
+  struct Frame {
+    Bytes bytes;
+    bool udp, tcp23;
+    int ttl;
+  };
+  std::vector<Frame> frames = {
+      {syn4(mss(1460)), false, false, 64},
+      {frame4({}, tcp({.dport = 23, .flags = 0x10})), false, true, 64},
+      {frame4({}, tcp({.dport = 80, .flags = 0x10})), false, false, 64},
+      {frame4({.proto = 17}, udp(1, 53)), true, false, 64},
+      {frame4({.proto = 17, .ttl = 64}, udp(1, 53, Bytes(80, 0))), true, false, 64},
+      {frame4({.proto = 17, .ttl = 63}, udp(1, 53, Bytes(80, 0))), true, false, 63},
+      {frame4({.proto = 17}, udp(1, 99)), true, false, 64},
+      {frame6({.proto = 17}, udp(1, 99)), true, false, 64},
+      {syn6(mss(1460)), false, false, 64},
+  };
+  std::vector<uint64_t> counts(7, 0);
+  uint64_t defaults = 0;
+  for (const Frame& f : frames) {
+    int expected = kPass;
+    bool decided = false;
+    auto decide = [&](size_t rule, bool matches, int verdict) {
+      if (decided || !matches) return;
+      counts[rule]++;
+      if (verdict) {
+        expected = verdict;
+        decided = true;
+      }
+    };
+    decide(0, f.udp, 0);
+    decide(1, pcap_accepts(syn, f.bytes), kDrop);
+    decide(2, f.tcp23, kDrop);
+    decide(3, pcap_accepts(dns, f.bytes), 0);
+    decide(4, pcap_accepts(big, f.bytes) && f.ttl <= 63, kDrop);
+    decide(5, pcap_accepts(v6, f.bytes), kPass);
+    decide(6, f.udp, kDrop);
+    if (!decided) defaults++;
+    EXPECT_EQ(r.run(f.bytes), expected) << "frame " << (&f - frames.data());
+  }
+  for (size_t i = 0; i < counts.size(); i++) EXPECT_EQ(r.packets(i), counts[i]) << "rule " << i;
+  EXPECT_EQ(r.packets(WG_XDP_SLOT_DEFAULT), defaults);
+  EXPECT_EQ(r.packets(WG_XDP_SLOT_CHAIN_BROKEN), 0u);
+  EXPECT_GT(counts[4], 0u);
+  EXPECT_GT(counts[5], 0u);
 }
 
 TEST(XdpRules, DefaultDropAndMalformedDrop) {

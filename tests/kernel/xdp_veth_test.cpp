@@ -258,7 +258,8 @@ TEST(XdpVeth, RulesDropWhatTheySayCountExactlyAndTcpKeepsWorking) {
   ASSERT_EQ(detach.status, 0) << detach.out;
   Spawned link = spawn({"/bin/sh", "-c", "ip -n " + net.b + " link show " + net.dev_b}, "", true);
   EXPECT_EQ(link.out.find("xdp"), std::string::npos) << link.out;
-  EXPECT_NE(waggle({"status"}).out.find("no packet rules attached by waggle"), std::string::npos);
+  EXPECT_NE(waggle({"status", "--netns", net.b, "--interface", net.dev_b}).out.find("no packet rules attached by waggle"),
+            std::string::npos);
 }
 
 // A capture file of these frames, as tcpdump reads it (pcap format, Ethernet).
@@ -429,15 +430,20 @@ TEST(XdpVeth, ReplacingTheRulesUnderTrafficLosesNoLegitimatePacket) {
   VethPair net;
   TempDir dir;
   std::string first = rules_file(dir, "first", kRules);
-  std::string second = rules_file(dir, "second", R"(    - {name: flood, action: drop, match: {protocol: udp, destination_port: 9999}}
+  // Both drop the flood to 9999, the second through a tcpdump expression (a chain to swap).
+  std::string second = rules_file(dir, "second", R"(    - {name: flood, action: drop, match: {pcap: "udp dst port 9999"}}
     - {name: watch, action: count, match: {protocol: udp, destination_port: 7777}}
 )");
   ASSERT_EQ(waggle({"apply", first, "--netns", net.b, "--interface", net.dev_b}).status, 0);
   std::string out = dir.path() + "/legit";
   InNetns counter(net.b, [&] { return udp_counter(7777, out); });
   wait_for_file(out + ".ready");
+  std::string flood_out = dir.path() + "/flood";
+  InNetns flood_counter(net.b, [&] { return udp_counter(9999, flood_out); });
+  wait_for_file(flood_out + ".ready");
   const int kSent = 3000;
   InNetns sender(net.a, [] { return send_udp(7777, kSent, 400); });
+  InNetns flood(net.a, [] { return send_udp(9999, 3000, 400, "10.203.0.3"); });
   for (int i = 0; i < 8; i++) {
     Spawned s = waggle({"apply", i % 2 ? first : second, "--netns", net.b, "--interface", net.dev_b});
     ASSERT_EQ(s.status, 0) << s.out;
@@ -445,10 +451,15 @@ TEST(XdpVeth, ReplacingTheRulesUnderTrafficLosesNoLegitimatePacket) {
     usleep(50000);
   }
   ASSERT_EQ(sender.wait(), 0);
+  ASSERT_EQ(flood.wait(), 0);
   usleep(300000);
   counter.stop();
+  flood_counter.stop();
   ASSERT_EQ(counter.wait(), 0);
+  ASSERT_EQ(flood_counter.wait(), 0);
   EXPECT_EQ(read_count(out), uint64_t(kSent));
+  // Never judged by neither rule set: not one datagram of the flood got through a swap.
+  EXPECT_EQ(read_count(flood_out), 0u);
   Spawned status = waggle({"status", "--netns", net.b, "--interface", net.dev_b});
   EXPECT_NE(status.out.find("rules first from " + first), std::string::npos) << status.out;
 }
@@ -476,10 +487,14 @@ TEST(XdpVeth, AnInterfaceWithAnotherXdpProgramIsNotTakenOver) {
       << apply.out;
   EXPECT_NE(apply.out.find("(wg_xdp_filter, generic mode)"), std::string::npos) << apply.out;
   ASSERT_TRUE(enter_netns(net.b, &error)) << error;
+  uint32_t still = 0;
+  bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &still);  // the other program was left alone
   bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, nullptr);
   ASSERT_EQ(setns(self, CLONE_NEWNET), 0);
   close(self);
-  EXPECT_NE(waggle({"status"}).out.find("no packet rules attached by waggle"), std::string::npos);
+  EXPECT_NE(still, 0u);
+  EXPECT_NE(waggle({"status", "--netns", net.b, "--interface", net.dev_b}).out.find("no packet rules attached by waggle"),
+            std::string::npos);
 }
 
 }  // namespace
