@@ -54,12 +54,16 @@ bool compile_rules(const PacketRules& set, CompiledRules* out, std::string* erro
       r.match |= WG_XDP_M_FAMILY;
       r.family = uint8_t(rule.family);
     }
-    for (auto [nets, bit, id] : {std::tuple{&rule.sources, WG_XDP_M_SRC, &r.src_set},
-                                 std::tuple{&rule.destinations, WG_XDP_M_DST, &r.dst_set}}) {
+    for (auto [nets, bit, id, kinds] : {std::tuple{&rule.sources, WG_XDP_M_SRC, &r.src_set, &r.src_kinds},
+                                        std::tuple{&rule.destinations, WG_XDP_M_DST, &r.dst_set, &r.dst_kinds}}) {
       if (nets->empty()) continue;
       r.match |= bit;
       *id = next_set++;
-      for (const Cidr& c : *nets) out->networks.push_back(net_key(*id, c));
+      for (const Cidr& c : *nets) {
+        bool host = c.prefix_len == (c.family == AF_INET ? 32 : 128);
+        (host ? out->hosts : out->networks).push_back(net_key(*id, c));
+        *kinds |= host ? WG_XDP_SET_HOSTS : WG_XDP_SET_NETWORKS;
+      }
     }
     if (rule.protocol) {
       r.match |= WG_XDP_M_PROTO;
@@ -145,8 +149,9 @@ bool compile_rules(const PacketRules& set, CompiledRules* out, std::string* erro
     out->names.push_back(rule.name);
   }
   out->settings.n_pcap = uint8_t(out->pcap_programs.size());
-  if (out->networks.size() > kMaxNetworks) {
-    *error = fmt::format("{}: {} networks in all rules, at most {}", set.source, out->networks.size(), kMaxNetworks);
+  if (out->networks.size() + out->hosts.size() > kMaxNetworks) {
+    *error = fmt::format("{}: {} networks in all rules, at most {}", set.source,
+                         out->networks.size() + out->hosts.size(), kMaxNetworks);
     return false;
   }
   return true;

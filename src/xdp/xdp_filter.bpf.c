@@ -44,6 +44,13 @@ struct {
 } networks SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1 << 16); /* set by user space to the addresses given */
+  __type(key, struct wg_xdp_net_key);
+  __type(value, u8);
+} hosts SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, WG_XDP_SLOTS);
   __type(key, u32);
@@ -235,7 +242,8 @@ static __always_inline bool parse_l3(struct xdp_md *ctx, struct packet *p, void 
     p->l4 = at;
     return true;
   }
-  p->family = 0; /* not IP: only VLAN rules can match */
+  p->family = 0; /* not IP: only VLAN and tcpdump-expression rules can match */
+  __builtin_memset(p->src.addr, 0, sizeof(p->src.addr)); /* a rate_limit rule's bucket key */
   return true;
 }
 
@@ -326,10 +334,11 @@ __attribute__((noinline)) int port_matches(const struct wg_xdp_rule *r, int dest
   return 0;
 }
 
-static __always_inline bool in_set(struct wg_xdp_net_key *key, u32 set) {
+static __always_inline bool in_set(struct wg_xdp_net_key *key, u32 set, u8 kinds) {
   key->prefixlen = 32 + 128;
   key->set = set;
-  return bpf_map_lookup_elem(&networks, key) != NULL;
+  if ((kinds & WG_XDP_SET_HOSTS) && bpf_map_lookup_elem(&hosts, key)) return true;
+  return (kinds & WG_XDP_SET_NETWORKS) && bpf_map_lookup_elem(&networks, key) != NULL;
 }
 
 __attribute__((noinline)) int option_matches(struct packet *p, const struct wg_xdp_rule *r) {
@@ -391,8 +400,8 @@ __attribute__((noinline)) int rule_matches(struct xdp_md *ctx, struct packet *p,
   if ((m & WG_XDP_M_ICMP_TYPE) && p->icmp_type != r->icmp_type) return false;
   if ((m & WG_XDP_M_ICMP_CODE) && p->icmp_code != r->icmp_code) return false;
   if ((m & WG_XDP_M_TCP_OPTION) && !option_matches(p, r)) return false;
-  if ((m & WG_XDP_M_SRC) && !in_set(&p->src, r->src_set)) return false;
-  if ((m & WG_XDP_M_DST) && !in_set(&p->dst, r->dst_set)) return false;
+  if ((m & WG_XDP_M_SRC) && !in_set(&p->src, r->src_set, r->src_kinds)) return false;
+  if ((m & WG_XDP_M_DST) && !in_set(&p->dst, r->dst_set, r->dst_kinds)) return false;
   if (m & WG_XDP_M_BYTES) {
     for (int i = 0; i < WG_XDP_BYTE_MATCHES; i++) {
       if (i >= r->n_bytes) break;
@@ -479,7 +488,9 @@ int wg_xdp_filter(struct xdp_md *ctx) {
   struct wg_xdp_settings *s = bpf_map_lookup_elem(&settings, &zero);
   struct packet *p = bpf_map_lookup_elem(&scratch, &zero);
   if (!s || !p) return XDP_PASS;
-  __builtin_memset(p, 0, sizeof(*p));
+  /* The fields before the option lists; those are read only below n_opts, the addresses are
+   * written by the parser. */
+  __builtin_memset(p, 0, __builtin_offsetof(struct packet, opt_kind));
   p->frame_len = end - data;
   p->verdict = UNDECIDED;
   if (!parse_l3(ctx, p, data, end) || !parse_l4(ctx, p, s->needs)) {

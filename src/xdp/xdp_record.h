@@ -114,7 +114,8 @@ struct wg_xdp_rule {
    * currency: a packet costs rl_interval_ns, the bucket holds rl_capacity_ns. */
   __u64 rl_interval_ns, rl_capacity_ns;
   __u8 rl_prefix4, rl_prefix6;
-  __u8 pad2[6];
+  __u8 src_kinds, dst_kinds; /* WG_XDP_SET_*: where the set's addresses are */
+  __u8 pad2[4];
 };
 
 struct wg_xdp_bucket_key {
@@ -132,7 +133,12 @@ struct wg_xdp_settings {
   __u32 needs;           /* union of the rules' match bits: what the parser must look at */
 };
 
-/* Networks trie key: the set id, then the address as IPv6 (IPv4 mapped, ::ffff:a.b.c.d).
+/* A set's whole addresses (/32, /128) are in the `hosts` hash, its shorter networks in the
+ * `networks` trie: an exact lookup costs less than a trie walk. */
+#define WG_XDP_SET_HOSTS (1u << 0)
+#define WG_XDP_SET_NETWORKS (1u << 1)
+
+/* Networks trie key (and hosts hash key, prefixlen 160): the set id, then the address as IPv6 (IPv4 mapped, ::ffff:a.b.c.d).
  * prefixlen counts the set id's 32 bits. */
 struct wg_xdp_net_key {
   __u32 prefixlen;

@@ -82,7 +82,9 @@ TEST(XdpRulesParse, ReadsEveryMatch) {
   ASSERT_EQ(compiled.rules.size(), 2u);
   EXPECT_EQ(compiled.settings.n_rules, 2u);
   EXPECT_EQ(compiled.settings.default_action, WG_XDP_ACT_DROP);
-  ASSERT_EQ(compiled.networks.size(), 2u);
+  ASSERT_EQ(compiled.networks.size(), 1u);  // 10.0.0.0/8 in the trie
+  ASSERT_EQ(compiled.hosts.size(), 1u);     // 192.168.1.1 in the hash
+  EXPECT_EQ(compiled.rules[0].src_kinds, WG_XDP_SET_HOSTS | WG_XDP_SET_NETWORKS);
   EXPECT_EQ(compiled.networks[0].prefixlen, 32u + 96 + 8);  // 10.0.0.0/8, IPv4-mapped, after the set id
   EXPECT_EQ(compiled.networks[0].addr[10], 0xff);
   EXPECT_EQ(compiled.networks[0].addr[12], 10);
