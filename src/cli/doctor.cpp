@@ -1,6 +1,7 @@
 #include "cli/doctor.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/utsname.h>
 
 #include "core/feature_probe.hpp"
@@ -9,6 +10,7 @@
 #include "sensors/network/network_sensor.hpp"
 #include "sensors/process/process_sensor.hpp"
 #include "sensors/profile/sampler.hpp"
+#include "xdp/xdp_support.hpp"
 
 namespace waggle {
 
@@ -42,6 +44,20 @@ int run_doctor() {
                                                          {"off-cpu", plan_offcpu_profiler(k)}};
   for (const auto& [name, plan] : optional)
     fmt::print("{:<10} {:<9} {}\n", name, plan.can_run ? "ready" : "disabled", plan.can_run ? plan.hook : plan.reason);
+  // Packet rules: where they would run in the driver (asked of the kernel, nothing attached).
+  std::string why;
+  std::vector<XdpInterfaceSupport> interfaces = xdp_interface_support(&why);
+  if (!k.xdp.ok) {
+    fmt::print("{:<10} {:<9} {}\n", "xdp", "disabled", k.xdp.detail);
+  } else if (interfaces.empty()) {
+    fmt::print("{:<10} {:<9} {}\n", "xdp", "ready", why.empty() ? "no interface" : why);
+  } else {
+    std::vector<std::string> native, generic;
+    for (const XdpInterfaceSupport& i : interfaces) (i.native ? native : generic).push_back(i.name);
+    fmt::print("{:<10} {:<9} native XDP on: {}; generic mode only on: {}\n", "xdp", "ready",
+               native.empty() ? "none" : fmt::format("{}", fmt::join(native, ", ")),
+               generic.empty() ? "none" : fmt::format("{}", fmt::join(generic, ", ")));
+  }
   bool ok = k.can_load_bpf() && ready > 0;
   fmt::print("\n{}\n",
              ok ? fmt::format("the agent can run: {} of {} sensors ready", ready, std::size(sensors))

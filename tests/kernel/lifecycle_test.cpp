@@ -70,6 +70,7 @@ TEST_F(LifecycleTest, DoctorSaysTheAgentCanRunAndWhichHooksItUses) {
   EXPECT_NE(doctor.out.find("file       ready"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("profiler   ready     perf_event cpu-clock"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("off-cpu    ready     tp_btf/sched_switch"), std::string::npos) << doctor.out;
+  EXPECT_NE(doctor.out.find("xdp        ready     native XDP on: "), std::string::npos) << doctor.out;
   EXPECT_EQ(waggle_programs_left(), std::vector<std::string>{});
 }
 

@@ -464,6 +464,17 @@ TEST(XdpVeth, ReplacingTheRulesUnderTrafficLosesNoLegitimatePacket) {
   EXPECT_NE(status.out.find("rules first from " + first), std::string::npos) << status.out;
 }
 
+// doctor asks the kernel which interfaces run XDP in their driver: a veth does, lo does not.
+TEST(XdpVeth, DoctorSaysWhichInterfacesSupportNativeXdp) {
+  VethPair net;
+  Spawned doctor = spawn({"/usr/sbin/ip", "netns", "exec", net.b, WAGGLE_BINARY, "doctor"}, "", true);
+  size_t at = doctor.out.find("xdp        ready     native XDP on: ");
+  ASSERT_NE(at, std::string::npos) << doctor.out;
+  std::string line = doctor.out.substr(at, doctor.out.find('\n', at) - at);
+  EXPECT_NE(line.find("native XDP on: " + net.dev_b + ";"), std::string::npos) << line;
+  EXPECT_NE(line.find("generic mode only on: lo"), std::string::npos) << line;
+}
+
 TEST(XdpVeth, AnInterfaceWithAnotherXdpProgramIsNotTakenOver) {
   VethPair net;
   TempDir dir;
