@@ -211,6 +211,13 @@ bool read_applied(const std::string& dir, XdpApplied* out, std::string* error) {
   return true;
 }
 
+// The pin root and its parent, when nothing is pinned there any more (best effort: another
+// command may be pinning).
+void remove_empty_pin_root() {
+  rmdir(kXdpPinRoot);
+  rmdir(std::filesystem::path(kXdpPinRoot).parent_path().c_str());
+}
+
 // Holds an exclusive lock on the pin root: applies and detaches of the host run one at a time.
 class PinLock {
  public:
@@ -235,6 +242,10 @@ bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const Pac
     return false;
   }
   if (!ensure_pin_root(error)) return false;
+  // A refusal leaves no directory behind (rmdir fails on what holds pins).
+  struct CleanUp {
+    ~CleanUp() { remove_empty_pin_root(); }
+  } clean_up;
   PinLock lock;
   const uint64_t netns = current_netns_inode();
   const std::string dir = pin_dir(ifindex);
@@ -327,6 +338,7 @@ bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const Pac
     *error = fmt::format("cannot pin under {}: {} (the rules are not attached)", dir, strerror(errno));
     std::string ignored;
     remove_pins(dir, &ignored);
+    remove_empty_pin_root();
     return false;
   }
   result->mode = mode_name(flags);
@@ -360,7 +372,9 @@ bool detach_xdp(const std::string& ifname, std::string* error) {
     *error = fmt::format("waggle has no rules on {}", ifname);
     return false;
   }
-  return remove_pins(dir, error);  // the last reference to the link: the program is detached
+  bool removed = remove_pins(dir, error);  // the last reference to the link: the program is detached
+  remove_empty_pin_root();
+  return removed;
 }
 
 int detach_all_xdp(std::string* error) {
@@ -372,6 +386,7 @@ int detach_all_xdp(std::string* error) {
     if (!remove_pins(entry.path().string(), error)) return -1;
     n++;
   }
+  remove_empty_pin_root();
   return n;
 }
 
