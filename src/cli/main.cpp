@@ -226,10 +226,18 @@ int main(int argc, char** argv) {
   auto* xdp_detach = xdp->add_subcommand("detach", "Detach waggle's packet rules from an interface");
   bool xdp_all = false;
   xdp_detach->add_flag("--all", xdp_all, "From every interface, in every network namespace, also those gone");
-  for (auto* sub : {xdp_apply, xdp_status, xdp_detach}) {
+  auto* xdp_samples = xdp->add_subcommand(
+      "samples", "Print the packets sample rules take on an interface, as packet.sample JSON lines");
+  uint64_t samples_count = 0;
+  double samples_duration = 0;
+  std::string samples_pcap;
+  xdp_samples->add_option("-n,--count", samples_count, "Stop after this many samples (default: SIGINT)");
+  xdp_samples->add_option("-d,--duration", samples_duration, "Stop after this many seconds")->check(CLI::PositiveNumber);
+  xdp_samples->add_option("--pcap", samples_pcap, "Also write the samples to this pcap file (tcpdump -r reads it)");
+  for (auto* sub : {xdp_apply, xdp_status, xdp_detach, xdp_samples}) {
     auto* opt = sub->add_option("-i,--interface", xdp_cmd.interface,
                                 sub == xdp_status ? "Only this interface" : "The interface (never eth0 or lo in tests)");
-    if (sub == xdp_apply) opt->required();
+    if (sub == xdp_apply || sub == xdp_samples) opt->required();
     if (sub == xdp_detach) opt->excludes("--all");
     sub->add_option("--netns", xdp_cmd.netns,
                     "The interface's network namespace: a name under /run/netns (ip netns) or a path");
@@ -246,6 +254,7 @@ int main(int argc, char** argv) {
   if (xdp_check->parsed()) return waggle::run_xdp_check(xdp_cmd);
   if (xdp_apply->parsed()) return waggle::run_xdp_apply(xdp_cmd);
   if (xdp_status->parsed()) return waggle::run_xdp_status(xdp_cmd);
+  if (xdp_samples->parsed()) return waggle::run_xdp_samples(xdp_cmd, samples_count, samples_duration, samples_pcap);
   if (xdp_detach->parsed()) {
     if (!xdp_all && xdp_cmd.interface.empty()) {
       fmt::print(stderr, "waggle: xdp detach: give --interface IF, or --all\n");

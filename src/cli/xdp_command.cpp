@@ -6,7 +6,17 @@
 
 #include <vector>
 
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <memory>
+
 #include "core/netns.hpp"
+#include "xdp/packet_decode.hpp"
 #include "xdp/compile.hpp"
 #include "xdp/xdp_attach.hpp"
 #include "xdp/rules.hpp"
@@ -157,15 +167,89 @@ int run_xdp_status(const XdpCommand& c) {
     fmt::print("  {:<24} {:>14} {:>16}\n", "rule", "packets", "bytes");
     for (size_t i = 0; i < a.counters.size(); i++) {
       size_t past = i - std::min(i, a.rule_names.size());
-      std::string name = i < a.rule_names.size() ? a.rule_names[i]
-                         : past == 0             ? "(no rule: default)"
-                         : past == 1             ? "(malformed)"
-                                                 : "(chain broken)";
+      static const char* const kSlots[] = {"(no rule: default)", "(malformed)", "(chain broken)", "(samples lost)"};
+      std::string name = i < a.rule_names.size() ? a.rule_names[i] : kSlots[std::min<size_t>(past, 3)];
       fmt::print("  {:<24} {:>14} {:>16}\n", name, a.counters[i].packets, a.counters[i].bytes);
     }
   }
   if (shown == 0)
     fmt::print("no packet rules attached by waggle{}\n", c.interface.empty() ? "" : " on " + c.interface);
+  return 0;
+}
+
+namespace {
+
+std::atomic<bool> samples_stop{false};
+
+struct SampleReader {
+  const std::vector<std::string>* names;
+  const std::string* interface;
+  PcapWriter* pcap;
+  uint64_t seen = 0;
+  uint64_t wanted = 0;
+};
+
+int on_sample(void* ctx, void* data, size_t size) {
+  auto* r = static_cast<SampleReader*>(ctx);
+  if (r->wanted && r->seen >= r->wanted) return -1;  // enough: left in the ring
+  if (size < offsetof(wg_xdp_sample, data)) return 0;
+  const auto& s = *static_cast<const wg_xdp_sample*>(data);
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  std::string rule = s.rule < r->names->size() ? (*r->names)[s.rule] : std::to_string(s.rule);
+  if (r->pcap) r->pcap->write(s, now);
+  fmt::print("{}\n", packet_sample_json(s, rule, *r->interface, now));
+  r->seen++;
+  return 0;
+}
+
+}  // namespace
+
+int run_xdp_samples(const XdpCommand& c, uint64_t count, double duration_s, const std::string& pcap_path) {
+  if (!enter(c)) return 2;
+  std::vector<std::string> names;
+  std::string error;
+  int ring_fd = open_xdp_samples(c.interface, &names, &error);
+  if (ring_fd < 0) {
+    fmt::print(stderr, "waggle: {}\n", error);
+    return 1;
+  }
+  FILE* file = nullptr;
+  std::unique_ptr<PcapWriter> pcap;
+  if (!pcap_path.empty()) {
+    file = fopen(pcap_path.c_str(), "wb");
+    if (!file) {
+      fmt::print(stderr, "waggle: --pcap {}: {}\n", pcap_path, strerror(errno));
+      close(ring_fd);
+      return 2;
+    }
+    pcap = std::make_unique<PcapWriter>(file);
+  }
+  SampleReader reader{&names, &c.interface, pcap.get(), 0, count};
+  ring_buffer* ring = ring_buffer__new(ring_fd, on_sample, &reader, nullptr);
+  if (!ring) {
+    fmt::print(stderr, "waggle: cannot read the sample ring: {}\n", strerror(errno));
+    close(ring_fd);
+    if (file) fclose(file);
+    return 1;
+  }
+  std::signal(SIGINT, [](int) { samples_stop = true; });
+  std::signal(SIGTERM, [](int) { samples_stop = true; });
+  auto until = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                      std::chrono::duration<double>(duration_s > 0 ? duration_s : 1e9));
+  while (!samples_stop && std::chrono::steady_clock::now() < until && !(count && reader.seen >= count)) {
+    ring_buffer__poll(ring, 100);
+    fflush(stdout);
+  }
+  ring_buffer__free(ring);
+  close(ring_fd);
+  bool written = !pcap || pcap->ok();
+  if (file && fclose(file) != 0) written = false;
+  if (!written) {
+    fmt::print(stderr, "waggle: --pcap {}: write failed\n", pcap_path);
+    return 1;
+  }
   return 0;
 }
 

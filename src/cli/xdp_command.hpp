@@ -23,6 +23,9 @@ int run_xdp_check(const XdpCommand& command);
 int run_xdp_apply(const XdpCommand& command);
 // What waggle has attached, with each rule's packet and byte counters.
 int run_xdp_status(const XdpCommand& command);
+// Prints packet.sample JSON lines of the sample rules on --interface (and writes them to a pcap
+// file if given) until `count` samples, `duration_s` seconds or SIGINT.
+int run_xdp_samples(const XdpCommand& command, uint64_t count, double duration_s, const std::string& pcap);
 // Detaches waggle's rules from --interface (or from everywhere with all).
 int run_xdp_detach(const XdpCommand& command, bool all);
 

@@ -15,6 +15,7 @@ uint8_t action_code(PacketAction a) {
   return a == PacketAction::kDrop        ? WG_XDP_ACT_DROP
          : a == PacketAction::kCount     ? WG_XDP_ACT_COUNT
          : a == PacketAction::kRateLimit ? WG_XDP_ACT_RATE_LIMIT
+         : a == PacketAction::kSample    ? WG_XDP_ACT_SAMPLE
                                          : WG_XDP_ACT_PASS;
 }
 
@@ -143,6 +144,11 @@ bool compile_rules(const PacketRules& set, CompiledRules* out, std::string* erro
       r.rl_capacity_ns = r.rl_interval_ns * rule.rate_limit.burst;
       r.rl_prefix4 = rule.rate_limit.ipv4_prefix;
       r.rl_prefix6 = rule.rate_limit.ipv6_prefix;
+    }
+    if (rule.action == PacketAction::kSample) {
+      r.rl_interval_ns = 1000000000ull / rule.sample.rate;
+      r.rl_capacity_ns = r.rl_interval_ns * rule.sample.burst;
+      r.sample_bytes = uint16_t(rule.sample.bytes);
     }
     out->settings.needs |= r.match;
     out->rules.push_back(r);

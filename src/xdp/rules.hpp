@@ -14,7 +14,15 @@
 
 namespace waggle {
 
-enum class PacketAction { kPass, kDrop, kCount, kRateLimit };
+enum class PacketAction { kPass, kDrop, kCount, kRateLimit, kSample };
+
+// A prefix of each matching packet posted to user space (`waggle xdp samples`), at most
+// `rate` a second with bursts of `burst`, for the whole rule.
+struct SampleSettings {
+  uint32_t bytes = 128;  // 1 to 256
+  uint32_t rate = 100;
+  uint32_t burst = 100;
+};
 
 // A token bucket per source address (masked to a prefix): `rate` packets a second, bursts of
 // `burst`. Packets over it are dropped; the others go on to the next rules.
@@ -64,6 +72,7 @@ struct PacketRule {
   std::optional<uint16_t> vlan;  // 0 to 4095, or kUntagged
   uint8_t fragments = 0;         // WG_XDP_FRAG_* bits; 0: any
   RateLimit rate_limit;          // for PacketAction::kRateLimit
+  SampleSettings sample;         // for PacketAction::kSample
   std::string pcap;              // a tcpdump expression, as given
   std::vector<sock_filter> pcap_program;  // ... compiled by libpcap to classic BPF
 };

@@ -25,7 +25,7 @@ using yaml_check::Value;
 constexpr std::string_view kApiVersion = "waggle.dev/v1";
 constexpr std::string_view kKind = "PacketRules";
 constexpr std::string_view kNameExpected = "a name (1 to 63 of a-z, 0-9 and '-', starting with a letter)";
-constexpr std::string_view kActionExpected = "drop, pass, count or rate_limit";
+constexpr std::string_view kActionExpected = "drop, pass, count, rate_limit or sample";
 constexpr std::string_view kVerdictExpected = "drop or pass";
 constexpr std::string_view kNetworkExpected =
     "an IPv4 or IPv6 address or network (e.g. 10.0.0.0/8, 192.168.1.1, fd00::/8)";
@@ -109,6 +109,7 @@ PacketAction action(Reader& r, const Value& v, bool count_allowed) {
   if (s == "pass") return PacketAction::kPass;
   if (s == "count" && count_allowed) return PacketAction::kCount;
   if (s == "rate_limit" && count_allowed) return PacketAction::kRateLimit;
+  if (s == "sample" && count_allowed) return PacketAction::kSample;
   r.fail(v, count_allowed ? kActionExpected : kVerdictExpected);
 }
 
@@ -280,6 +281,20 @@ RateLimit rate_limit(Reader& r, const Value& v) {
   return out;
 }
 
+SampleSettings sample_settings(Reader& r, const Value& v) {
+  SampleSettings s;
+  bool burst_given = false;
+  for (const Entry& e : r.mapping(v, {"bytes", "rate", "burst"})) {
+    uint32_t n = uint32_t(number(r, e.value, {e.key == "bytes" ? WG_XDP_SAMPLE_MAX : 1000000u,
+                                               e.key == "bytes" ? "bytes, 1 to 256" : "samples, 1 to 1000000"}));
+    if (n == 0) Reader::fail_message(e.value, "expected at least 1, got 0");
+    (e.key == "bytes" ? s.bytes : e.key == "rate" ? s.rate : s.burst) = n;
+    burst_given |= e.key == "burst";
+  }
+  if (!burst_given) s.burst = s.rate;
+  return s;
+}
+
 void implied_family(PacketRule& rule, const Value& at, int family, const std::string& why) {
   if (rule.family != 0 && rule.family != family)
     Reader::fail_message(at, why + " is IPv" + std::to_string(family) + ", but the rule is IPv" +
@@ -370,7 +385,7 @@ PacketRule read_rule(Reader& r, const Value& v, size_t index) {
   PacketRule rule;
   rule.line = v.mark.line + 1;
   std::map<std::string, Value> f;
-  for (Entry& e : r.mapping(v, {"name", "action", "match", "rate_limit"})) f.emplace(e.key, e.value);
+  for (Entry& e : r.mapping(v, {"name", "action", "match", "rate_limit", "sample"})) f.emplace(e.key, e.value);
   rule.name = "rule-" + std::to_string(index + 1);
   if (f.count("name")) {
     rule.name = r.string(f["name"], kNameExpected);
@@ -385,6 +400,9 @@ PacketRule read_rule(Reader& r, const Value& v, size_t index) {
   } else if (f.count("rate_limit")) {
     Reader::fail_message(f["rate_limit"], "rate_limit is for action: rate_limit");
   }
+  if (f.count("sample") && rule.action != PacketAction::kSample)
+    Reader::fail_message(f["sample"], "sample is for action: sample");
+  if (f.count("sample")) rule.sample = sample_settings(r, f["sample"]);
   if (!f.count("match")) Reader::fail_message(v, "missing key \"match\" (what packets the rule is for)");
   read_match(r, f["match"], rule);
   return rule;
@@ -443,7 +461,7 @@ std::optional<PacketRules> load_packet_rules(const std::string& path, std::strin
 }
 
 std::string_view packet_action_name(PacketAction action) {
-  constexpr std::string_view kNames[] = {"pass", "drop", "count", "rate_limit"};
+  constexpr std::string_view kNames[] = {"pass", "drop", "count", "rate_limit", "sample"};
   return kNames[size_t(action)];
 }
 

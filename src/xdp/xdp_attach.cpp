@@ -189,7 +189,11 @@ bool read_applied(const std::string& dir, XdpApplied* out, std::string* error) {
   };
   Fd records(program_map(prog.get(), "rules")), settings(program_map(prog.get(), "settings"));
   auto action = [](uint8_t a) -> std::string {
-    return a == WG_XDP_ACT_DROP ? "drop" : a == WG_XDP_ACT_COUNT ? "count" : a == WG_XDP_ACT_RATE_LIMIT ? "rate_limit" : "pass";
+    return a == WG_XDP_ACT_DROP         ? "drop"
+           : a == WG_XDP_ACT_COUNT      ? "count"
+           : a == WG_XDP_ACT_RATE_LIMIT ? "rate_limit"
+           : a == WG_XDP_ACT_SAMPLE     ? "sample"
+                                        : "pass";
   };
   for (uint32_t i = 0; i < meta.n_rules && i < WG_XDP_MAX_RULES; i++) {
     char name[WG_XDP_NAME_MAX] = {};
@@ -208,6 +212,7 @@ bool read_applied(const std::string& dir, XdpApplied* out, std::string* error) {
   out->counters.push_back(counter(WG_XDP_SLOT_DEFAULT));
   out->counters.push_back(counter(WG_XDP_SLOT_MALFORMED));
   out->counters.push_back(counter(WG_XDP_SLOT_CHAIN_BROKEN));
+  out->counters.push_back(counter(WG_XDP_SLOT_SAMPLE_LOST));
   return true;
 }
 
@@ -358,6 +363,26 @@ std::vector<XdpApplied> xdp_applied(std::string* error) {
       *error += (error->empty() ? "" : "; ") + why;
   }
   return out;
+}
+
+int open_xdp_samples(const std::string& ifname, std::vector<std::string>* rule_names, std::string* error) {
+  uint32_t ifindex = if_nametoindex(ifname.c_str());
+  if (ifindex == 0) {
+    *error = fmt::format("no interface {} in this network namespace", ifname);
+    return -1;
+  }
+  std::string dir = pin_dir(ifindex);
+  XdpApplied applied;
+  if (access((dir + "/link").c_str(), F_OK) != 0) {
+    *error = fmt::format("waggle has no rules on {}", ifname);
+    return -1;
+  }
+  if (!read_applied(dir, &applied, error)) return -1;
+  *rule_names = applied.rule_names;
+  Fd prog(bpf_prog_get_fd_by_id(applied.program_id));
+  int ring = prog.get() < 0 ? -1 : program_map(prog.get(), "packet_samples");
+  if (ring < 0) *error = fmt::format("the program on {} has no sample ring", ifname);
+  return ring;
 }
 
 bool detach_xdp(const std::string& ifname, std::string* error) {

@@ -417,6 +417,51 @@ struct loop_ctx {
   struct packet *p;
 };
 
+/* GCRA: takes one packet's cost from the bucket kept as `tat`, or says it is over. */
+static __always_inline bool gcra_take(u64 *tat, u64 now, u64 interval, u64 capacity) {
+  for (int attempt = 0; attempt < 4; attempt++) {
+    u64 old = *tat;
+    u64 next = (old > now ? old : now) + interval;
+    if (next - now > capacity) return false;
+    if (__sync_val_compare_and_swap(tat, old, next) == old) return true;
+  }
+  return false; /* four CPUs raced this bucket in a row: it is flooding */
+}
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 20);
+} packet_samples SEC(".maps");
+
+/* sample rules' buckets, by rule. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, WG_XDP_MAX_RULES);
+  __type(key, u32);
+  __type(value, u64);
+} sample_rate SEC(".maps");
+
+static __always_inline void sample(struct xdp_md *ctx, struct packet *p, const struct wg_xdp_rule *r, u32 index) {
+  u64 *tat = bpf_map_lookup_elem(&sample_rate, &index);
+  if (!tat || !gcra_take(tat, bpf_ktime_get_ns(), r->rl_interval_ns, r->rl_capacity_ns)) return;
+  struct wg_xdp_sample *s = bpf_ringbuf_reserve(&packet_samples, sizeof(*s), 0);
+  if (!s) {
+    count(WG_XDP_SLOT_SAMPLE_LOST, p->frame_len);
+    return;
+  }
+  u32 n = r->sample_bytes < p->frame_len ? r->sample_bytes : p->frame_len;
+  asm volatile("" : "+r"(n));
+  n &= 0x1ff;
+  if (n > WG_XDP_SAMPLE_MAX) n = WG_XDP_SAMPLE_MAX;
+  s->ktime = bpf_ktime_get_ns();
+  s->rule = index;
+  s->frame_len = p->frame_len;
+  s->pad = 0;
+  if (n == 0 || bpf_xdp_load_bytes(ctx, 0, s->data, n) != 0) n = 0;
+  s->captured = n;
+  bpf_ringbuf_submit(s, 0);
+}
+
 /* True when the packet's source is over its bucket. */
 static __always_inline bool over_limit(struct packet *p, const struct wg_xdp_rule *r, u32 index) {
   struct wg_xdp_bucket_key key = {.rule = index};
@@ -434,13 +479,7 @@ static __always_inline bool over_limit(struct packet *p, const struct wg_xdp_rul
     b = bpf_map_lookup_elem(&buckets, &key); /* another CPU made it first */
     if (!b) return false;
   }
-  for (int attempt = 0; attempt < 4; attempt++) {
-    u64 old = b->tat_ns;
-    u64 next = (old > now ? old : now) + r->rl_interval_ns;
-    if (next - now > r->rl_capacity_ns) return true;
-    if (__sync_val_compare_and_swap(&b->tat_ns, old, next) == old) return false;
-  }
-  return true; /* four CPUs raced this source's bucket in a row: it is flooding */
+  return !gcra_take(&b->tat_ns, now, r->rl_interval_ns, r->rl_capacity_ns);
 }
 
 static long eval_rule(u32 index, void *data) {
@@ -456,7 +495,8 @@ static long eval_rule(u32 index, void *data) {
     return 1;
   }
   count(index, p->frame_len);
-  if (r->action == WG_XDP_ACT_COUNT) return 0;
+  if (r->action == WG_XDP_ACT_SAMPLE) sample(l->ctx, p, r, index);
+  if (r->action == WG_XDP_ACT_COUNT || r->action == WG_XDP_ACT_SAMPLE) return 0;
   p->verdict = r->action;
   return 1;
 }

@@ -18,7 +18,8 @@
 #define WG_XDP_SLOT_DEFAULT WG_XDP_MAX_RULES
 #define WG_XDP_SLOT_MALFORMED (WG_XDP_MAX_RULES + 1)
 #define WG_XDP_SLOT_CHAIN_BROKEN (WG_XDP_MAX_RULES + 2)
-#define WG_XDP_SLOTS (WG_XDP_MAX_RULES + 3)
+#define WG_XDP_SLOT_SAMPLE_LOST (WG_XDP_MAX_RULES + 3) /* samples the ring had no room for */
+#define WG_XDP_SLOTS (WG_XDP_MAX_RULES + 4)
 
 /* What a rule matches on: bit set = that field is checked. */
 enum wg_xdp_match {
@@ -66,6 +67,19 @@ enum wg_xdp_action {
   WG_XDP_ACT_DROP = 1,
   WG_XDP_ACT_COUNT = 2, /* counted, evaluation goes on: what a drop would catch */
   WG_XDP_ACT_RATE_LIMIT = 3, /* over its source's token bucket: dropped (and counted); else evaluation goes on */
+  WG_XDP_ACT_SAMPLE = 4,     /* counted; a prefix posted to user space within the rule's rate; evaluation goes on */
+};
+
+#define WG_XDP_SAMPLE_MAX 256 /* bytes of a packet a sample holds at most */
+
+/* A sampled packet, as the `packet_samples` ring carries it. */
+struct wg_xdp_sample {
+  __u64 ktime;      /* CLOCK_MONOTONIC ns */
+  __u32 rule;
+  __u32 frame_len;  /* the whole frame's */
+  __u32 captured;   /* bytes in data[] */
+  __u32 pad;
+  __u8 data[WG_XDP_SAMPLE_MAX];
 };
 
 /* Where a byte match's offset starts. */
@@ -111,11 +125,13 @@ struct wg_xdp_rule {
   struct wg_xdp_range16 dport[WG_XDP_PORT_RANGES];
   struct wg_xdp_bytes bytes[WG_XDP_BYTE_MATCHES];
   /* rate_limit: a token bucket per source address masked to these prefixes; time is the
-   * currency: a packet costs rl_interval_ns, the bucket holds rl_capacity_ns. */
+   * currency: a packet costs rl_interval_ns, the bucket holds rl_capacity_ns. sample: the
+   * same, one bucket for the rule. */
   __u64 rl_interval_ns, rl_capacity_ns;
   __u8 rl_prefix4, rl_prefix6;
   __u8 src_kinds, dst_kinds; /* WG_XDP_SET_*: where the set's addresses are */
-  __u8 pad2[4];
+  __u16 sample_bytes;        /* sample: prefix posted, at most WG_XDP_SAMPLE_MAX */
+  __u8 pad2[2];
 };
 
 struct wg_xdp_bucket_key {

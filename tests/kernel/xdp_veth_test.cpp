@@ -426,6 +426,59 @@ TEST(XdpVeth, RunAttachesFromItsConfigurationExportsMetricsAndDetachesAtStop) {
   EXPECT_FALSE(attached());
 }
 
+// sample: a prefix of each matching packet reaches `waggle xdp samples`, decoded, and a pcap
+// file tcpdump reads; never more than the rule's burst and rate.
+TEST(XdpVeth, SampledPacketsArriveDecodedAndAsAPcapWithinTheirRate) {
+  VethPair net;
+  TempDir dir;
+  std::string file = rules_file(dir, "sampled", R"(    - name: watch-5555
+      action: sample
+      sample: {bytes: 64, rate: 1, burst: 12}
+      match: {protocol: udp, destination_port: 5555}
+)");
+  ASSERT_EQ(waggle({"apply", file, "--netns", net.b, "--interface", net.dev_b}).status, 0);
+  std::string pcap = dir.path() + "/samples.pcap";
+  std::string out = dir.path() + "/samples.json";
+  pid_t reader = fork();
+  if (reader == 0) {
+    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    execl(WAGGLE_BINARY, WAGGLE_BINARY, "xdp", "samples", "--netns", net.b.c_str(), "--interface", net.dev_b.c_str(),
+          "--duration", "2", "--pcap", pcap.c_str(), nullptr);
+    _exit(127);
+  }
+  usleep(300000);
+  InNetns sender(net.a, [] { return send_udp(5555, 40, 1000); });  // 40 datagrams of 74 bytes
+  ASSERT_EQ(sender.wait(), 0);
+  int status = 0;
+  waitpid(reader, &status, 0);
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  std::ifstream in(out);
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(in, line)) lines.push_back(line);
+  // The burst of 12, and (at 1 a second) at most one more while the datagrams went.
+  ASSERT_GE(lines.size(), 12u);
+  ASSERT_LE(lines.size(), 13u);
+  for (const std::string& l : lines) {
+    json j = json::parse(l);
+    EXPECT_EQ(j["type"], "packet.sample");
+    EXPECT_EQ(j["rule"], "watch-5555");
+    EXPECT_EQ(j["interface"], net.dev_b);
+    EXPECT_EQ(j["length"], 14 + 20 + 8 + 32);
+    EXPECT_EQ(j["captured"], 64);
+    EXPECT_EQ(j["ip"]["src"], "10.203.0.1");
+    EXPECT_EQ(j["ip"]["dst"], "10.203.0.2");
+    EXPECT_EQ(j["ip"]["protocol"], 17);
+    EXPECT_EQ(j["udp"]["dport"], 5555);
+  }
+  // The rule counted every datagram, sampled or not.
+  Spawned status_out = waggle({"status", "--netns", net.b, "--interface", net.dev_b});
+  EXPECT_EQ(status_packets(status_out.out, "watch-5555"), 40u) << status_out.out;
+  Spawned read = spawn({"/usr/bin/tcpdump", "-nn", "-r", pcap, "udp dst port 5555"});
+  EXPECT_EQ(uint64_t(std::count(read.out.begin(), read.out.end(), '\n')), lines.size()) << read.out;
+}
+
 TEST(XdpVeth, ReplacingTheRulesUnderTrafficLosesNoLegitimatePacket) {
   VethPair net;
   TempDir dir;

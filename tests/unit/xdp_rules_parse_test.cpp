@@ -104,7 +104,8 @@ TEST(XdpRulesParse, ErrorsNameFileLineColumnAndWhatWasExpected) {
   EXPECT_EQ(error_of(doc("    - {action: drop, match: {destination_port: 53}}\n")),
             "rules.yaml:6:48: spec.rules[0].match.destination_port: destination_port needs protocol: tcp or udp");
   EXPECT_EQ(error_of(doc("    - {action: reject, match: {protocol: udp}}\n")),
-            "rules.yaml:6:16: spec.rules[0].action: expected drop, pass, count or rate_limit, got \"reject\"");
+            "rules.yaml:6:16: spec.rules[0].action: expected drop, pass, count, rate_limit or sample, got "
+            "\"reject\"");
   EXPECT_EQ(error_of(doc("    - {action: drop, match: {protocol: udp, colour: red}}\n")).substr(0, 42),
             "rules.yaml:6:45: unknown key \"colour\" in s");
   EXPECT_EQ(error_of(doc("    - {action: drop, match: {protocol: tcp, tcp_flags: \"syn,!syn\"}}\n")).substr(0, 63),
@@ -130,6 +131,10 @@ TEST(XdpRulesParse, ErrorsNameFileLineColumnAndWhatWasExpected) {
             "rules.yaml:6:34: spec.rules[0].rate_limit: rate_limit is for action: rate_limit");
   EXPECT_EQ(error_of(doc("    - {action: rate_limit, rate_limit: {rate: 5, ipv4_prefix: 33}, match: {ttl: 1}}\n")),
             "rules.yaml:6:63: spec.rules[0].rate_limit.ipv4_prefix: expected a prefix length, 0 to 32, got \"33\"");
+  EXPECT_EQ(error_of(doc("    - {action: count, sample: {bytes: 64}, match: {ttl: 1}}\n")),
+            "rules.yaml:6:31: spec.rules[0].sample: sample is for action: sample");
+  EXPECT_EQ(error_of(doc("    - {action: sample, sample: {bytes: 300}, match: {ttl: 1}}\n")),
+            "rules.yaml:6:40: spec.rules[0].sample.bytes: expected bytes, 1 to 256, got \"300\"");
   std::string many;
   for (int i = 0; i < 257; i++) many += "    - {action: drop, match: {ttl: 1}}\n";
   EXPECT_EQ(error_of(doc(many)), "rules.yaml:6:5: spec.rules: 257 rules: at most 256 per rule set");
