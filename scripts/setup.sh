@@ -10,7 +10,7 @@ packages=(
   bpftrace iproute2 procps python3
   libcpp-httplib-dev libclang-rt-14-dev
   libdw-dev linux-perf chromium golang-go
-  libpcap-dev tcpdump xdp-tools
+  libpcap-dev tcpdump xdp-tools netsniff-ng
   nginx-light wrk curl dnsmasq-base dnsutils prometheus
 )
 
