@@ -257,6 +257,7 @@ int run_agent(const AgentOptions& options) {
       break;
     }
     if (control) control->serve([&](const std::string& request) { return policy_control.handle(request); });
+    if (xdp) xdp->poll(emit);
     auto now = clock::now();
     if ((n == 0 || now >= next_housekeeping) && !exporter->flush())
       fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());

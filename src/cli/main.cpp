@@ -327,8 +327,8 @@ int main(int argc, char** argv) {
       options.config.file_filter.prefix = {"/etc/"};
     }
     run_common.apply(options.config);
-    options.shown = {"process.exec", "process.exit", "file.open",  "policy.match",
-                     "network.tcp",  "http.request", "dns.query"};
+    options.shown = {"process.exec", "process.exit", "file.open", "policy.match",
+                     "network.tcp",  "http.request", "dns.query", "packet.sample"};
     return finish(options);
   }
   // The trace commands show one kind of event: no network sensor, no metrics endpoint.

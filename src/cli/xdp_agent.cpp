@@ -2,7 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cstddef>
+
 #include "core/netns.hpp"
+#include "xdp/packet_decode.hpp"
 #include "xdp/xdp_attach.hpp"
 
 namespace waggle {
@@ -39,8 +45,44 @@ std::unique_ptr<AgentXdp> AgentXdp::start(const std::vector<XdpAttachConfig>& en
     fmt::print(stderr, "waggle: xdp: {} ({} rules) on {} ({} mode{})\n", loaded[i].rules.name,
                loaded[i].rules.rules.size(), e.interface, result.mode, e.keep_attached ? ", kept after stop" : "");
     agent->attached_.push_back(e);
+    // Its sample ring, read by the agent's loop.
+    auto samples = std::make_unique<Samples>();
+    samples->owner = agent.get();
+    samples->interface = e.interface;
+    int fd = open_xdp_samples(e.interface, &samples->rule_names, error);
+    if (fd >= 0) {
+      samples->ring = ring_buffer__new(fd, &AgentXdp::on_sample, samples.get(), nullptr);
+      close(fd);  // the ring keeps its own mapping
+    }
+    if (!samples->ring) {
+      *error = fmt::format("xdp entry for {}: cannot read its sample ring: {}", e.interface, *error);
+      *status = 1;
+      return nullptr;
+    }
+    agent->samples_.push_back(std::move(samples));
   }
   return agent;
+}
+
+AgentXdp::~AgentXdp() {
+  stop();
+  for (auto& s : samples_)
+    if (s->ring) ring_buffer__free(s->ring);
+}
+
+int AgentXdp::on_sample(void* ctx, void* data, size_t size) {
+  auto* s = static_cast<Samples*>(ctx);
+  if (size < offsetof(wg_xdp_sample, data) || !s->owner->emit_) return 0;
+  const auto& sample = *static_cast<const wg_xdp_sample*>(data);
+  std::string rule = sample.rule < s->rule_names.size() ? s->rule_names[sample.rule] : std::to_string(sample.rule);
+  (*s->owner->emit_)(Event(decode_packet_sample(sample, rule, s->interface, sample_unix_ns(sample))));
+  return 0;
+}
+
+void AgentXdp::poll(const std::function<void(const Event&)>& emit) {
+  emit_ = &emit;
+  for (auto& s : samples_) ring_buffer__consume(s->ring);
+  emit_ = nullptr;
 }
 
 void AgentXdp::stop() {

@@ -2,12 +2,16 @@
 // none), detached at stop unless kept; every waggle rule set's counters as Prometheus metrics.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/events.hpp"
 #include "export/metrics_registry.hpp"
+
+struct ring_buffer;
 
 namespace waggle {
 
@@ -17,12 +21,24 @@ class AgentXdp {
   // attached and returns nothing (*status: 2 for bad rules, 1 otherwise).
   static std::unique_ptr<AgentXdp> start(const std::vector<XdpAttachConfig>& entries, std::string* error,
                                          int* status);
-  ~AgentXdp() { stop(); }
+  ~AgentXdp();
   // Detaches the entries not kept (once).
   void stop();
+  // Hands the packets the sample rules took since the last call to `emit`, as packet.sample
+  // events. Does not wait.
+  void poll(const std::function<void(const Event&)>& emit);
 
  private:
+  struct Samples {
+    AgentXdp* owner = nullptr;
+    std::string interface;
+    std::vector<std::string> rule_names;
+    ring_buffer* ring = nullptr;
+  };
+  static int on_sample(void* ctx, void* data, size_t size);
   std::vector<XdpAttachConfig> attached_;
+  std::vector<std::unique_ptr<Samples>> samples_;
+  const std::function<void(const Event&)>* emit_ = nullptr;
 };
 
 // waggle_xdp_rule_packets_total and _bytes_total{rule,action,interface,netns}, read from the

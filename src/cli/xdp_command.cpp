@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "core/netns.hpp"
+#include "export/json_events.hpp"
 #include "xdp/packet_decode.hpp"
 #include "xdp/compile.hpp"
 #include "xdp/xdp_attach.hpp"
@@ -194,12 +195,12 @@ int on_sample(void* ctx, void* data, size_t size) {
   if (r->wanted && r->seen >= r->wanted) return -1;  // enough: left in the ring
   if (size < offsetof(wg_xdp_sample, data)) return 0;
   const auto& s = *static_cast<const wg_xdp_sample*>(data);
-  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  int64_t when = sample_unix_ns(s);
   std::string rule = s.rule < r->names->size() ? (*r->names)[s.rule] : std::to_string(s.rule);
-  if (r->pcap) r->pcap->write(s, now);
-  fmt::print("{}\n", packet_sample_json(s, rule, *r->interface, now));
+  if (r->pcap) r->pcap->write(s, when);
+  std::string line;
+  append_json_event(line, Event(decode_packet_sample(s, rule, *r->interface, when)));
+  fwrite(line.data(), 1, line.size(), stdout);
   r->seen++;
   return 0;
 }

@@ -161,12 +161,34 @@ struct DnsEvent {
   std::string transport;  // "udp" or "tcp"
 };
 
-using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent, PolicyEvent, TcpEvent, HttpEvent, DnsEvent>;
+// A packet an XDP `sample` rule took, its headers decoded as far as the captured prefix goes.
+struct PacketSampleEvent {
+  uint64_t time_ns = 0;  // wall clock
+  std::string interface, rule;
+  uint32_t length = 0;    // the frame's
+  uint32_t captured = 0;  // bytes of it sampled
+  std::string eth_src, eth_dst;  // empty when even the Ethernet header was not captured
+  uint16_t eth_type = 0;
+  int vlan = -1;                 // -1: untagged
+  int ip_version = 0;            // 0: no IP header captured
+  std::string ip_src, ip_dst;
+  int protocol = -1;             // IPv4 protocol or IPv6 next header
+  int ttl = 0;                   // TTL or hop limit
+  uint32_t ip_length = 0;
+  std::string fragment;          // "", "first" or "later" (no L4 header then)
+  std::string l4;                // "tcp", "udp", "icmp" or "" (not captured, or another protocol)
+  uint16_t sport = 0, dport = 0;
+  std::string tcp_flags;         // "SA", ...
+  int icmp_type = -1, icmp_code = -1;
+};
+
+using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent, PolicyEvent, TcpEvent, HttpEvent, DnsEvent,
+                           PacketSampleEvent>;
 
 // The "type" of an event as written out: "process.exec", ..., "dns.query".
 inline const char* event_type_name(const Event& e) {
   static constexpr const char* kNames[] = {"process.exec", "process.exit", "file.open", "policy.match",
-                                           "network.tcp",  "http.request", "dns.query"};
+                                           "network.tcp",  "http.request", "dns.query",  "packet.sample"};
   static_assert(std::size(kNames) == std::variant_size_v<Event>);
   return kNames[e.index()];
 }

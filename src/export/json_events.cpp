@@ -364,6 +364,7 @@ void append_event(std::string& out, const PolicyEvent& e) {
 void append_event(std::string& out, const TcpEvent& e) { append_json_network_event(out, e); }
 void append_event(std::string& out, const HttpEvent& e) { append_json_network_event(out, e); }
 void append_event(std::string& out, const DnsEvent& e) { append_json_network_event(out, e); }
+void append_event(std::string& out, const PacketSampleEvent& e) { append_json_network_event(out, e); }
 
 }  // namespace
 

@@ -25,6 +25,8 @@ void append_json_head(std::string& out, uint64_t time_ns, std::string_view type_
 void append_json_network_event(std::string& out, const TcpEvent& e);
 void append_json_network_event(std::string& out, const HttpEvent& e);
 void append_json_network_event(std::string& out, const DnsEvent& e);
+// packet.sample (packet_sample_events.cpp).
+void append_json_network_event(std::string& out, const PacketSampleEvent& e);
 
 // Appends ns since the Unix epoch as an RFC 3339 UTC time with 9 fractional digits, without
 // quotes: "2026-11-21T16:30:00.123456789Z".

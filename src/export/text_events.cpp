@@ -235,6 +235,7 @@ void append_event(std::string& out, const PolicyEvent& e) {
 void append_event(std::string& out, const TcpEvent& e) { append_text_network_event(out, e); }
 void append_event(std::string& out, const HttpEvent& e) { append_text_network_event(out, e); }
 void append_event(std::string& out, const DnsEvent& e) { append_text_network_event(out, e); }
+void append_event(std::string& out, const PacketSampleEvent& e) { append_text_network_event(out, e); }
 
 }  // namespace
 
@@ -303,6 +304,8 @@ void append_text_head(std::string& out, uint64_t time_ns, std::string_view type,
   append_head(out, time_ns, type, tid, process);
   append_comm(out, process);
 }
+
+void append_text_time(std::string& out, uint64_t time_ns) { append_local_time(out, time_ns); }
 
 void append_text_event(std::string& out, const Event& e) {
   std::visit([&out](const auto& ev) { append_event(out, ev); }, e);

@@ -17,6 +17,9 @@ namespace waggle {
 // Strings go through append_shell_word: the terminal never sees control bytes.
 void append_text_event(std::string& out, const Event& e);
 
+// `HH:MM:SS.uuuuuu`, local time, for events of no process.
+void append_text_time(std::string& out, uint64_t time_ns);
+
 // `HH:MM:SS.uuuuuu type    pid comm` for the renderers of each event family.
 void append_text_head(std::string& out, uint64_t time_ns, std::string_view type, uint32_t tid,
                       const ProcessRef& process);
@@ -28,6 +31,8 @@ void append_text_head(std::string& out, uint64_t time_ns, std::string_view type,
 void append_text_network_event(std::string& out, const TcpEvent& e);
 void append_text_network_event(std::string& out, const HttpEvent& e);
 void append_text_network_event(std::string& out, const DnsEvent& e);
+//   16:30:00.600000 packet eth1 watch-dns 192.0.2.1:5000 > 198.51.100.2:53 udp len=74
+void append_text_network_event(std::string& out, const PacketSampleEvent& e);
 
 // Appends `raw` as one shell word that is safe to print on a terminal:
 //  - as is when it is non-empty and made only of [A-Za-z0-9_@%+=:,./-] and printable UTF-8;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <ctime>
 #include <vector>
 
 namespace waggle {
@@ -28,54 +29,70 @@ std::string tcp_flags(uint8_t f) {
 
 }  // namespace
 
-std::string packet_sample_json(const wg_xdp_sample& s, const std::string& rule, const std::string& interface,
-                               int64_t unix_ns) {
+PacketSampleEvent decode_packet_sample(const wg_xdp_sample& s, const std::string& rule, const std::string& interface,
+                                       int64_t unix_ns) {
+  PacketSampleEvent e;
+  e.time_ns = uint64_t(unix_ns);
+  e.interface = interface;
+  e.rule = rule;
+  e.length = s.frame_len;
   const uint8_t* d = s.data;
   const size_t n = std::min<size_t>(s.captured, WG_XDP_SAMPLE_MAX);
-  std::string out = fmt::format(
-      R"({{"type":"packet.sample","time":"{}.{:09d}","interface":"{}","rule":"{}","length":{},"captured":{})",
-      unix_ns / 1000000000, unix_ns % 1000000000, interface, rule, s.frame_len, n);
-  if (n < 14) return out + "}";
-  size_t off = 12;
-  uint16_t type = be16(d + off);
-  std::string eth = fmt::format(R"("eth":{{"src":"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}","dst":"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}")",
-                                d[6], d[7], d[8], d[9], d[10], d[11], d[0], d[1], d[2], d[3], d[4], d[5]);
-  off += 2;
-  if ((type == 0x8100 || type == 0x88a8) && n >= off + 4) {
-    eth += fmt::format(R"(,"vlan":{})", be16(d + off) & 0x0fff);
-    type = be16(d + off + 2);
+  e.captured = uint32_t(n);
+  if (n < 14) return e;
+  auto mac = [](const uint8_t* m) {
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+  };
+  e.eth_dst = mac(d);
+  e.eth_src = mac(d + 6);
+  size_t off = 14;
+  e.eth_type = be16(d + 12);
+  if ((e.eth_type == 0x8100 || e.eth_type == 0x88a8) && n >= off + 4) {
+    e.vlan = be16(d + off) & 0x0fff;
+    e.eth_type = be16(d + off + 2);
     off += 4;
   }
-  eth += fmt::format(R"(,"type":"0x{:04x}"}})", type);
-  out += "," + eth;
-  int proto = -1;
   size_t l4 = 0;
-  bool later_fragment = false;
-  if (type == 0x0800 && n >= off + 20) {
-    size_t ihl = (d[off] & 0x0f) * 4u;
+  if (e.eth_type == 0x0800 && n >= off + 20) {
     uint16_t frag = be16(d + off + 6);
-    later_fragment = (frag & 0x1fff) != 0;
-    proto = d[off + 9];
-    out += fmt::format(R"(,"ip":{{"version":4,"src":"{}","dst":"{}","protocol":{},"ttl":{},"length":{}{}}})",
-                       ip_text(AF_INET, d + off + 12), ip_text(AF_INET, d + off + 16), proto, d[off + 8],
-                       be16(d + off + 2), later_fragment ? R"(,"fragment":"later")" : (frag & 0x2000 ? R"(,"fragment":"first")" : ""));
-    l4 = off + ihl;
-  } else if (type == 0x86dd && n >= off + 40) {
-    proto = d[off + 6];
-    out += fmt::format(R"(,"ip":{{"version":6,"src":"{}","dst":"{}","next_header":{},"hop_limit":{},"length":{}}})",
-                       ip_text(AF_INET6, d + off + 8), ip_text(AF_INET6, d + off + 24), proto, d[off + 7],
-                       be16(d + off + 4) + 40);
-    l4 = off + 40;  // extension headers are not followed here: next_header says what comes
+    e.ip_version = 4;
+    e.ip_src = ip_text(AF_INET, d + off + 12);
+    e.ip_dst = ip_text(AF_INET, d + off + 16);
+    e.protocol = d[off + 9];
+    e.ttl = d[off + 8];
+    e.ip_length = be16(d + off + 2);
+    e.fragment = (frag & 0x1fff) ? "later" : (frag & 0x2000) ? "first" : "";
+    l4 = off + (d[off] & 0x0f) * 4u;
+  } else if (e.eth_type == 0x86dd && n >= off + 40) {
+    e.ip_version = 6;
+    e.ip_src = ip_text(AF_INET6, d + off + 8);
+    e.ip_dst = ip_text(AF_INET6, d + off + 24);
+    e.protocol = d[off + 6];  // extension headers are not followed: next header says what comes
+    e.ttl = d[off + 7];
+    e.ip_length = be16(d + off + 4) + 40u;
+    l4 = off + 40;
   }
-  if (later_fragment || l4 == 0) return out + "}";
-  if ((proto == 6 && n >= l4 + 14) || (proto == 17 && n >= l4 + 4)) {
-    out += fmt::format(R"(,"{}":{{"sport":{},"dport":{})", proto == 6 ? "tcp" : "udp", be16(d + l4), be16(d + l4 + 2));
-    if (proto == 6) out += fmt::format(R"(,"flags":"{}")", tcp_flags(d[l4 + 13]));
-    out += "}";
-  } else if ((proto == 1 || proto == 58) && n >= l4 + 2) {
-    out += fmt::format(R"(,"icmp":{{"type":{},"code":{}}})", d[l4], d[l4 + 1]);
+  if (l4 == 0 || e.fragment == "later") return e;
+  if ((e.protocol == 6 && n >= l4 + 14) || (e.protocol == 17 && n >= l4 + 4)) {
+    e.l4 = e.protocol == 6 ? "tcp" : "udp";
+    e.sport = be16(d + l4);
+    e.dport = be16(d + l4 + 2);
+    if (e.protocol == 6) e.tcp_flags = tcp_flags(d[l4 + 13]);
+  } else if ((e.protocol == 1 || e.protocol == 58) && n >= l4 + 2) {
+    e.l4 = "icmp";
+    e.icmp_type = d[l4];
+    e.icmp_code = d[l4 + 1];
   }
-  return out + "}";
+  return e;
+}
+
+int64_t sample_unix_ns(const wg_xdp_sample& s) {
+  timespec mono{}, real{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &real);
+  int64_t now_mono = int64_t(mono.tv_sec) * 1000000000 + mono.tv_nsec;
+  int64_t now_real = int64_t(real.tv_sec) * 1000000000 + real.tv_nsec;
+  return now_real - (now_mono - int64_t(s.ktime));
 }
 
 PcapWriter::PcapWriter(FILE* file) : file_(file) {

@@ -1,5 +1,5 @@
-// Sampled packets as users read them: their headers decoded into a `packet.sample` JSON line,
-// or written to a pcap file as captured.
+// Sampled packets as users read them: their headers decoded into a packet.sample event, or
+// written to a pcap file as captured.
 #pragma once
 
 #include <linux/types.h>
@@ -8,14 +8,17 @@
 #include <cstdio>
 #include <string>
 
+#include "core/events.hpp"
 #include "xdp/xdp_record.h"
 
 namespace waggle {
 
-// {"type":"packet.sample","time":...,"interface":...,"rule":...,"length":...,"captured":...,
-//  "eth":{...},"ip":{...},"l4":{...}}: what the captured prefix holds, as far as it goes.
-std::string packet_sample_json(const wg_xdp_sample& sample, const std::string& rule, const std::string& interface,
-                               int64_t unix_ns);
+// What the captured prefix holds, as far as it goes.
+PacketSampleEvent decode_packet_sample(const wg_xdp_sample& sample, const std::string& rule,
+                                       const std::string& interface, int64_t unix_ns);
+
+// The wall-clock time of a sample's CLOCK_MONOTONIC stamp.
+int64_t sample_unix_ns(const wg_xdp_sample& sample);
 
 // A pcap file (Ethernet, microseconds) the samples are appended to.
 class PcapWriter {

@@ -371,7 +371,11 @@ TEST(XdpVeth, AFloodFromOneSourceIsRateLimitedWhileAnotherSourcePasses) {
 TEST(XdpVeth, RunAttachesFromItsConfigurationExportsMetricsAndDetachesAtStop) {
   VethPair net;
   TempDir dir;
-  std::string rules = rules_file(dir, "edge", kRules);
+  std::string rules = rules_file(dir, "edge", std::string(R"(    - name: seen
+      action: sample
+      sample: {bytes: 64, rate: 100000, burst: 1000}
+      match: {protocol: udp, destination_port: 9999}
+)") + kRules);
   int port = free_port();
   auto config = [&](bool keep) {
     return dir.file(keep ? "keep.yaml" : "config.yaml",
@@ -403,6 +407,17 @@ TEST(XdpVeth, RunAttachesFromItsConfigurationExportsMetricsAndDetachesAtStop) {
     EXPECT_NE(metrics.find("waggle_xdp_rule_packets_total{rule=\"sack-panic\",action=\"drop\""), std::string::npos);
     EXPECT_NE(metrics.find("waggle_xdp_rule_packets_total{rule=\"default\",action=\"pass\""), std::string::npos);
     EXPECT_EQ(agent.stop(), 0) << agent.stderr_text();
+    // The sample rule's packets are events of the agent's own stream.
+    size_t samples = 0;
+    for (const json& e : agent.events()) {
+      if (e["type"] != "packet.sample") continue;
+      samples++;
+      EXPECT_EQ(e["rule"], "seen");
+      EXPECT_EQ(e["interface"], net.dev_b);
+      EXPECT_EQ(e["udp"]["dport"], 9999);
+      EXPECT_EQ(e["ip"]["src"], "10.203.0.1");
+    }
+    EXPECT_EQ(samples, 300u);
   }
   EXPECT_FALSE(attached()) << "still attached after the agent stopped";
   {
