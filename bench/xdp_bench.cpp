@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
   if (sh("ip netns add " + kNetns + " && ip -n " + kNetns + " link add " + kDev +
          " type veth peer name wgxb1 && ip -n " + kNetns + " link set " + kDev + " up") != 0)
     return 1;
-  if (sh("nsenter --net=/run/netns/" + kNetns + " xdp-filter load " + kDev + " -m skb -p allow >/dev/null") != 0)
+  if (sh("nsenter --net=/run/netns/" + kNetns + " xdp-filter load " + kDev + " -m skb -p allow -f ipv4 >/dev/null") != 0)
     return 1;
   scene.filter_loaded = true;
   int bare = bare_drop();

@@ -6,7 +6,8 @@ The pair joins two network namespaces made for the run (never eth0 or lo); trafg
 (netsniff-ng) sends from one end, pinned to CPU 0 with one thread; the other end is measured:
 with a drop rule, the packets the rule dropped per second (its counter); with no program,
 the packets the stack received per second (rx_packets), which it then drops for want of a
-socket. veth figures are not a NIC's: a veth "receives" in the sender's context, so the
+socket. The time is trafgen's whole run (its start and exit are milliseconds of seconds).
+veth figures are not a NIC's: a veth "receives" in the sender's context, so the
 generator's core does both.
 
 Usage: sudo python3 bench/xdp_wire.py [--build build] [--rounds 3] [--packets 2000000]
@@ -35,18 +36,22 @@ def rx_packets():
 def waggle_dropped(waggle):
     out = sh(f"{waggle} xdp status --netns {NS_B} --interface {DEV_B}").stdout
     m = re.search(r"^\s+flood\s+(\d+)", out, re.M)
-    return int(m.group(1)) if m else 0
+    if not m:
+        sys.exit(f"no flood counter in waggle xdp status:\n{out}")
+    return int(m.group(1))
 
 
 def xdp_filter_dropped():
     out = sh(f"nsenter --net=/run/netns/{NS_B} xdp-filter status").stdout
     m = re.search(r"XDP_DROP\s+(\d+) pkts", out)
-    return int(m.group(1)) if m else 0
+    if not m:
+        sys.exit(f"no XDP_DROP counter in xdp-filter status:\n{out}")
+    return int(m.group(1))
 
 
 def generate(conf, packets):
     start = time.monotonic()
-    sh(f"nsenter --net=/run/netns/{NS_A} taskset -c 0 trafgen -P 1 -i {conf} -o {DEV_A} -n {packets} -q")
+    sh(f"nsenter --net=/run/netns/{NS_A} taskset -c 0 trafgen -P 1 -i {conf} -o {DEV_A} -n {packets}")
     return time.monotonic() - start
 
 

@@ -290,6 +290,7 @@ int run_agent(const AgentOptions& options) {
   for (auto& sensor : sensors) sensor->detach();
   while (ring->poll(0) > 0) {
   }
+  if (xdp) xdp->poll(emit);  // the last samples
   if (!exporter->flush()) fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
   if (profiler) profiler->stop();  // a window being collected ends now, and is served
   if (endpoint) endpoint->stop();

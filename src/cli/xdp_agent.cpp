@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstring>
 
 #include "core/netns.hpp"
 #include "xdp/packet_decode.hpp"
@@ -49,9 +50,10 @@ std::unique_ptr<AgentXdp> AgentXdp::start(const std::vector<XdpAttachConfig>& en
     auto samples = std::make_unique<Samples>();
     samples->owner = agent.get();
     samples->interface = e.interface;
-    int fd = open_xdp_samples(e.interface, &samples->rule_names, error);
+    int fd = open_xdp_samples(e.interface, &samples->rule_names, &samples->lock_fd, error);
     if (fd >= 0) {
       samples->ring = ring_buffer__new(fd, &AgentXdp::on_sample, samples.get(), nullptr);
+      if (!samples->ring) *error = std::string("ring_buffer__new: ") + strerror(errno);
       close(fd);  // the ring keeps its own mapping
     }
     if (!samples->ring) {
@@ -66,13 +68,15 @@ std::unique_ptr<AgentXdp> AgentXdp::start(const std::vector<XdpAttachConfig>& en
 
 AgentXdp::~AgentXdp() {
   stop();
-  for (auto& s : samples_)
+  for (auto& s : samples_) {
     if (s->ring) ring_buffer__free(s->ring);
+    if (s->lock_fd >= 0) close(s->lock_fd);
+  }
 }
 
 int AgentXdp::on_sample(void* ctx, void* data, size_t size) {
   auto* s = static_cast<Samples*>(ctx);
-  if (size < offsetof(wg_xdp_sample, data) || !s->owner->emit_) return 0;
+  if (size < sizeof(wg_xdp_sample) || !s->owner->emit_) return 0;
   const auto& sample = *static_cast<const wg_xdp_sample*>(data);
   std::string rule = sample.rule < s->rule_names.size() ? s->rule_names[sample.rule] : std::to_string(sample.rule);
   (*s->owner->emit_)(Event(decode_packet_sample(sample, rule, s->interface, sample_unix_ns(sample))));

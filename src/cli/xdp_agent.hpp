@@ -34,6 +34,7 @@ class AgentXdp {
     std::string interface;
     std::vector<std::string> rule_names;
     ring_buffer* ring = nullptr;
+    int lock_fd = -1;  // the interface's one-reader lock
   };
   static int on_sample(void* ctx, void* data, size_t size);
   std::vector<XdpAttachConfig> attached_;

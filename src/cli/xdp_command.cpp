@@ -192,8 +192,8 @@ struct SampleReader {
 
 int on_sample(void* ctx, void* data, size_t size) {
   auto* r = static_cast<SampleReader*>(ctx);
-  if (r->wanted && r->seen >= r->wanted) return -1;  // enough: left in the ring
-  if (size < offsetof(wg_xdp_sample, data)) return 0;
+  if (r->wanted && r->seen >= r->wanted) return -1;  // enough (libbpf has consumed this one: it is dropped)
+  if (size < sizeof(wg_xdp_sample)) return 0;
   const auto& s = *static_cast<const wg_xdp_sample*>(data);
   int64_t when = sample_unix_ns(s);
   std::string rule = s.rule < r->names->size() ? (*r->names)[s.rule] : std::to_string(s.rule);
@@ -211,7 +211,8 @@ int run_xdp_samples(const XdpCommand& c, uint64_t count, double duration_s, cons
   if (!enter(c)) return 2;
   std::vector<std::string> names;
   std::string error;
-  int ring_fd = open_xdp_samples(c.interface, &names, &error);
+  int lock_fd = -1;
+  int ring_fd = open_xdp_samples(c.interface, &names, &lock_fd, &error);
   if (ring_fd < 0) {
     fmt::print(stderr, "waggle: {}\n", error);
     return 1;
@@ -245,6 +246,7 @@ int run_xdp_samples(const XdpCommand& c, uint64_t count, double duration_s, cons
   }
   ring_buffer__free(ring);
   close(ring_fd);
+  if (lock_fd >= 0) close(lock_fd);
   bool written = !pcap || pcap->ok();
   if (file && fclose(file) != 0) written = false;
   if (!written) {

@@ -47,13 +47,13 @@ PacketSampleEvent decode_packet_sample(const wg_xdp_sample& s, const std::string
   e.eth_src = mac(d + 6);
   size_t off = 14;
   e.eth_type = be16(d + 12);
-  if ((e.eth_type == 0x8100 || e.eth_type == 0x88a8) && n >= off + 4) {
-    e.vlan = be16(d + off) & 0x0fff;
+  for (int tag = 0; tag < 2 && (e.eth_type == 0x8100 || e.eth_type == 0x88a8) && n >= off + 4; tag++) {
+    if (tag == 0) e.vlan = be16(d + off) & 0x0fff;  // the outer one, as rules match
     e.eth_type = be16(d + off + 2);
     off += 4;
   }
   size_t l4 = 0;
-  if (e.eth_type == 0x0800 && n >= off + 20) {
+  if (e.eth_type == 0x0800 && n >= off + 20 && (d[off] >> 4) == 4 && (d[off] & 0x0f) >= 5) {
     uint16_t frag = be16(d + off + 6);
     e.ip_version = 4;
     e.ip_src = ip_text(AF_INET, d + off + 12);
@@ -63,7 +63,7 @@ PacketSampleEvent decode_packet_sample(const wg_xdp_sample& s, const std::string
     e.ip_length = be16(d + off + 2);
     e.fragment = (frag & 0x1fff) ? "later" : (frag & 0x2000) ? "first" : "";
     l4 = off + (d[off] & 0x0f) * 4u;
-  } else if (e.eth_type == 0x86dd && n >= off + 40) {
+  } else if (e.eth_type == 0x86dd && n >= off + 40 && (d[off] >> 4) == 6) {
     e.ip_version = 6;
     e.ip_src = ip_text(AF_INET6, d + off + 8);
     e.ip_dst = ip_text(AF_INET6, d + off + 24);

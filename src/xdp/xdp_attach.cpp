@@ -223,10 +223,12 @@ void remove_empty_pin_root() {
   rmdir(std::filesystem::path(kXdpPinRoot).parent_path().c_str());
 }
 
-// Holds an exclusive lock on the pin root: applies and detaches of the host run one at a time.
+// Holds an exclusive lock that applies and detaches of the host take, one at a time. A file
+// outside the BPF file system, whose directories come and go.
+constexpr const char* kLockFile = "/run/lock/waggle-xdp.lock";
 class PinLock {
  public:
-  PinLock() : fd_(open(kXdpPinRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+  PinLock() : fd_(open(kLockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
     if (fd_ >= 0) flock(fd_, LOCK_EX);
   }
   ~PinLock() {
@@ -246,12 +248,12 @@ bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const Pac
     *error = fmt::format("no interface {} in this network namespace", ifname);
     return false;
   }
-  if (!ensure_pin_root(error)) return false;
-  // A refusal leaves no directory behind (rmdir fails on what holds pins).
+  PinLock lock;
+  // A refusal leaves no directory behind (rmdir fails on what holds pins), under the lock.
   struct CleanUp {
     ~CleanUp() { remove_empty_pin_root(); }
   } clean_up;
-  PinLock lock;
+  if (!ensure_pin_root(error)) return false;
   const uint64_t netns = current_netns_inode();
   const std::string dir = pin_dir(ifindex);
   const std::string pin = dir + "/link", chain = chain_pin(dir, filter.program_fd());
@@ -365,13 +367,25 @@ std::vector<XdpApplied> xdp_applied(std::string* error) {
   return out;
 }
 
-int open_xdp_samples(const std::string& ifname, std::vector<std::string>* rule_names, std::string* error) {
+int open_xdp_samples(const std::string& ifname, std::vector<std::string>* rule_names, int* lock_fd,
+                     std::string* error) {
   uint32_t ifindex = if_nametoindex(ifname.c_str());
   if (ifindex == 0) {
     *error = fmt::format("no interface {} in this network namespace", ifname);
     return -1;
   }
   std::string dir = pin_dir(ifindex);
+  // One reader: readers of one ring share its position and would split (or lose) samples.
+  int lock = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    close(lock);
+    *error = fmt::format("the samples of {} are read by another process already (waggle run, or waggle xdp "
+                         "samples): one reader at a time",
+                         ifname);
+    return -1;
+  }
+  if (lock_fd) *lock_fd = lock;
+  else if (lock >= 0) close(lock);
   XdpApplied applied;
   if (access((dir + "/link").c_str(), F_OK) != 0) {
     *error = fmt::format("waggle has no rules on {}", ifname);

@@ -48,8 +48,10 @@ bool apply_xdp(const XdpFilter& filter, const CompiledRules& compiled, const Pac
 std::vector<XdpApplied> xdp_applied(std::string* error);
 
 // The ring of sampled packets of waggle's rules on the interface (a file descriptor the caller
-// closes), with the rule names; -1 with *error.
-int open_xdp_samples(const std::string& ifname, std::vector<std::string>* rule_names, std::string* error);
+// closes), with the rule names; -1 with *error. *lock_fd (closed by the caller when done
+// reading) holds the interface's one-reader lock: a second reader is refused.
+int open_xdp_samples(const std::string& ifname, std::vector<std::string>* rule_names, int* lock_fd,
+                     std::string* error);
 
 // Detaches waggle's rules from the interface (in the caller's network namespace).
 bool detach_xdp(const std::string& ifname, std::string* error);

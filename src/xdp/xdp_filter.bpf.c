@@ -291,13 +291,16 @@ static __always_inline void parse_options(struct xdp_md *ctx, struct packet *p, 
 }
 
 /* Returns false when the L4 header is cut off or impossible. */
-static __always_inline bool parse_l4(struct xdp_md *ctx, struct packet *p, u32 needs) {
+static __always_inline bool parse_l4(struct xdp_md *ctx, struct packet *p, u32 needs, void *data,
+                                     void *data_end) {
   u32 end = p->l3 + p->l3_len;
   p->payload = p->l4;
   if (p->frag == WG_XDP_FRAG_LATER || p->family == 0) return true;
-  u8 h[20];
+  /* Read in place (l4 is at most MAX_L4_OFFSET + a header, past which the frame ended). */
+  if (p->l4 > 2 * MAX_L4_OFFSET) return false;
+  u8 *h = data + (p->l4 & (4 * MAX_L4_OFFSET - 1));
   if (p->proto == 6) {
-    if (p->l4 + 20 > end || bpf_xdp_load_bytes(ctx, p->l4, h, 20) != 0) return false;
+    if (p->l4 + 20 > end || (void *)(h + 20) > data_end) return false;
     u32 doff = h[12] >> 4;
     if (doff < 5 || p->l4 + doff * 4 > end) return false;
     p->sport = ((u16)h[0] << 8) | h[1];
@@ -306,12 +309,12 @@ static __always_inline bool parse_l4(struct xdp_md *ctx, struct packet *p, u32 n
     p->payload = p->l4 + doff * 4;
     if (needs & WG_XDP_M_TCP_OPTION) parse_options(ctx, p, doff * 4 - 20);
   } else if (p->proto == 17) {
-    if (p->l4 + 8 > end || bpf_xdp_load_bytes(ctx, p->l4, h, 8) != 0) return false;
+    if (p->l4 + 8 > end || (void *)(h + 8) > data_end) return false;
     p->sport = ((u16)h[0] << 8) | h[1];
     p->dport = ((u16)h[2] << 8) | h[3];
     p->payload = p->l4 + 8;
   } else if ((p->proto == 1 && p->family == 4) || (p->proto == 58 && p->family == 6)) {
-    if (p->l4 + 8 > end || bpf_xdp_load_bytes(ctx, p->l4, h, 8) != 0) return false;
+    if (p->l4 + 8 > end || (void *)(h + 8) > data_end) return false;
     p->icmp_type = h[0];
     p->icmp_code = h[1];
     p->payload = p->l4 + 8;
@@ -411,12 +414,6 @@ __attribute__((noinline)) int rule_matches(struct xdp_md *ctx, struct packet *p,
   return true;
 }
 
-/* bpf_loop's context must be on the stack: it holds the pointers. */
-struct loop_ctx {
-  struct xdp_md *ctx;
-  struct packet *p;
-};
-
 /* GCRA: takes one packet's cost from the bucket kept as `tat`, or says it is over. */
 static __always_inline bool gcra_take(u64 *tat, u64 now, u64 interval, u64 capacity) {
   for (int attempt = 0; attempt < 4; attempt++) {
@@ -482,12 +479,13 @@ static __always_inline bool over_limit(struct packet *p, const struct wg_xdp_rul
   return !gcra_take(&b->tat_ns, now, r->rl_interval_ns, r->rl_capacity_ns);
 }
 
-static long eval_rule(u32 index, void *data) {
-  struct loop_ctx *l = data;
-  struct packet *p = l->p;
+/* Evaluates rule `index`; 1 when it decided the packet (p->verdict), 0 to go on. A global
+ * function: checked once by the verifier, called from a plain loop (cheaper than bpf_loop). */
+__attribute__((noinline)) int decide(struct xdp_md *ctx, struct packet *p, u32 index) {
+  if (!p) return 1;
   const struct wg_xdp_rule *r = bpf_map_lookup_elem(&rules, &index);
   if (!r) return 1;
-  if (!rule_matches(l->ctx, p, r)) return 0;
+  if (!rule_matches(ctx, p, r)) return 0;
   if (r->action == WG_XDP_ACT_RATE_LIMIT) {
     if (!over_limit(p, r, index)) return 0;
     count(index, p->frame_len);
@@ -495,7 +493,7 @@ static long eval_rule(u32 index, void *data) {
     return 1;
   }
   count(index, p->frame_len);
-  if (r->action == WG_XDP_ACT_SAMPLE) sample(l->ctx, p, r, index);
+  if (r->action == WG_XDP_ACT_SAMPLE) sample(ctx, p, r, index);
   if (r->action == WG_XDP_ACT_COUNT || r->action == WG_XDP_ACT_SAMPLE) return 0;
   p->verdict = r->action;
   return 1;
@@ -513,8 +511,9 @@ struct {
 static __always_inline int evaluate(struct xdp_md *ctx, struct wg_xdp_settings *s, struct packet *p) {
   u32 n = s->n_rules;
   if (n > WG_XDP_MAX_RULES) n = WG_XDP_MAX_RULES;
-  struct loop_ctx l = {ctx, p};
-  bpf_loop(n, eval_rule, &l, 0);
+  for (u32 i = 0; i < WG_XDP_MAX_RULES; i++) {
+    if (i >= n || decide(ctx, p, i)) break;
+  }
   if (p->verdict != UNDECIDED) return verdict_of(p->verdict);
   count(WG_XDP_SLOT_DEFAULT, p->frame_len);
   return verdict_of(s->default_action);
@@ -533,7 +532,7 @@ int wg_xdp_filter(struct xdp_md *ctx) {
   __builtin_memset(p, 0, __builtin_offsetof(struct packet, opt_kind));
   p->frame_len = end - data;
   p->verdict = UNDECIDED;
-  if (!parse_l3(ctx, p, data, end) || !parse_l4(ctx, p, s->needs)) {
+  if (!parse_l3(ctx, p, data, end) || !parse_l4(ctx, p, s->needs, data, end)) {
     count(WG_XDP_SLOT_MALFORMED, p->frame_len);
     return verdict_of(s->malformed_action);
   }

@@ -54,7 +54,7 @@ bool ask(int fd, Request& req, size_t attrs_len, OnAttr on_attr, std::string* er
       *error = std::string("netlink: ") + strerror(errno);
       return false;
     }
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, size_t(n)); h = NLMSG_NEXT(h, n)) {
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); n > 0 && NLMSG_OK(h, size_t(n)); h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_type == NLMSG_DONE) return true;
       if (h->nlmsg_type == NLMSG_ERROR) {
         int err = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
@@ -110,7 +110,7 @@ std::vector<XdpInterfaceSupport> xdp_interface_support(std::string* error) {
   dump.nl.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   dump.genl.cmd = kNetdevCmdDevGet;
   dump.genl.version = 1;
-  ask(
+  bool dumped = ask(
       fd, dump, 0,
       [&](int answer, uint16_t type, const void* data, size_t size) {
         if (size_t(answer) >= out.size()) out.resize(size_t(answer) + 1);
@@ -126,6 +126,7 @@ std::vector<XdpInterfaceSupport> xdp_interface_support(std::string* error) {
       },
       error);
   close(fd);
+  if (!dumped) out.clear();  // *error says why
   for (XdpInterfaceSupport& s : out) {
     char name[IF_NAMESIZE] = {};
     if (if_indextoname(s.ifindex, name)) s.name = name;

@@ -463,6 +463,10 @@ TEST(XdpVeth, SampledPacketsArriveDecodedAndAsAPcapWithinTheirRate) {
     _exit(127);
   }
   usleep(300000);
+  // One reader at a time: readers of one ring would split its samples.
+  Spawned second = waggle({"samples", "--netns", net.b, "--interface", net.dev_b, "--duration", "1"});
+  EXPECT_EQ(WEXITSTATUS(second.status), 1) << second.out;
+  EXPECT_NE(second.out.find("are read by another process already"), std::string::npos) << second.out;
   InNetns sender(net.a, [] { return send_udp(5555, 40, 1000); });  // 40 datagrams of 74 bytes
   ASSERT_EQ(sender.wait(), 0);
   int status = 0;
