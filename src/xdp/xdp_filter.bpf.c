@@ -1,8 +1,10 @@
 /* Packet rules in XDP: each packet is parsed once (VLAN tags, IPv4 or IPv6 with its
  * extension headers, TCP/UDP/ICMP), then the rules are evaluated in order until one drops or
- * passes it. `count` rules only count and go on. Networks are looked up in an LPM trie, one
- * lookup per rule whatever their number; TCP options are read only when a rule needs them.
- * Per rule, per CPU: packets and bytes matched. */
+ * passes it. `count` and `sample` rules go on; `rate_limit` drops what is over its source's
+ * bucket and lets the rest go on. A rule's addresses are one hash lookup (whole addresses) and
+ * one LPM trie lookup (networks), whatever their number; TCP options are read only when a rule
+ * needs them; tcpdump expressions run as a chain of tail calls before the rules. Per rule, per
+ * CPU: packets and bytes matched. */
 #include "vmlinux_min.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
