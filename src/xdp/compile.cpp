@@ -62,7 +62,13 @@ bool compile_rules(const PacketRules& set, CompiledRules* out, std::string* erro
       *id = next_set++;
       for (const Cidr& c : *nets) {
         bool host = c.prefix_len == (c.family == AF_INET ? 32 : 128);
-        (host ? out->hosts : out->networks).push_back(net_key(*id, c));
+        if (host && c.family == AF_INET) {
+          wg_xdp_host4_key k{*id, {}};
+          memcpy(k.addr, c.addr.data(), 4);
+          out->hosts4.push_back(k);
+        } else {
+          (host ? out->hosts : out->networks).push_back(net_key(*id, c));
+        }
         *kinds |= host ? WG_XDP_SET_HOSTS : WG_XDP_SET_NETWORKS;
       }
     }
@@ -155,9 +161,9 @@ bool compile_rules(const PacketRules& set, CompiledRules* out, std::string* erro
     out->names.push_back(rule.name);
   }
   out->settings.n_pcap = uint8_t(out->pcap_programs.size());
-  if (out->networks.size() + out->hosts.size() > kMaxNetworks) {
-    *error = fmt::format("{}: {} networks in all rules, at most {}", set.source,
-                         out->networks.size() + out->hosts.size(), kMaxNetworks);
+  const size_t networks = out->networks.size() + out->hosts.size() + out->hosts4.size();
+  if (networks > kMaxNetworks) {
+    *error = fmt::format("{}: {} networks in all rules, at most {}", set.source, networks, kMaxNetworks);
     return false;
   }
   return true;

@@ -16,7 +16,8 @@ struct CompiledRules {
   wg_xdp_settings settings{};
   std::vector<wg_xdp_rule> rules;
   std::vector<wg_xdp_net_key> networks;  // the trie's: shorter than a whole address
-  std::vector<wg_xdp_net_key> hosts;     // the hash's: whole addresses
+  std::vector<wg_xdp_net_key> hosts;     // the hash's: whole IPv6 addresses
+  std::vector<wg_xdp_host4_key> hosts4;  // whole IPv4 addresses
   std::vector<std::string> names;  // rule names, by index
   std::vector<std::vector<sock_filter>> pcap_programs;  // by wg_xdp_rule.pcap_index
 };

@@ -53,6 +53,13 @@ struct {
 } hosts SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1 << 16); /* set by user space to the IPv4 addresses given */
+  __type(key, struct wg_xdp_host4_key);
+  __type(value, u8);
+} hosts4 SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, WG_XDP_SLOTS);
   __type(key, u32);
@@ -342,7 +349,16 @@ __attribute__((noinline)) int port_matches(const struct wg_xdp_rule *r, int dest
 static __always_inline bool in_set(struct wg_xdp_net_key *key, u32 set, u8 kinds) {
   key->prefixlen = 32 + 128;
   key->set = set;
-  if ((kinds & WG_XDP_SET_HOSTS) && bpf_map_lookup_elem(&hosts, key)) return true;
+  if (kinds & WG_XDP_SET_HOSTS) {
+    bool v4 = key->addr[10] == 0xff && key->addr[11] == 0xff; /* IPv4-mapped (the parser's form) */
+    if (v4) {
+      struct wg_xdp_host4_key k4 = {.set = set};
+      __builtin_memcpy(k4.addr, key->addr + 12, 4);
+      if (bpf_map_lookup_elem(&hosts4, &k4)) return true;
+    } else if (bpf_map_lookup_elem(&hosts, key)) {
+      return true;
+    }
+  }
   return (kinds & WG_XDP_SET_NETWORKS) && bpf_map_lookup_elem(&networks, key) != NULL;
 }
 

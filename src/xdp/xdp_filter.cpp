@@ -22,6 +22,7 @@ std::unique_ptr<XdpFilter> XdpFilter::load(const CompiledRules& rules, std::stri
   }
   bpf_map__set_max_entries(f->skel_->maps.networks, uint32_t(std::max<size_t>(1, rules.networks.size())));
   bpf_map__set_max_entries(f->skel_->maps.hosts, uint32_t(std::max<size_t>(1, rules.hosts.size())));
+  bpf_map__set_max_entries(f->skel_->maps.hosts4, uint32_t(std::max<size_t>(1, rules.hosts4.size())));
   if (!load_object(f->skel_->obj, "xdp", error)) return nullptr;
   auto put = [&](bpf_map* map, const void* key, size_t key_size, const void* value, size_t value_size) {
     if (bpf_map__update_elem(map, key, key_size, value, value_size, BPF_ANY) == 0) return true;
@@ -33,6 +34,8 @@ std::unique_ptr<XdpFilter> XdpFilter::load(const CompiledRules& rules, std::stri
   uint8_t one = 1;
   for (const wg_xdp_net_key& key : rules.networks)
     if (!put(f->skel_->maps.networks, &key, sizeof(key), &one, sizeof(one))) return nullptr;
+  for (const wg_xdp_host4_key& key : rules.hosts4)
+    if (!put(f->skel_->maps.hosts4, &key, sizeof(key), &one, sizeof(one))) return nullptr;
   for (wg_xdp_net_key key : rules.hosts) {
     key.prefixlen = 32 + 128;
     if (!put(f->skel_->maps.hosts, &key, sizeof(key), &one, sizeof(one))) return nullptr;

@@ -154,6 +154,12 @@ struct wg_xdp_settings {
 #define WG_XDP_SET_HOSTS (1u << 0)
 #define WG_XDP_SET_NETWORKS (1u << 1)
 
+/* Whole IPv4 addresses of a set: a key of 8 bytes hashes faster than the 20 of the others. */
+struct wg_xdp_host4_key {
+  __u32 set;
+  __u8 addr[4];
+};
+
 /* Networks trie key (and hosts hash key, prefixlen 160): the set id, then the address as IPv6 (IPv4 mapped, ::ffff:a.b.c.d).
  * prefixlen counts the set id's 32 bits. */
 struct wg_xdp_net_key {

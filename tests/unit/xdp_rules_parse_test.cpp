@@ -83,7 +83,8 @@ TEST(XdpRulesParse, ReadsEveryMatch) {
   EXPECT_EQ(compiled.settings.n_rules, 2u);
   EXPECT_EQ(compiled.settings.default_action, WG_XDP_ACT_DROP);
   ASSERT_EQ(compiled.networks.size(), 1u);  // 10.0.0.0/8 in the trie
-  ASSERT_EQ(compiled.hosts.size(), 1u);     // 192.168.1.1 in the hash
+  ASSERT_EQ(compiled.hosts4.size(), 1u);    // 192.168.1.1 in the IPv4 hash
+  EXPECT_EQ(compiled.hosts4[0].addr[0], 192);
   EXPECT_EQ(compiled.rules[0].src_kinds, WG_XDP_SET_HOSTS | WG_XDP_SET_NETWORKS);
   EXPECT_EQ(compiled.networks[0].prefixlen, 32u + 96 + 8);  // 10.0.0.0/8, IPv4-mapped, after the set id
   EXPECT_EQ(compiled.networks[0].addr[10], 0xff);
