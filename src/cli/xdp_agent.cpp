@@ -50,13 +50,8 @@ std::unique_ptr<AgentXdp> AgentXdp::start(const std::vector<XdpAttachConfig>& en
     auto samples = std::make_unique<Samples>();
     samples->owner = agent.get();
     samples->interface = e.interface;
-    int fd = open_xdp_samples(e.interface, &samples->rule_names, &samples->lock_fd, error);
-    if (fd >= 0) {
-      samples->ring = ring_buffer__new(fd, &AgentXdp::on_sample, samples.get(), nullptr);
-      if (!samples->ring) *error = std::string("ring_buffer__new: ") + strerror(errno);
-      close(fd);  // the ring keeps its own mapping
-    }
-    if (!samples->ring) {
+    samples->netns = e.netns;
+    if (!open_ring(samples.get(), error)) {
       *error = fmt::format("xdp entry for {}: cannot read its sample ring: {}", e.interface, *error);
       *status = 1;
       return nullptr;
@@ -64,6 +59,30 @@ std::unique_ptr<AgentXdp> AgentXdp::start(const std::vector<XdpAttachConfig>& en
     agent->samples_.push_back(std::move(samples));
   }
   return agent;
+}
+
+bool AgentXdp::open_ring(Samples* s, std::string* error) {
+  if (s->ring) ring_buffer__free(s->ring);
+  if (s->lock_fd >= 0) close(s->lock_fd);
+  s->ring = nullptr;
+  s->lock_fd = -1;
+  int fd = open_xdp_samples(s->interface, &s->rule_names, &s->lock_fd, error, &s->program_id);
+  if (fd < 0) return false;
+  s->ring = ring_buffer__new(fd, &AgentXdp::on_sample, s, nullptr);
+  if (!s->ring) *error = std::string("ring_buffer__new: ") + strerror(errno);
+  close(fd);  // the ring keeps its own mapping
+  return s->ring != nullptr;
+}
+
+void AgentXdp::follow_replacements() {
+  for (auto& s : samples_) {
+    std::string error;
+    NetnsScope scope(s->netns, &error);
+    uint32_t id = scope.ok() ? xdp_program_of(s->interface) : 0;
+    if (id == 0 || id == s->program_id) continue;
+    if (s->ring) ring_buffer__consume(s->ring);  // what the old program posted
+    if (!open_ring(s.get(), &error)) fmt::print(stderr, "waggle: xdp {}: samples: {}\n", s->interface, error);
+  }
 }
 
 AgentXdp::~AgentXdp() {
@@ -85,7 +104,13 @@ int AgentXdp::on_sample(void* ctx, void* data, size_t size) {
 
 void AgentXdp::poll(const std::function<void(const Event&)>& emit) {
   emit_ = &emit;
-  for (auto& s : samples_) ring_buffer__consume(s->ring);
+  auto now = std::chrono::steady_clock::now();
+  if (now >= next_check_) {
+    follow_replacements();
+    next_check_ = now + std::chrono::seconds(1);
+  }
+  for (auto& s : samples_)
+    if (s->ring) ring_buffer__consume(s->ring);
   emit_ = nullptr;
 }
 

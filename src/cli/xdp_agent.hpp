@@ -2,6 +2,7 @@
 // none), detached at stop unless kept; every waggle rule set's counters as Prometheus metrics.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,10 +34,18 @@ class AgentXdp {
     AgentXdp* owner = nullptr;
     std::string interface;
     std::vector<std::string> rule_names;
+    std::string netns;
     ring_buffer* ring = nullptr;
-    int lock_fd = -1;  // the interface's one-reader lock
+    int lock_fd = -1;         // the interface's one-reader lock
+    uint32_t program_id = 0;  // whose ring this is
   };
   static int on_sample(void* ctx, void* data, size_t size);
+  // Opens (again) the ring of the program now on the interface; false with *error.
+  static bool open_ring(Samples* s, std::string* error);
+  // Follows a replacement of the rules (waggle xdp apply while the agent runs): the new
+  // program has a new ring.
+  void follow_replacements();
+  std::chrono::steady_clock::time_point next_check_{};
   std::vector<XdpAttachConfig> attached_;
   std::vector<std::unique_ptr<Samples>> samples_;
   const std::function<void(const Event&)>* emit_ = nullptr;

@@ -367,35 +367,47 @@ std::vector<XdpApplied> xdp_applied(std::string* error) {
   return out;
 }
 
+uint32_t xdp_program_of(const std::string& ifname) {
+  uint32_t ifindex = if_nametoindex(ifname.c_str());
+  if (ifindex == 0) return 0;
+  Fd link(bpf_obj_get((pin_dir(ifindex) + "/link").c_str()));
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  if (link.get() < 0 || bpf_obj_get_info_by_fd(link.get(), &info, &len) != 0) return 0;
+  return info.prog_id;
+}
+
 int open_xdp_samples(const std::string& ifname, std::vector<std::string>* rule_names, int* lock_fd,
-                     std::string* error) {
+                     std::string* error, uint32_t* program_id) {
   uint32_t ifindex = if_nametoindex(ifname.c_str());
   if (ifindex == 0) {
     *error = fmt::format("no interface {} in this network namespace", ifname);
     return -1;
   }
   std::string dir = pin_dir(ifindex);
-  // One reader: readers of one ring share its position and would split (or lose) samples.
-  int lock = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0) {
-    close(lock);
-    *error = fmt::format("the samples of {} are read by another process already (waggle run, or waggle xdp "
-                         "samples): one reader at a time",
-                         ifname);
-    return -1;
-  }
-  if (lock_fd) *lock_fd = lock;
-  else if (lock >= 0) close(lock);
   XdpApplied applied;
   if (access((dir + "/link").c_str(), F_OK) != 0) {
     *error = fmt::format("waggle has no rules on {}", ifname);
     return -1;
   }
+  // One reader: readers of one ring share its position and would split (or lose) samples.
+  Fd lock(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (lock.get() >= 0 && flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    *error = fmt::format("the samples of {} are read by another process already (waggle run, or waggle xdp "
+                         "samples): one reader at a time",
+                         ifname);
+    return -1;
+  }
   if (!read_applied(dir, &applied, error)) return -1;
-  *rule_names = applied.rule_names;
   Fd prog(bpf_prog_get_fd_by_id(applied.program_id));
   int ring = prog.get() < 0 ? -1 : program_map(prog.get(), "packet_samples");
-  if (ring < 0) *error = fmt::format("the program on {} has no sample ring", ifname);
+  if (ring < 0) {
+    *error = fmt::format("the program on {} has no sample ring", ifname);
+    return -1;
+  }
+  *rule_names = applied.rule_names;
+  if (program_id) *program_id = applied.program_id;
+  if (lock_fd) *lock_fd = dup(lock.get());  // held by the caller while it reads
   return ring;
 }
 

@@ -51,7 +51,11 @@ std::vector<XdpApplied> xdp_applied(std::string* error);
 // closes), with the rule names; -1 with *error. *lock_fd (closed by the caller when done
 // reading) holds the interface's one-reader lock: a second reader is refused.
 int open_xdp_samples(const std::string& ifname, std::vector<std::string>* rule_names, int* lock_fd,
-                     std::string* error);
+                     std::string* error, uint32_t* program_id = nullptr);
+
+// The id of the program waggle's link on the interface runs (it changes when the rules are
+// replaced), or 0.
+uint32_t xdp_program_of(const std::string& ifname);
 
 // Detaches waggle's rules from the interface (in the caller's network namespace).
 bool detach_xdp(const std::string& ifname, std::string* error);

@@ -406,11 +406,27 @@ TEST(XdpVeth, RunAttachesFromItsConfigurationExportsMetricsAndDetachesAtStop) {
     EXPECT_EQ(std::stoull(metrics.substr(metrics.find("} ", at) + 2)), 300u * (14 + 20 + 8 + 32));
     EXPECT_NE(metrics.find("waggle_xdp_rule_packets_total{rule=\"sack-panic\",action=\"drop\""), std::string::npos);
     EXPECT_NE(metrics.find("waggle_xdp_rule_packets_total{rule=\"default\",action=\"pass\""), std::string::npos);
+    // Rules replaced under the running agent: it follows them to the new program's samples.
+    std::string again = rules_file(dir, "again", R"(    - name: seen-again
+      action: sample
+      sample: {bytes: 64, rate: 100000, burst: 1000}
+      match: {protocol: udp, destination_port: 9999}
+)");
+    Spawned replaced = waggle({"apply", again, "--netns", net.b, "--interface", net.dev_b});
+    ASSERT_EQ(replaced.status, 0) << replaced.out;
+    usleep(1500000);
+    InNetns more(net.a, [] { return send_udp(9999, 50, 0); });
+    ASSERT_EQ(more.wait(), 0);
+    usleep(300000);
     EXPECT_EQ(agent.stop(), 0) << agent.stderr_text();
-    // The sample rule's packets are events of the agent's own stream.
-    size_t samples = 0;
+    // The sample rules' packets are events of the agent's own stream.
+    size_t samples = 0, samples_again = 0;
     for (const json& e : agent.events()) {
       if (e["type"] != "packet.sample") continue;
+      if (e["rule"] == "seen-again") {
+        samples_again++;
+        continue;
+      }
       samples++;
       EXPECT_EQ(e["rule"], "seen");
       EXPECT_EQ(e["interface"], net.dev_b);
@@ -418,6 +434,7 @@ TEST(XdpVeth, RunAttachesFromItsConfigurationExportsMetricsAndDetachesAtStop) {
       EXPECT_EQ(e["ip"]["src"], "10.203.0.1");
     }
     EXPECT_EQ(samples, 300u);
+    EXPECT_EQ(samples_again, 50u);
   }
   EXPECT_FALSE(attached()) << "still attached after the agent stopped";
   {
