@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <linux/bpf.h>
 #include <net/if.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,14 +40,23 @@ const std::string kDev = "wgxb0";
 int sh(const std::string& command) { return system(command.c_str()); }
 
 // The namespace, veth and xdp-filter of the run, removed on every way out of main.
+// xdp-filter keeps its maps in the BPF file system: mounted for the run when there is none.
 struct Scene {
   bool filter_loaded = false;
+  bool mounted_bpffs = false;
   ~Scene() {
     if (filter_loaded) sh("nsenter --net=/run/netns/" + kNetns + " xdp-filter unload " + kDev + " >/dev/null 2>&1");
     sh("ip netns del " + kNetns + " 2>/dev/null");
+    rmdir("/sys/fs/bpf/xdp-filter");
     rmdir("/sys/fs/bpf/xdp");  // libxdp's working directory, if it left it empty
+    if (mounted_bpffs) umount2("/sys/fs/bpf", 0);
   }
 };
+
+bool bpffs_mounted() {
+  struct statfs fs {};
+  return statfs("/sys/fs/bpf", &fs) == 0 && uint32_t(fs.f_type) == 0xcafe4a11u;
+}
 
 double run_ns(int prog_fd, const Bytes& frame, uint32_t repeat) {
   std::vector<uint8_t> out(frame.size() + 256);
@@ -163,6 +174,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   Scene scene;
+  if (!bpffs_mounted()) {
+    if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
+      fmt::print(stderr, "cannot mount the BPF file system at /sys/fs/bpf: {}\n", strerror(errno));
+      return 1;
+    }
+    scene.mounted_bpffs = true;
+  }
   if (sh("ip netns add " + kNetns + " && ip -n " + kNetns + " link add " + kDev +
          " type veth peer name wgxb1 && ip -n " + kNetns + " link set " + kDev + " up") != 0)
     return 1;

@@ -65,6 +65,10 @@ def main():
         sys.exit("run as root")
     waggle = os.path.abspath(os.path.join(args.build, "waggle"))
     results = {"no program": [], "waggle": [], "xdp-filter": []}
+    # xdp-filter and waggle's pins need the BPF file system: mounted for the run when there is none.
+    mounted = sh("stat -f -c %T /sys/fs/bpf").stdout.strip() != "bpf_fs"
+    if mounted:
+        sh("mount -t bpf bpf /sys/fs/bpf -o mode=0700")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             sh(f"ip netns add {NS_A} && ip netns add {NS_B} && ip link add {DEV_A} netns {NS_A} type veth peer name "
@@ -100,6 +104,8 @@ def main():
             sh(f"ip netns del {NS_A}; ip netns del {NS_B}", check=False)
             for d in ("/sys/fs/bpf/xdp-filter", "/sys/fs/bpf/xdp"):
                 sh(f"rmdir {d}", check=False)
+            if mounted:
+                sh("umount /sys/fs/bpf", check=False)
     base = statistics.median(results["no program"])
     print(f"veth pair, trafgen on one core, {args.packets} packets a run, {args.rounds} rounds interleaved (medians)")
     print(f"{'variant':<12}{'Mpps':>8}{'vs no program':>15}  what is counted")

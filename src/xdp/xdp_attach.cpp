@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -78,11 +79,18 @@ bool remove_pins(const std::string& dir, std::string* error, const std::vector<s
   return true;
 }
 
-bool ensure_pin_root(std::string* error) {
+bool is_bpffs(const char* path) {
   struct statfs fs {};
-  if (statfs("/sys/fs/bpf", &fs) != 0 || uint32_t(fs.f_type) != kBpfFsMagic) {
-    *error = "/sys/fs/bpf is not a BPF file system (mount -t bpf bpf /sys/fs/bpf): the rules could not stay "
-             "attached after this command";
+  return statfs(path, &fs) == 0 && uint32_t(fs.f_type) == kBpfFsMagic;
+}
+
+// The BPF file system at /sys/fs/bpf, mounted there when it is not yet (as bpftool and libxdp
+// do; systemd mounts it at boot on most distributions).
+bool ensure_pin_root(std::string* error) {
+  if (!is_bpffs("/sys/fs/bpf") && mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
+    *error = fmt::format("/sys/fs/bpf is not a BPF file system and mounting one there failed ({}): the rules "
+                         "could not stay attached after this command",
+                         strerror(errno));
     return false;
   }
   std::error_code ec;

@@ -13,11 +13,14 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -36,6 +39,31 @@ void sh(const std::string& command) {
   Spawned s = spawn({"/bin/sh", "-c", command}, "", true);
   ASSERT_EQ(s.status, 0) << command << ": " << s.out;
 }
+
+bool bpffs_at_sys_fs_bpf() {
+  struct statfs fs {};
+  return statfs("/sys/fs/bpf", &fs) == 0 && uint32_t(fs.f_type) == 0xcafe4a11u;
+}
+
+// The BPF file system that `waggle xdp apply` mounts at /sys/fs/bpf when there was none, so
+// that its pins outlive it: unmounted again when the test made it and nothing is pinned in it
+// (bpf_preload's maps.debug and progs.debug come with every mount).
+class BpffsMount {
+ public:
+  BpffsMount() : was_mounted_(bpffs_at_sys_fs_bpf()) {}
+  ~BpffsMount() {
+    if (was_mounted_ || !bpffs_at_sys_fs_bpf()) return;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/sys/fs/bpf", ec)) {
+      std::string name = entry.path().filename().string();
+      if (name != "maps.debug" && name != "progs.debug") return;
+    }
+    umount2("/sys/fs/bpf", 0);
+  }
+
+ private:
+  bool was_mounted_;
+};
 
 // Two network namespaces joined by a veth pair: A (10.203.0.1, the traffic's source) and B
 // (10.203.0.2, where the rules go).
@@ -58,6 +86,7 @@ class VethPair {
     spawn({WAGGLE_BINARY, "xdp", "detach", "--netns", b, "--interface", dev_b}, "", true);
     spawn({"/bin/sh", "-c", "ip netns del " + a + "; ip netns del " + b}, "", true);
   }
+  BpffsMount bpffs;  // destroyed after the detach above
   std::string a, b, dev_a, dev_b;
 };
 
