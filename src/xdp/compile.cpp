@@ -157,6 +157,7 @@ bool compile_rules(const PacketRules& set, CompiledRules* out, std::string* erro
       r.sample_bytes = uint16_t(rule.sample.bytes);
     }
     out->settings.needs |= r.match;
+    out->settings.actions |= uint8_t(1u << r.action);
     out->rules.push_back(r);
     out->names.push_back(rule.name);
   }

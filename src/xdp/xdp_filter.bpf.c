@@ -30,6 +30,13 @@ struct {
   __type(value, struct wg_xdp_rule);
 } rules SEC(".maps");
 
+/* The rule set this program is loaded for, set by user space before the load: constants to
+ * the verifier, which leaves out the code of every match and action no rule uses. */
+const volatile struct wg_xdp_settings rule_set = {};
+#define USED(match) (rule_set.needs & (match))
+#define ACTION_USED(action) (rule_set.actions & (1u << (action)))
+
+/* The same, never read by the program: bound to it by user space, for `waggle xdp status`. */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 1);
@@ -118,6 +125,8 @@ struct packet {
   u8 opt_off[MAX_OPTIONS]; /* offset of the option's value in opts[] */
   u8 opt_len[MAX_OPTIONS]; /* bytes of value */
   u8 opts[64]; /* WG_XDP_OPTIONS_MAX used; a power of two lets an index be masked */
+  u8 src4[4], dst4[4]; /* IPv4 addresses */
+  /* IPv6 addresses, and IPv4 ones (mapped) only when a network lookup needs them */
   struct wg_xdp_net_key src, dst;
 };
 
@@ -225,8 +234,8 @@ static __always_inline bool parse_l3(struct xdp_md *ctx, struct packet *p, void 
     p->proto = ip[9];
     u16 frag = ((u16)ip[6] << 8) | ip[7];
     p->frag = (frag & 0x1fff) ? WG_XDP_FRAG_LATER : (frag & 0x2000) ? WG_XDP_FRAG_FIRST : WG_XDP_FRAG_NONE;
-    map_ipv4(p->src.addr, ip + 12);
-    map_ipv4(p->dst.addr, ip + 16);
+    __builtin_memcpy(p->src4, ip + 12, 4);
+    __builtin_memcpy(p->dst4, ip + 16, 4);
     p->l4 = off + ihl * 4;
     return true;
   }
@@ -300,7 +309,7 @@ static __always_inline void parse_options(struct xdp_md *ctx, struct packet *p, 
 }
 
 /* Returns false when the L4 header is cut off or impossible. */
-static __always_inline bool parse_l4(struct xdp_md *ctx, struct packet *p, u32 needs, void *data,
+static __always_inline bool parse_l4(struct xdp_md *ctx, struct packet *p, void *data,
                                      void *data_end) {
   u32 end = p->l3 + p->l3_len;
   p->payload = p->l4;
@@ -316,7 +325,7 @@ static __always_inline bool parse_l4(struct xdp_md *ctx, struct packet *p, u32 n
     p->dport = ((u16)h[2] << 8) | h[3];
     p->tcp_flags = h[13];
     p->payload = p->l4 + doff * 4;
-    if (needs & WG_XDP_M_TCP_OPTION) parse_options(ctx, p, doff * 4 - 20);
+    if (USED(WG_XDP_M_TCP_OPTION)) parse_options(ctx, p, doff * 4 - 20);
   } else if (p->proto == 17) {
     if (p->l4 + 8 > end || (void *)(h + 8) > data_end) return false;
     p->sport = ((u16)h[0] << 8) | h[1];
@@ -346,19 +355,24 @@ __attribute__((noinline)) int port_matches(const struct wg_xdp_rule *r, int dest
   return 0;
 }
 
-static __always_inline bool in_set(struct wg_xdp_net_key *key, u32 set, u8 kinds) {
+/* Whether the packet's source (or destination) is in address set `set`: its whole addresses
+ * in a hash, its networks in the trie, which keeps IPv4 networks as IPv4-mapped IPv6 ones (a
+ * set is of one family, as its rule is). */
+static __always_inline bool in_set(struct packet *p, bool destination, u32 set, u8 kinds) {
+  struct wg_xdp_net_key *key = destination ? &p->dst : &p->src;
+  if (p->family == 4) {
+    const u8 *v4 = destination ? p->dst4 : p->src4;
+    if (kinds & WG_XDP_SET_HOSTS) {
+      struct wg_xdp_host4_key k4 = {.set = set};
+      __builtin_memcpy(k4.addr, v4, 4);
+      if (bpf_map_lookup_elem(&hosts4, &k4)) return true;
+    }
+    if (!(kinds & WG_XDP_SET_NETWORKS)) return false;
+    map_ipv4(key->addr, v4);
+  }
   key->prefixlen = 32 + 128;
   key->set = set;
-  if (kinds & WG_XDP_SET_HOSTS) {
-    bool v4 = key->addr[10] == 0xff && key->addr[11] == 0xff; /* IPv4-mapped (the parser's form) */
-    if (v4) {
-      struct wg_xdp_host4_key k4 = {.set = set};
-      __builtin_memcpy(k4.addr, key->addr + 12, 4);
-      if (bpf_map_lookup_elem(&hosts4, &k4)) return true;
-    } else if (bpf_map_lookup_elem(&hosts, key)) {
-      return true;
-    }
-  }
+  if (p->family == 6 && (kinds & WG_XDP_SET_HOSTS) && bpf_map_lookup_elem(&hosts, key)) return true;
   return (kinds & WG_XDP_SET_NETWORKS) && bpf_map_lookup_elem(&networks, key) != NULL;
 }
 
@@ -401,34 +415,36 @@ __attribute__((noinline)) int bytes_match(struct xdp_md *ctx, struct packet *p, 
   return value >= b->lo && value <= b->hi;
 }
 
-__attribute__((noinline)) int rule_matches(struct xdp_md *ctx, struct packet *p, const struct wg_xdp_rule *r) {
-  if (!p || !r) return 0;
+/* Each test is kept only when some rule of the set uses it (USED is a constant). */
+static __always_inline bool rule_matches(struct xdp_md *ctx, struct packet *p, const struct wg_xdp_rule *r) {
   u32 m = r->match;
-  if ((m & WG_XDP_M_PCAP) && !(p->pcap_bits & (1u << (r->pcap_index & 31)))) return false;
-  if ((m & WG_XDP_M_VLAN) && p->vlan != r->vlan) return false;
-  if ((m & ~(WG_XDP_M_VLAN | WG_XDP_M_PCAP)) && p->family == 0) return false; /* IP fields, not IP */
-  if ((m & WG_XDP_M_FAMILY) && p->family != r->family) return false;
-  if ((m & WG_XDP_M_FRAGMENT) && !(p->frag & r->fragment_mask)) return false;
-  if ((m & WG_XDP_M_L4) && p->frag == WG_XDP_FRAG_LATER) return false; /* no L4 header to read */
-  if ((m & WG_XDP_M_PROTO) && p->proto != r->proto) return false;
-  if ((m & WG_XDP_M_TTL) && (p->ttl < r->ttl_lo || p->ttl > r->ttl_hi)) return false;
-  if ((m & WG_XDP_M_LENGTH) && (p->l3_len < r->length.lo || p->l3_len > r->length.hi)) return false;
-  if ((m & WG_XDP_M_IPV6_EXT) && (p->ext & r->ext_mask) != r->ext_mask) return false;
-  if ((m & WG_XDP_M_SPORT) && !port_matches(r, 0, p->sport)) return false;
-  if ((m & WG_XDP_M_DPORT) && !port_matches(r, 1, p->dport)) return false;
-  if ((m & WG_XDP_M_TCP_FLAGS) && (p->tcp_flags & r->tcp_flags_mask) != r->tcp_flags_value) return false;
-  if ((m & WG_XDP_M_PAYLOAD) && (p->payload_len < r->payload.lo || p->payload_len > r->payload.hi)) return false;
-  if ((m & WG_XDP_M_ICMP_TYPE) && p->icmp_type != r->icmp_type) return false;
-  if ((m & WG_XDP_M_ICMP_CODE) && p->icmp_code != r->icmp_code) return false;
-  if ((m & WG_XDP_M_TCP_OPTION) && !option_matches(p, r)) return false;
-  if ((m & WG_XDP_M_SRC) && !in_set(&p->src, r->src_set, r->src_kinds)) return false;
-  if ((m & WG_XDP_M_DST) && !in_set(&p->dst, r->dst_set, r->dst_kinds)) return false;
-  if (m & WG_XDP_M_BYTES) {
+#define TESTS(match) (USED(match) && (m & (match)))
+  if (TESTS(WG_XDP_M_PCAP) && !(p->pcap_bits & (1u << (r->pcap_index & 31)))) return false;
+  if (TESTS(WG_XDP_M_VLAN) && p->vlan != r->vlan) return false;
+  if (TESTS(~(WG_XDP_M_VLAN | WG_XDP_M_PCAP)) && p->family == 0) return false; /* IP fields, not IP */
+  if (TESTS(WG_XDP_M_FAMILY) && p->family != r->family) return false;
+  if (TESTS(WG_XDP_M_FRAGMENT) && !(p->frag & r->fragment_mask)) return false;
+  if (TESTS(WG_XDP_M_L4) && p->frag == WG_XDP_FRAG_LATER) return false; /* no L4 header to read */
+  if (TESTS(WG_XDP_M_PROTO) && p->proto != r->proto) return false;
+  if (TESTS(WG_XDP_M_TTL) && (p->ttl < r->ttl_lo || p->ttl > r->ttl_hi)) return false;
+  if (TESTS(WG_XDP_M_LENGTH) && (p->l3_len < r->length.lo || p->l3_len > r->length.hi)) return false;
+  if (TESTS(WG_XDP_M_IPV6_EXT) && (p->ext & r->ext_mask) != r->ext_mask) return false;
+  if (TESTS(WG_XDP_M_SPORT) && !port_matches(r, 0, p->sport)) return false;
+  if (TESTS(WG_XDP_M_DPORT) && !port_matches(r, 1, p->dport)) return false;
+  if (TESTS(WG_XDP_M_TCP_FLAGS) && (p->tcp_flags & r->tcp_flags_mask) != r->tcp_flags_value) return false;
+  if (TESTS(WG_XDP_M_PAYLOAD) && (p->payload_len < r->payload.lo || p->payload_len > r->payload.hi)) return false;
+  if (TESTS(WG_XDP_M_ICMP_TYPE) && p->icmp_type != r->icmp_type) return false;
+  if (TESTS(WG_XDP_M_ICMP_CODE) && p->icmp_code != r->icmp_code) return false;
+  if (TESTS(WG_XDP_M_TCP_OPTION) && !option_matches(p, r)) return false;
+  if (TESTS(WG_XDP_M_SRC) && !in_set(p, false, r->src_set, r->src_kinds)) return false;
+  if (TESTS(WG_XDP_M_DST) && !in_set(p, true, r->dst_set, r->dst_kinds)) return false;
+  if (TESTS(WG_XDP_M_BYTES)) {
     for (int i = 0; i < WG_XDP_BYTE_MATCHES; i++) {
       if (i >= r->n_bytes) break;
       if (!bytes_match(ctx, p, r, i)) return false;
     }
   }
+#undef TESTS
   return true;
 }
 
@@ -481,10 +497,15 @@ static __always_inline void sample(struct xdp_md *ctx, struct packet *p, const s
 static __always_inline bool over_limit(struct packet *p, const struct wg_xdp_rule *r, u32 index) {
   struct wg_xdp_bucket_key key = {.rule = index};
   u32 bits = p->family == 4 ? 96 + r->rl_prefix4 : r->rl_prefix6;
+  u8 addr[16]; /* IPv4 as IPv4-mapped IPv6 */
+  if (p->family == 4)
+    map_ipv4(addr, p->src4);
+  else
+    __builtin_memcpy(addr, p->src.addr, 16);
   for (int i = 0; i < 16; i++) {
     u32 keep = bits > 8 * i ? bits - 8 * i : 0;
     u8 mask = keep >= 8 ? 0xff : (u8)(0xff00 >> keep);
-    key.addr[i] = p->src.addr[i] & mask;
+    key.addr[i] = addr[i] & mask;
   }
   u64 now = bpf_ktime_get_ns();
   struct bucket *b = bpf_map_lookup_elem(&buckets, &key);
@@ -504,14 +525,14 @@ __attribute__((noinline)) int decide(struct xdp_md *ctx, struct packet *p, u32 i
   const struct wg_xdp_rule *r = bpf_map_lookup_elem(&rules, &index);
   if (!r) return 1;
   if (!rule_matches(ctx, p, r)) return 0;
-  if (r->action == WG_XDP_ACT_RATE_LIMIT) {
+  if (ACTION_USED(WG_XDP_ACT_RATE_LIMIT) && r->action == WG_XDP_ACT_RATE_LIMIT) {
     if (!over_limit(p, r, index)) return 0;
     count(index, p->frame_len);
     p->verdict = WG_XDP_ACT_DROP;
     return 1;
   }
   count(index, p->frame_len);
-  if (r->action == WG_XDP_ACT_SAMPLE) sample(ctx, p, r, index);
+  if (ACTION_USED(WG_XDP_ACT_SAMPLE) && r->action == WG_XDP_ACT_SAMPLE) sample(ctx, p, r, index);
   if (r->action == WG_XDP_ACT_COUNT || r->action == WG_XDP_ACT_SAMPLE) return 0;
   p->verdict = r->action;
   return 1;
@@ -526,15 +547,15 @@ struct {
   __type(value, u32);
 } chain SEC(".maps");
 
-static __always_inline int evaluate(struct xdp_md *ctx, struct wg_xdp_settings *s, struct packet *p) {
-  u32 n = s->n_rules;
+static __always_inline int evaluate(struct xdp_md *ctx, struct packet *p) {
+  u32 n = rule_set.n_rules;
   if (n > WG_XDP_MAX_RULES) n = WG_XDP_MAX_RULES;
   for (u32 i = 0; i < WG_XDP_MAX_RULES; i++) {
     if (i >= n || decide(ctx, p, i)) break;
   }
   if (p->verdict != UNDECIDED) return verdict_of(p->verdict);
   count(WG_XDP_SLOT_DEFAULT, p->frame_len);
-  return verdict_of(s->default_action);
+  return verdict_of(rule_set.default_action);
 }
 
 SEC("xdp")
@@ -542,32 +563,30 @@ int wg_xdp_filter(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
   void *end = (void *)(long)ctx->data_end;
   u32 zero = 0;
-  struct wg_xdp_settings *s = bpf_map_lookup_elem(&settings, &zero);
   struct packet *p = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s || !p) return XDP_PASS;
+  if (!p) return XDP_PASS;
   /* The fields before the option lists; those are read only below n_opts, the addresses are
    * written by the parser. */
   __builtin_memset(p, 0, __builtin_offsetof(struct packet, opt_kind));
   p->frame_len = end - data;
   p->verdict = UNDECIDED;
-  if (!parse_l3(ctx, p, data, end) || !parse_l4(ctx, p, s->needs, data, end)) {
+  if (!parse_l3(ctx, p, data, end) || !parse_l4(ctx, p, data, end)) {
     count(WG_XDP_SLOT_MALFORMED, p->frame_len);
-    return verdict_of(s->malformed_action);
+    return verdict_of(rule_set.malformed_action);
   }
-  if (s->n_pcap) {
+  if (rule_set.n_pcap) {
     bpf_tail_call(ctx, &chain, 0);
     /* Not reached unless the chain is missing: tcpdump-expression rules do not match. */
     count(WG_XDP_SLOT_CHAIN_BROKEN, p->frame_len);
   }
-  return evaluate(ctx, s, p);
+  return evaluate(ctx, p);
 }
 
 /* The end of the chain: the packet is parsed and its expressions' bits are set. */
 SEC("xdp")
 int wg_xdp_eval(struct xdp_md *ctx) {
   u32 zero = 0;
-  struct wg_xdp_settings *s = bpf_map_lookup_elem(&settings, &zero);
   struct packet *p = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s || !p) return XDP_PASS;
-  return evaluate(ctx, s, p);
+  if (!p) return XDP_PASS;
+  return evaluate(ctx, p);
 }

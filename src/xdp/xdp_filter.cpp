@@ -23,6 +23,9 @@ std::unique_ptr<XdpFilter> XdpFilter::load(const CompiledRules& rules, std::stri
   bpf_map__set_max_entries(f->skel_->maps.networks, uint32_t(std::max<size_t>(1, rules.networks.size())));
   bpf_map__set_max_entries(f->skel_->maps.hosts, uint32_t(std::max<size_t>(1, rules.hosts.size())));
   bpf_map__set_max_entries(f->skel_->maps.hosts4, uint32_t(std::max<size_t>(1, rules.hosts4.size())));
+  // The rule set's settings are constants of the program: the verifier leaves out the code of
+  // every match and action no rule uses.
+  f->skel_->rodata->rule_set = rules.settings;
   if (!load_object(f->skel_->obj, "xdp", error)) return nullptr;
   auto put = [&](bpf_map* map, const void* key, size_t key_size, const void* value, size_t value_size) {
     if (bpf_map__update_elem(map, key, key_size, value, value_size, BPF_ANY) == 0) return true;
@@ -41,9 +44,12 @@ std::unique_ptr<XdpFilter> XdpFilter::load(const CompiledRules& rules, std::stri
     if (!put(f->skel_->maps.hosts, &key, sizeof(key), &one, sizeof(one))) return nullptr;
   }
   if (!f->load_chain(rules, error)) return nullptr;
-  // Settings last: until they are in, the program sees no rule.
-  uint32_t zero = 0;
+  uint32_t zero = 0;  // the settings again, for `waggle xdp status`
   if (!put(f->skel_->maps.settings, &zero, sizeof(zero), &rules.settings, sizeof(rules.settings))) return nullptr;
+  if (bpf_prog_bind_map(f->program_fd(), bpf_map__fd(f->skel_->maps.settings), nullptr) != 0) {
+    *error = fmt::format("xdp: cannot bind the settings map to the program: {}", strerror(errno));
+    return nullptr;
+  }
   return f;
 }
 

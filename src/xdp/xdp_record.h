@@ -139,13 +139,14 @@ struct wg_xdp_bucket_key {
   __u8 addr[16]; /* the source, masked */
 };
 
-/* Rule-set settings (array map, one entry). */
+/* Rule-set settings: constants of the program (read-only data set before its load), and a
+ * copy in an array map of one entry for `waggle xdp status`. */
 struct wg_xdp_settings {
   __u32 n_rules;
   __u8 default_action;   /* WG_XDP_ACT_PASS or _DROP */
   __u8 malformed_action; /* for packets whose headers cannot be parsed in full */
   __u8 n_pcap;           /* tcpdump-expression programs in the chain */
-  __u8 pad;
+  __u8 actions;          /* bit 1 << WG_XDP_ACT_* for each action a rule takes */
   __u32 needs;           /* union of the rules' match bits: what the parser must look at */
 };
 

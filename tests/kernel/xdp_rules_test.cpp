@@ -2,6 +2,7 @@
 // action, IPv4 and IPv6, with the verdict and the counters checked exactly; the edges that
 // parsers get wrong (truncated headers, ihl/doff < 5, options cut off, non-first fragments,
 // long extension chains).
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -41,6 +42,15 @@ class Rules {
   uint64_t packets(size_t slot) const { return filter_->counters()[slot].packets; }
   uint64_t bytes(size_t slot) const { return filter_->counters()[slot].bytes; }
   bool loaded() const { return filter_ != nullptr; }
+  // Instructions of the rule evaluation as the verifier left them.
+  uint32_t evaluation_insns() const {
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (!filter_) return 0;
+    const int eval_fd = filter_->program_fd();
+    if (bpf_obj_get_info_by_fd(eval_fd, &info, &len) != 0) return 0;
+    return info.xlated_prog_len / 8;
+  }
 
  private:
   std::unique_ptr<XdpFilter> filter_;
@@ -114,6 +124,67 @@ TEST(XdpRules, CountRulesCountAndEvaluationGoesOnInOrder) {
   EXPECT_EQ(r.packets(3), 2u);
   EXPECT_EQ(r.packets(4), 0u);
   EXPECT_EQ(r.packets(WG_XDP_SLOT_DEFAULT), 1u);
+}
+
+// Whole addresses (hashes) and networks (the trie) in one set, of both families, by source
+// and by destination. IPv6 addresses are matched whole, also those that look like IPv4 ones
+// (mapped, or with 0xffff where a mapped address has it).
+TEST(XdpRules, AddressSetsMatchWholeAddressesAndNetworksOfBothFamilies) {
+  Rules r(R"(  default: pass
+  rules:
+    - {name: blocked4, action: drop, match: {source: [203.0.113.7, 198.18.0.0/15]}}
+    - {name: blocked6, action: drop, match: {source: ["2001:db8::bad", "2001:db8:ff::/48", "::ffff:192.0.2.77", "2001:db8::ffff:1:2"]}}
+    - {name: to-host4, action: count, match: {destination: 198.51.100.9}}
+    - {name: to-host6, action: count, match: {destination: "2001:db8::9"}}
+    - {name: to-net-tcp, action: drop, match: {protocol: tcp, destination: 10.1.0.0/16}}
+)");
+  ASSERT_TRUE(r.loaded());
+  const Bytes u = udp(1000, 2000);
+  EXPECT_EQ(r.run(frame4({.src = "203.0.113.7", .proto = 17}, u)), kDrop);
+  EXPECT_EQ(r.run(frame4({.src = "203.0.113.8", .proto = 17}, u)), kPass);
+  EXPECT_EQ(r.run(frame4({.src = "198.19.255.1", .proto = 17}, u)), kDrop);
+  EXPECT_EQ(r.run(frame4({.src = "198.20.0.1", .proto = 17}, u)), kPass);
+  EXPECT_EQ(r.run(frame4({.src = "192.0.2.77", .proto = 17}, u)), kPass);         // an IPv6 rule's
+  EXPECT_EQ(r.run(frame6({.src = "::ffff:203.0.113.7", .proto = 17}, u)), kPass);  // an IPv4 rule's
+  EXPECT_EQ(r.packets(0), 2u);
+  EXPECT_EQ(r.run(frame6({.src = "2001:db8::bad", .proto = 17}, u)), kDrop);
+  EXPECT_EQ(r.run(frame6({.src = "2001:db8::bae", .proto = 17}, u)), kPass);
+  EXPECT_EQ(r.run(frame6({.src = "2001:db8:ff:1::1", .proto = 17}, u)), kDrop);
+  EXPECT_EQ(r.run(frame6({.src = "2001:db8:fe::1", .proto = 17}, u)), kPass);
+  EXPECT_EQ(r.run(frame6({.src = "::ffff:192.0.2.77", .proto = 17}, u)), kDrop);
+  EXPECT_EQ(r.run(frame6({.src = "2001:db8::ffff:1:2", .proto = 17}, u)), kDrop);
+  EXPECT_EQ(r.run(frame6({.src = "2001:db8::ffff:1:3", .proto = 17}, u)), kPass);
+  EXPECT_EQ(r.packets(1), 4u);
+  EXPECT_EQ(r.run(frame4({.dst = "198.51.100.9", .proto = 17}, u)), kPass);
+  EXPECT_EQ(r.run(frame6({.dst = "2001:db8::9", .proto = 17}, u)), kPass);
+  EXPECT_EQ(r.run(frame6({.dst = "2001:db8::8", .proto = 17}, u)), kPass);
+  EXPECT_EQ(r.packets(2), 1u);
+  EXPECT_EQ(r.packets(3), 1u);
+  EXPECT_EQ(r.run(frame4({.dst = "10.1.2.3"}, tcp({}))), kDrop);
+  EXPECT_EQ(r.run(frame4({.dst = "10.1.2.3", .proto = 17}, u)), kPass);
+  EXPECT_EQ(r.run(frame4({.dst = "10.2.0.1"}, tcp({}))), kPass);
+  EXPECT_EQ(r.packets(4), 1u);
+  EXPECT_EQ(r.packets(WG_XDP_SLOT_DEFAULT), 12u);
+}
+
+// The program is specialized to its rule set: the verifier leaves out the tests and actions
+// that no rule uses, so address rules run fewer instructions than a set using every match.
+TEST(XdpRules, TheProgramKeepsOnlyTheCodeItsRulesUse) {
+  Rules addresses(R"(  rules:
+    - {name: blocked, action: drop, match: {source: [203.0.113.7, 198.18.0.0/15]}}
+)");
+  Rules everything(R"(  rules:
+    - {name: a, action: count, match: {vlan: 7, ttl: 0-2, length: 0-100, ipv6_extensions: hop-by-hop}}
+    - {name: b, action: rate_limit, rate_limit: {rate: 10, burst: 5}, match: {protocol: tcp, source_port: 1-2, destination_port: 3, tcp_flags: syn, payload_length: 0}}
+    - {name: c, action: sample, match: {protocol: tcp, tcp_option: {kind: 2, value: 0-499}}}
+    - {name: d, action: drop, match: {protocol: icmp, icmp: {type: 8, code: 0}, fragment: [first]}}
+    - {name: e, action: drop, match: {source: 203.0.113.7, bytes: [{at: l3, offset: 1, value: 1}]}}
+)");
+  ASSERT_TRUE(addresses.loaded() && everything.loaded());
+  EXPECT_GT(addresses.evaluation_insns(), 0u);
+  EXPECT_LT(addresses.evaluation_insns() * 2, everything.evaluation_insns())
+      << addresses.evaluation_insns() << " vs " << everything.evaluation_insns();
+  EXPECT_EQ(addresses.run(frame4({.src = "203.0.113.7", .proto = 17}, udp(1, 2))), kDrop);
 }
 
 TEST(XdpRules, NonFirstFragmentsAreNeverReadAsPorts) {
