@@ -39,7 +39,8 @@ const std::string kDev = "wgxb0";
 
 int sh(const std::string& command) { return system(command.c_str()); }
 
-// The namespace, veth and xdp-filter of the run, removed on every way out of main.
+// The namespace, veth and xdp-filter of the run, removed on every way out: a static object,
+// so that exit() from a failed step destroys it too.
 // xdp-filter keeps its maps in the BPF file system: mounted for the run when there is none.
 struct Scene {
   bool filter_loaded = false;
@@ -52,6 +53,8 @@ struct Scene {
     if (mounted_bpffs) umount2("/sys/fs/bpf", 0);
   }
 };
+
+Scene scene;
 
 bool bpffs_mounted() {
   struct statfs fs {};
@@ -175,7 +178,6 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "xdp-filter (Debian xdp-tools) is not installed\n");
     return 1;
   }
-  Scene scene;
   if (!bpffs_mounted()) {
     if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
       fmt::print(stderr, "cannot mount the BPF file system at /sys/fs/bpf: {}\n", strerror(errno));

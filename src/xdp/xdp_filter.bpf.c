@@ -120,6 +120,7 @@ struct packet {
   u16 sport, dport;
   u8 family, proto, ttl, frag, ext, tcp_flags, icmp_type, icmp_code;
   u8 n_opts;
+  u8 opt_at; /* the options walk's position */
   u8 verdict; /* WG_XDP_ACT_*, or 0xff while undecided */
   u8 opt_kind[MAX_OPTIONS];
   u8 opt_off[MAX_OPTIONS]; /* offset of the option's value in opts[] */
@@ -265,47 +266,35 @@ static __always_inline bool parse_l3(struct xdp_md *ctx, struct packet *p, void 
   return true;
 }
 
-/* One step of the TCP options walk: a bpf_loop callback, so that the verifier checks one
- * step, not every path through 40 of them. */
-struct options_walk {
-  struct packet *p;
-  u32 at;     /* offset in p->opts */
-  u32 optlen;
-};
-
-static long option_step(u32 step, void *data) {
-  struct options_walk *w = data;
-  struct packet *p = w->p;
-  u32 at = w->at, optlen = w->optlen;
-  if (at >= optlen || at >= WG_XDP_OPTIONS_MAX) return 1;
-  at &= 63;
-  u8 kind = p->opts[at];
-  if (kind == 0) return 1; /* end of options */
-  if (kind == 1) {         /* NOP */
-    w->at = at + 1;
-    return 0;
-  }
-  if (at + 1 >= optlen) return 1;
-  u32 len = p->opts[at + 1];
-  if (len < 2 || at + len > optlen) return 1; /* zero-length or cut off */
-  u32 n = p->n_opts;
-  if (n >= MAX_OPTIONS) return 1;
-  p->opt_kind[n] = kind;
-  p->opt_off[n] = at + 2;
-  p->opt_len[n] = len - 2;
-  p->n_opts = n + 1;
-  w->at = at + len;
-  return 0;
-}
-
-/* Reads the TCP options into p->opts and lists them; an option cut off ends the list. */
+/* Reads the TCP options into p->opts and lists them; an option cut off ends the list. A
+ * bounded loop, each step one option or NOP (40 bytes hold at most 40). The walk's position
+ * and the options found so far live in the per-CPU state, not in registers: the verifier
+ * does not know their values, so every path through a step leaves it in the same state and
+ * it checks one state per step instead of every sequence of option lengths. */
 static __always_inline void parse_options(struct xdp_md *ctx, struct packet *p, u32 optlen) {
   asm volatile("" : "+r"(optlen)); /* the checks below must be on the register the helper gets */
   optlen &= 63;
   if (optlen == 0 || optlen > WG_XDP_OPTIONS_MAX) return;
   if (bpf_xdp_load_bytes(ctx, p->l4 + 20, p->opts, optlen) != 0) return;
-  struct options_walk w = {p, 0, optlen};
-  bpf_loop(WG_XDP_OPTIONS_MAX, option_step, &w, 0);
+  p->opt_at = 0;
+  for (int step = 0; step < WG_XDP_OPTIONS_MAX; step++) {
+    u32 at = *(volatile u8 *)&p->opt_at, n = *(volatile u8 *)&p->n_opts;
+    if (at >= optlen || n >= MAX_OPTIONS) break;
+    u8 kind = p->opts[at & 63];
+    if (kind == 0) break; /* end of options */
+    if (kind == 1) {      /* NOP */
+      p->opt_at = at + 1;
+      continue;
+    }
+    if (at + 1 >= optlen) break;
+    u32 len = p->opts[(at + 1) & 63];
+    if (len < 2 || at + len > optlen) break; /* zero-length or cut off */
+    p->opt_kind[n] = kind;
+    p->opt_off[n] = at + 2;
+    p->opt_len[n] = len - 2;
+    p->n_opts = n + 1;
+    p->opt_at = at + len;
+  }
 }
 
 /* Returns false when the L4 header is cut off or impossible. */

@@ -79,7 +79,8 @@ TEST(XdpRules, MssRuleDropsEveryShapeOfSmallMssSynAndPassesTheRest) {
       {"SYN-ACK", syn4(mss(48), 0x12)},
       {"IPv6", syn6(mss(48))},
       {"MSS 499", syn4(mss(499))},
-      {"MSS 0", syn4(mss(0))}};
+      {"MSS 0", syn4(mss(0))},
+      {"after 36 NOPs (the longest walk)", syn4(cat({Bytes(36, 1), mss(48)}))}};
   uint64_t bytes = 0;
   for (const auto& [what, frame] : dropped) {
     EXPECT_EQ(r.run(frame), kDrop) << what;
@@ -93,6 +94,7 @@ TEST(XdpRules, MssRuleDropsEveryShapeOfSmallMssSynAndPassesTheRest) {
       {"MSS cut off at the last byte", frame4({}, tcp({.options = {1, 1, 1, 2}}))},
       {"MSS after a zero-length option", frame4({}, tcp({.options = cat({{5, 0}, mss(48), {1, 1}})}))},
       {"MSS value cut off by the end of options", frame4({}, tcp({.options = {1, 2, 4, 0}}))},
+      {"MSS after the end of options", syn4(cat({{0, 1, 1, 1}, mss(48)}))},
       {"UDP", frame4({.proto = 17}, udp(1, 2))}};
   for (const auto& [what, frame] : passed) EXPECT_EQ(r.run(frame), kPass) << what;
   EXPECT_EQ(r.packets(0), dropped.size());
