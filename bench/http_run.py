@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """waggle HTTP benchmark: nginx under wrk on loopback, without and with the agent (its network
-sensor and metrics endpoint on, as `waggle run` starts them), measured in the same run with the
-variants interleaved round by round (and, as the floor of the hooks, bpftrace with empty
-programs on the same tracepoints).
+sensor and metrics endpoint on, as `waggle run` starts them; and the same in metrics-only mode,
+`http_events: none`), measured in the same run with the variants interleaved round by round
+(and, as the floor of the hooks, bpftrace with empty programs on the same tracepoints).
 
 Prints, per variant: median throughput and p99 latency over the rounds, and their ratios to the
 baseline; for the agent, its CPU time per second and peak RSS, and what it lost. Then the
@@ -116,18 +116,24 @@ def main():
     with open(config, "w") as f:
         f.write(f"sensors:\n  file: {{enabled: false}}\nmetrics: {{address: 127.0.0.1:{free_port()}}}\n")
     agent_argv = [waggle, "run", "--config", config]
-    results = {"baseline": {"rps": [], "p99": []}, "floor": {"rps": [], "p99": []},
-               "waggle": {"rps": [], "p99": [], "cpu": [], "rss": [], "lost": []}}
-    variants = ["baseline", "waggle", "floor"]
+    metrics_config = os.path.join(tmp, "metrics-only.yaml")
+    with open(metrics_config, "w") as f:
+        f.write(f"sensors:\n  file: {{enabled: false}}\n  network: {{http_events: none}}\n"
+                f"metrics: {{address: 127.0.0.1:{free_port()}}}\n")
+    argv_of = {"waggle": agent_argv, "metrics-only": [waggle, "run", "--config", metrics_config]}
+    results = {"baseline": {"rps": [], "p99": []}, "floor": {"rps": [], "p99": []}}
+    for name in argv_of:
+        results[name] = {"rps": [], "p99": [], "cpu": [], "rss": [], "lost": []}
+    variants = ["baseline", "waggle", "metrics-only", "floor"]
     try:
         wrk(port, 1, args.connections)  # warm up nginx
         for r in range(args.rounds):
-            for name in variants[r % 3:] + variants[:r % 3]:
+            for name in variants[r % 4:] + variants[:r % 4]:
                 floor = Agent(["bpftrace", "-e", FLOOR_PROGRAM], None) if name == "floor" else None
                 if floor and floor.proc.poll() is not None:  # a probe it could not attach
                     raise RuntimeError("bpftrace exited: " + floor.proc.stderr.read())
-                agent = Agent(agent_argv + ["--output-file", os.devnull], "waggle: ready") \
-                    if name == "waggle" else None
+                agent = Agent(argv_of[name] + ["--output-file", os.devnull], "waggle: ready") \
+                    if name in argv_of else None
                 cpu0 = agent.cpu() if agent else 0
                 start = time.perf_counter()
                 rps, p99 = wrk(port, args.seconds, args.connections)
@@ -143,7 +149,7 @@ def main():
                 if floor:
                     floor.proc.terminate()
                     floor.proc.wait(timeout=30)
-                print(f"round {r + 1} {name:8} {rps:10.0f} req/s  p99 {p99 * 1e3:7.3f} ms", flush=True)
+                print(f"round {r + 1} {name:12} {rps:10.0f} req/s  p99 {p99 * 1e3:7.3f} ms", flush=True)
 
         # A fixed rate: 12 connections, each waiting 1 ms after every response (about 10,000/s).
         script = os.path.join(tmp, "paced.lua")
@@ -198,8 +204,17 @@ def main():
     p99s = [w / b for w, b in zip(wag["p99"], base["p99"])]
     print(f"  per round (each pair measured back to back): throughput {statistics.median(pairs):.3f}x "
           f"[{min(pairs):.3f}..{max(pairs):.3f}], p99 {statistics.median(p99s):.3f}x")
-    print(f"  agent CPU {statistics.median(wag['cpu']) * 100:.1f}% of a core, peak RSS "
-          f"{max(wag['rss']) / 1024:.1f} MiB, lost {sum(wag['lost'])}")
+    print(f"  agent CPU {statistics.median(wag['cpu']) * 100:.1f}% of a core "
+          f"({statistics.median(c / q for c, q in zip(wag['cpu'], wag['rps'])) * 1e6:.2f} us per request), "
+          f"peak RSS {max(wag['rss']) / 1024:.1f} MiB, lost {sum(wag['lost'])}")
+    mo = results["metrics-only"]
+    m_pairs = [m / b for m, b in zip(mo["rps"], base["rps"])]
+    m_p99s = [m / b for m, b in zip(mo["p99"], base["p99"])]
+    print(f"  metrics-only (http_events: none) {statistics.median(mo['rps']):10.0f} req/s, per round: throughput "
+          f"{statistics.median(m_pairs):.3f}x [{min(m_pairs):.3f}..{max(m_pairs):.3f}], p99 "
+          f"{statistics.median(m_p99s):.3f}x; agent CPU {statistics.median(mo['cpu']) * 100:.1f}% of a core "
+          f"({statistics.median(c / q for c, q in zip(mo['cpu'], mo['rps'])) * 1e6:.2f} us per request), "
+          f"lost {sum(mo['lost'])}")
     print(f"at {paced_rps:.0f} req/s (paced): agent CPU {paced_cpu * 100:.1f}% of a core, "
           f"peak RSS {paced_rss / 1024:.1f} MiB")
     print(f"per request, with BPF statistics on ({stats_rps:.0f} req/s): network programs "

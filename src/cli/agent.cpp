@@ -211,7 +211,7 @@ int run_agent(const AgentOptions& options) {
   } stop_profiler{profiler.get()};
   auto emit = [&](const Event& event) {
     if (event_metrics) event_metrics->on_event(event);
-    if (options.shown.count(event_type_name(event))) exporter->on_event(event);
+    if (written_out(event) && options.shown.count(event_type_name(event))) exporter->on_event(event);
   };
   bool reading = ring->start(
       [&](const void* data, size_t size) {

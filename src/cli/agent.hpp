@@ -14,7 +14,7 @@ struct AgentOptions {
   Config config;
   // Event types written out ("process.exec", "process.exit", "file.open"); the other
   // sensors' records still feed the process cache.
-  std::set<std::string> shown;
+  std::set<std::string, std::less<>> shown;  // looked up by name without a copy
   // `trace` stops when the sensor behind its events cannot start; `run` carries on with the
   // sensors it has (one missing feature never stops the whole agent).
   bool require_shown_sensors = false;

@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
+#include <charconv>
 #include <system_error>
 
 #include "config/limits.hpp"
@@ -101,16 +102,34 @@ std::vector<std::string> read_strings(Reader& r, const Value& value, std::string
   return values;
 }
 
+// `all`, `none` or `sampled N`: one exchange in N becomes an event (0 for none).
+uint32_t http_events(Reader& r, const Value& value) {
+  constexpr std::string_view kExpected = "all, none or \"sampled N\" with N from 1 to 1000000 (e.g. sampled 100)";
+  std::string s = r.string(value, kExpected);
+  if (s == "all") return 1;
+  if (s == "none") return 0;
+  constexpr std::string_view kSampled = "sampled ";
+  if (s.rfind(kSampled, 0) != 0) r.fail(value, kExpected);
+  std::string_view digits = std::string_view(s).substr(kSampled.size());
+  uint32_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || n < 1 || n > 1000000)
+    r.fail(value, kExpected);
+  return n;
+}
+
 void read_network(Reader& r, const Value& value, Config& config) {
   NetworkConfig& n = config.network;
   for (const Entry& e :
-       r.mapping(value, {"enabled", "tcp", "http", "dns", "ports", "binaries", "containers", "routes"})) {
+       r.mapping(value, {"enabled", "tcp", "http", "http_events", "dns", "ports", "binaries", "containers", "routes"})) {
     if (e.key == "enabled") {
       config.network_enabled = r.boolean(e.value);
     } else if (e.key == "tcp") {
       n.tcp = r.boolean(e.value);
     } else if (e.key == "http") {
       n.http = r.boolean(e.value);
+    } else if (e.key == "http_events") {
+      n.http_events_every = http_events(r, e.value);
     } else if (e.key == "dns") {
       n.dns = r.boolean(e.value);
     } else if (e.key == "ports") {

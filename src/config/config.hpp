@@ -34,6 +34,9 @@ struct NetworkConfig {
   std::vector<std::string> binaries;    // only processes running one of these executables
   std::vector<std::string> containers;  // only processes in one of these containers (id prefixes)
   std::vector<std::string> routes;      // HTTP route patterns, e.g. /users/{id}
+  // Which HTTP exchanges become http.request events (the metrics count every one): 1 all,
+  // 0 none, N one in N of each service's route and role (`http_events: sampled N`).
+  uint32_t http_events_every = 1;
 };
 
 // The Prometheus endpoint of `waggle run`.

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -39,11 +40,13 @@ using ProcessRef = std::shared_ptr<const ProcessInfo>;
 
 // The service a process is, for metric labels and route bounds: its executable's file name,
 // or its comm when the executable is unknown.
-inline std::string service_name_of(const ProcessRef& process) {
+// The view lives as long as the process.
+inline std::string_view service_name_view(const ProcessRef& process) {
   if (!process) return "unknown";
-  if (!process->binary.empty()) return process->binary.substr(process->binary.rfind('/') + 1);
-  return process->comm.empty() ? "unknown" : process->comm;
+  if (!process->binary.empty()) return std::string_view(process->binary).substr(process->binary.rfind('/') + 1);
+  return process->comm.empty() ? std::string_view("unknown") : std::string_view(process->comm);
 }
+inline std::string service_name_of(const ProcessRef& process) { return std::string(service_name_view(process)); }
 
 struct ParentInfo {
   std::string exec_id;  // empty when the parent is unknown
@@ -146,6 +149,9 @@ struct HttpEvent {
   uint64_t duration_ns = 0;  // first request byte to last response byte
   uint64_t request_bytes = 0, response_bytes = 0;
   Endpoint local, remote;
+  // Counted in the metrics but not written out (sensors.network.http_events): its target is
+  // left empty.
+  bool metrics_only = false;
 };
 
 // A DNS query a process made and the answer it got.
@@ -191,6 +197,12 @@ inline const char* event_type_name(const Event& e) {
                                            "network.tcp",  "http.request", "dns.query",  "packet.sample"};
   static_assert(std::size(kNames) == std::variant_size_v<Event>);
   return kNames[e.index()];
+}
+
+// Whether an event is written out, or only counted in the metrics.
+inline bool written_out(const Event& e) {
+  const auto* http = std::get_if<HttpEvent>(&e);
+  return !http || !http->metrics_only;
 }
 
 // Counts of records the kernel could not deliver, by sensor and cause.

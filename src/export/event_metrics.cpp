@@ -1,6 +1,7 @@
 #include "export/event_metrics.hpp"
 
 #include <array>
+#include <charconv>
 #include <string>
 #include <variant>
 
@@ -11,6 +12,12 @@ namespace waggle {
 namespace {
 
 constexpr std::array<double, 10> kDnsBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1};
+
+// A number as text in `buf`, without an allocation.
+template <size_t N>
+std::string_view decimal(char (&buf)[N], long value) {
+  return {buf, size_t(std::to_chars(buf, buf + N, value).ptr - buf)};
+}
 
 // Registration of a fixed, valid family cannot fail; a failure is a bug caught by the tests.
 template <typename T>
@@ -61,15 +68,17 @@ void EventMetrics::on_event(const Event& event) {
   std::visit([this](const auto& e) { on(e); }, event);
 }
 
+// Without an allocation: the labels are views and numbers formatted on the stack.
 void EventMetrics::on(const HttpEvent& e) {
-  std::string service = service_name_of(e.process);
-  std::string binary = service;  // the executable's name, as OpenTelemetry's process.executable.name
-  std::string status = std::to_string(e.status);
+  std::string_view service = service_name_view(e.process);
+  std::string_view binary = service;  // the executable's name, as OpenTelemetry's process.executable.name
+  char status_text[16], port_text[8];
+  std::string_view status = decimal(status_text, e.status);
   double seconds = double(e.duration_ns) / 1e9;
   if (e.server) {
     http_server_->observe({e.method, e.route, status, service, binary}, seconds);
   } else {
-    std::string port = std::to_string(e.remote.port);
+    std::string_view port = decimal(port_text, e.remote.port);
     http_client_->observe({e.method, e.route, status, service, binary, e.remote.address, port}, seconds);
   }
 }

@@ -248,6 +248,45 @@ TEST_F(HttpNginxTest, WithEntryProgramsCallsInFlightGoToTaskStorageOrAHashAndCou
   }
 }
 
+// http_events: none and sampled N change what is written out, never what is counted: 7
+// requests of one route, as nginx serves them and as curl sends them.
+TEST_F(HttpNginxTest, HttpEventsNoneOrSampledKeepTheMetricsExact) {
+  Nginx nginx(dir_);
+  for (std::string mode : {"none", "sampled 3"}) {
+    SCOPED_TRACE(mode);
+    metrics_port_ = free_port();
+    std::string config = dir_.file("events.yaml",
+                                   "sensors:\n  file: {enabled: false}\n  network: {http_events: " + mode +
+                                       "}\nmetrics: {address: 127.0.0.1:" + std::to_string(metrics_port_) + "}\n");
+    AgentRun agent({"run", "--config", config});
+    ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+    std::vector<std::string> args;
+    for (int i = 1; i <= 7; i++) {
+      args.insert(args.end(), {"-o", "/dev/null"});
+      args.push_back(url(nginx, "/users/" + std::to_string(i)));
+    }
+    ASSERT_EQ(WEXITSTATUS(curl(args).status), 0);
+    std::string page = wait_for_requests(metrics_port_, 7);
+    EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 7}}));
+    double curl_seen = 0;
+    for (auto& [labels, value] : samples(page, "http_client_request_duration_seconds_count", {{"service_name", "curl"}}))
+      curl_seen += value;
+    EXPECT_EQ(curl_seen, 7);
+    ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+    std::map<std::string, std::vector<std::string>> written;  // server or client -> targets
+    for (auto& e : agent.events())
+      if (e["type"] == "http.request" && e["route"] == "/users/{id}")
+        written[e["role"] == "server" ? "nginx" : "curl"].push_back(e["target"]);
+    if (mode == "none") {
+      EXPECT_TRUE(written.empty());
+    } else {
+      const std::vector<std::string> sampled = {"/users/1", "/users/4", "/users/7"};
+      EXPECT_EQ(written["nginx"], sampled);
+      EXPECT_EQ(written["curl"], sampled);
+    }
+  }
+}
+
 TEST_F(HttpNginxTest, OnlyTheSelectedBinariesAreInstrumented) {
   Nginx nginx(dir_);
   metrics_port_ = free_port();

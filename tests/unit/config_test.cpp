@@ -241,6 +241,31 @@ TEST(Config, NetworkAndMetricsSettingsAreRead) {
   EXPECT_FALSE(config->metrics.program_stats);
 }
 
+TEST(Config, HttpEventsAllNoneOrSampled) {
+  auto every = [](const std::string& value) {
+    std::string error;
+    auto config = parse_config("sensors:\n  network:\n    http_events: " + value + "\n", "waggle.yaml", &error);
+    EXPECT_TRUE(config) << error;
+    return config ? config->network.http_events_every : 99u;
+  };
+  EXPECT_EQ(every("all"), 1u);
+  EXPECT_EQ(every("none"), 0u);
+  EXPECT_EQ(every("sampled 100"), 100u);
+  EXPECT_EQ(every("\"sampled 1\""), 1u);
+  std::string error;
+  auto defaults = parse_config("sensors: {}\n", "waggle.yaml", &error);
+  ASSERT_TRUE(defaults) << error;
+  EXPECT_EQ(defaults->network.http_events_every, 1u);
+  const std::string expected =
+      "sensors.network.http_events: expected all, none or \"sampled N\" with N from 1 to 1000000 (e.g. sampled "
+      "100), got ";
+  EXPECT_EQ(parse_error("sensors:\n  network:\n    http_events: some\n"), "waggle.yaml:3:18: " + expected + "\"some\"");
+  for (const char* bad : {"sampled 0", "sampled 1000001", "sampled x", "sampled 5x", "sampled", "sampled -3"})
+    EXPECT_EQ(parse_error(std::string("sensors:\n  network:\n    http_events: ") + bad + "\n"),
+              "waggle.yaml:3:18: " + expected + "\"" + bad + "\"")
+        << bad;
+}
+
 TEST(ConfigError, NetworkAndMetricsValuesAreCheckedWhereTheyAre) {
   EXPECT_EQ(parse_error("sensors:\n  network: {ports: [80, 70000]}\n"),
             "waggle.yaml:2:25: sensors.network.ports[1]: expected a sequence of ports from 1 to 65535 (e.g. "

@@ -108,5 +108,68 @@ TEST(HttpTracker, BeyondItsLimitTheLeastRecentlyActiveEighthIsDropped) {
   EXPECT_EQ(out[1].time_ns, limit + 4);
 }
 
+// One exchange served on connection `sk`: a GET of `target` and a 200.
+void serve(HttpTracker& tracker, uint64_t sk, const std::string& target, const ProcessRef& process,
+           std::vector<HttpEvent>* out) {
+  const std::string request = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  tracker.on_chunk(sk, Chunk{Direction::kIngress, 1, request.size(), request, {}}, process, endpoints, out);
+  tracker.on_chunk(sk, Chunk{Direction::kEgress, 2, response.size(), response, {}}, process, endpoints, out);
+}
+
+TEST(HttpTracker, SampledEventsAreOneInNOfEachRouteAndTheOthersOnlyCounted) {
+  HttpTracker tracker({}, 3);
+  std::vector<HttpEvent> out;
+  for (int i = 1; i <= 7; i++) serve(tracker, 1, "/users/" + std::to_string(i), nginx(), &out);
+  serve(tracker, 1, "/health", nginx(), &out);
+  serve(tracker, 2, "/health", nginx(), &out);
+  ASSERT_EQ(out.size(), 9u);  // every exchange reaches the metrics
+  std::vector<std::string> written;
+  for (const HttpEvent& e : out) {
+    EXPECT_EQ(e.status, 200);
+    if (e.metrics_only)
+      EXPECT_EQ(e.target, "");
+    else
+      written.push_back(e.target);
+  }
+  EXPECT_EQ(written, (std::vector<std::string>{"/users/1", "/users/4", "/users/7", "/health"}));
+  EXPECT_EQ(out[1].route, "/users/{id}");
+  EXPECT_EQ(out[8].route, "/health");
+
+  HttpTracker none({}, 0);
+  out.clear();
+  for (int i = 0; i < 3; i++) serve(none, 1, "/", nginx(), &out);
+  ASSERT_EQ(out.size(), 3u);
+  for (const HttpEvent& e : out) EXPECT_TRUE(e.metrics_only);
+}
+
+// Routes are remembered per raw target, within a bound; the routes past a service's limit are
+// /{other}, and every exchange named so is counted, remembered or not.
+TEST(HttpTracker, RoutesAreRememberedWithinABoundAndOverflowsCountedPerExchange) {
+  HttpTracker tracker({});
+  std::vector<HttpEvent> out;
+  const size_t limit = HttpTracker::kMaxRoutesPerService;
+  for (size_t i = 0; i < limit; i++) serve(tracker, 1, "/page" + std::string(1, char('a' + i % 26)) + std::to_string(i), nginx(), &out);
+  EXPECT_EQ(tracker.routes_overflowed(), 0u);
+  serve(tracker, 1, "/one-too-many", nginx(), &out);
+  serve(tracker, 1, "/one-too-many", nginx(), &out);
+  EXPECT_EQ(out.back().route, "/{other}");
+  EXPECT_EQ(tracker.routes_overflowed(), 2u);
+  serve(tracker, 1, "/pagea0", nginx(), &out);  // admitted before the limit: still its own route
+  EXPECT_EQ(out.back().route, "/pagea0");
+  EXPECT_EQ(tracker.cached_targets(), limit + 1);
+  auto other = std::make_shared<ProcessInfo>();  // another service, with routes to spare
+  other->binary = "/usr/bin/api";
+  for (size_t i = tracker.cached_targets(); i < HttpTracker::kMaxCachedTargets; i++)
+    serve(tracker, 2, "/users/" + std::to_string(i), other, &out);
+  EXPECT_EQ(out.back().route, "/users/{id}");
+  EXPECT_EQ(tracker.cached_targets(), HttpTracker::kMaxCachedTargets);
+  serve(tracker, 2, "/users/x1", other, &out);  // the memory starts again
+  EXPECT_EQ(tracker.cached_targets(), 1u);
+  serve(tracker, 1, "/pagea0", nginx(), &out);
+  EXPECT_EQ(out.back().route, "/pagea0");
+  EXPECT_EQ(tracker.routes_overflowed(), 2u);
+}
+
 }  // namespace
 }  // namespace waggle

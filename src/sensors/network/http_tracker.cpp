@@ -4,9 +4,30 @@
 
 namespace waggle {
 
-HttpTracker::HttpTracker(const std::vector<std::string>& patterns)
+HttpTracker::HttpTracker(const std::vector<std::string>& patterns, uint32_t events_every)
     : namer_(protocols::RouteNamer::create(patterns, nullptr).value_or(protocols::RouteNamer())),
-      limiter_(kMaxRoutesPerService) {}
+      limiter_(kMaxRoutesPerService),
+      events_every_(events_every) {}
+
+HttpTracker::Route& HttpTracker::route_of(const ProcessRef& process, std::string_view target) {
+  std::string_view service = service_name_view(process);
+  auto by_service = targets_.find(service);
+  if (by_service != targets_.end()) {
+    auto it = by_service->second.find(target);
+    if (it != by_service->second.end()) return *it->second;
+  }
+  if (cached_targets_ >= kMaxCachedTargets) {  // routes (and their sampling phase) stay
+    targets_.clear();
+    cached_targets_ = 0;
+  }
+  std::string name = limiter_.admit(std::string(service), namer_.route(target));
+  auto& service_routes = routes_[std::string(service)];
+  auto route = service_routes.find(name);
+  if (route == service_routes.end()) route = service_routes.emplace(name, Route{name, {}}).first;
+  targets_[std::string(service)].emplace(std::string(target), &route->second);
+  cached_targets_++;
+  return route->second;
+}
 
 void HttpTracker::evict_oldest() {
   std::vector<std::pair<uint64_t, uint64_t>> by_age;  // last activity, socket
@@ -56,8 +77,12 @@ void HttpTracker::take(Conn& conn, std::vector<HttpEvent>* out) {
     e.process = conn.process;
     e.server = x.role == http::Role::kServer;
     e.method = std::move(x.method);
-    e.route = limiter_.admit(service_name_of(conn.process), namer_.route(x.target));
-    e.target = std::move(x.target);
+    Route& route = route_of(conn.process, x.target);
+    e.route = route.name;
+    if (e.route == protocols::RouteLimiter::kOverflowRoute) routes_overflowed_++;
+    uint64_t n = route.exchanges[e.server ? 0 : 1]++;
+    e.metrics_only = events_every_ == 0 || n % events_every_ != 0;
+    if (!e.metrics_only) e.target = std::move(x.target);
     e.status = x.status;
     e.duration_ns = x.end_ns > x.start_ns ? x.end_ns - x.start_ns : 0;
     e.request_bytes = x.request_bytes;

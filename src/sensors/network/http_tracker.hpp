@@ -1,5 +1,5 @@
 // HTTP/1.x exchanges from the socket data the kernel captured: one parser per connection,
-// routes named and their number bounded per service.
+// routes named and their number bounded per service, and the events sampled per route.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +23,13 @@ class HttpTracker {
   // Distinct routes per service; more are reported as "/{other}" (counted).
   static constexpr size_t kMaxRoutesPerService = 1000;
 
-  // `patterns` were validated with the configuration.
-  explicit HttpTracker(const std::vector<std::string>& patterns);
+  // Raw targets whose route is remembered; past this, the memory starts again.
+  static constexpr size_t kMaxCachedTargets = 16384;
+
+  // `patterns` were validated with the configuration. Of each service's route and role, one
+  // exchange in `events_every` is an event to write out (0: none); the others are marked
+  // metrics_only, without their target.
+  explicit HttpTracker(const std::vector<std::string>& patterns, uint32_t events_every = 1);
 
   // Fills in a connection's local and remote endpoints: called once per connection (formatting
   // addresses costs more than parsing a request).
@@ -45,8 +50,9 @@ class HttpTracker {
   uint64_t evicted() const { return evicted_; }
   uint64_t resets() const { return resets_; }
   uint64_t abandoned() const { return abandoned_; }  // connections whose bytes were not HTTP
-  uint64_t routes_overflowed() const { return limiter_.overflowed(); }
+  uint64_t routes_overflowed() const { return routes_overflowed_; }  // exchanges named /{other}
   size_t connections() const { return conns_.size(); }
+  size_t cached_targets() const { return cached_targets_; }
 
  private:
   struct Conn {
@@ -61,8 +67,28 @@ class HttpTracker {
   // Drops the least recently active eighth of the connections: amortized O(1) per connection.
   void evict_oldest();
 
+  // A route of a service, and the exchanges it had as server and as client (for sampling).
+  struct Route {
+    std::string name;
+    uint64_t exchanges[2] = {};
+  };
+  // The route of a raw target of a service: named and admitted once, then looked up without
+  // building a key.
+  Route& route_of(const ProcessRef& process, std::string_view target);
+  struct ViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using ByName = std::unordered_map<std::string, V, ViewHash, std::equal_to<>>;
+  ByName<ByName<Route*>> targets_;  // service -> raw target -> its route
+  ByName<ByName<Route>> routes_;    // service -> route name -> the route
+  size_t cached_targets_ = 0;
+
   protocols::RouteNamer namer_;
   protocols::RouteLimiter limiter_;
+  uint32_t events_every_;
+  uint64_t routes_overflowed_ = 0;
   std::unordered_map<uint64_t, Conn> conns_;
   uint64_t evicted_ = 0;
   uint64_t abandoned_ = 0;

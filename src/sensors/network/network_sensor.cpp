@@ -42,7 +42,7 @@ Endpoint endpoint(uint16_t family, const uint8_t* addr, uint16_t port) {
 class NetworkSensor final : public Sensor {
  public:
   NetworkSensor(const SensorEnv& env, network_bpf* skel)
-      : cache_(*env.cache), config_(env.config->network), skel_(skel), http_(config_.routes) {}
+      : cache_(*env.cache), config_(env.config->network), skel_(skel), http_(config_.routes, config_.http_events_every) {}
   ~NetworkSensor() override {
     attachment_.detach();
     network_bpf__destroy(skel_);
