@@ -136,6 +136,7 @@ struct sock {
   unsigned long sk_flags;
   __u16 sk_type;
   __u16 sk_protocol;
+  struct socket *sk_socket;
 } __attribute__((preserve_access_index));
 
 /* A struct sock of a TCP socket is the start of its tcp_sock. */
@@ -150,6 +151,7 @@ struct tcp_sock {
 struct socket {
   short type;
   struct sock *sk;
+  struct file *file; /* NULL for the kernel's own sockets */
 } __attribute__((preserve_access_index));
 
 /* User-space layouts (UAPI: fixed, no relocation). */
@@ -356,6 +358,7 @@ struct pt_regs {
   unsigned long dx;
   unsigned long si;
   unsigned long di;
+  unsigned long orig_ax; /* the syscall's number */
   unsigned long ip;
   unsigned long sp;
 } __attribute__((preserve_access_index));

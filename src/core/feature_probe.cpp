@@ -9,6 +9,7 @@
 #include <linux/perf_event.h>
 #include <strings.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,7 +33,7 @@ extern "C" __attribute__((noinline, used, visibility("default"))) int waggle_upr
 namespace waggle {
 namespace {
 
-enum { P_TRACEPOINT, P_RAW_TP, P_TP_BTF, P_KPROBE, P_FENTRY, P_LSM, P_UPROBE, P_PERF, P_EXIT_ARGS };
+enum { P_TRACEPOINT, P_RAW_TP, P_TP_BTF, P_KPROBE, P_FENTRY, P_LSM, P_UPROBE, P_PERF, P_EXIT_ARGS, P_SOCK_TP };
 
 // The first line of libbpf's complaint that says why, without the verifier's full log.
 std::string reason_from_log(const std::string& log, int err) {
@@ -113,6 +114,14 @@ void read_a_file() {
     (void)!read(fd, buf, sizeof(buf));
     close(fd);
   }
+}
+
+void send_on_a_socket_pair() {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return;
+  (void)!write(sv[0], "x", 1);
+  close(sv[0]);
+  close(sv[1]);
 }
 
 void call_getppid() {
@@ -264,7 +273,7 @@ void apply_disabled_features(KernelFeatures& k) {
 std::vector<const Feature*> KernelFeatures::all() const {
   return {&btf,    &ringbuf,     &tracefs,  &tracepoint,   &raw_tracepoint,      &btf_tracepoint,
           &kprobe, &fentry,      &lsm,      &uprobe,       &perf_event,          &xdp,
-          &cgroup, &send_signal, &bpf_loop, &task_storage, &syscall_args_at_exit};
+          &cgroup, &send_signal, &bpf_loop, &task_storage, &syscall_args_at_exit, &socket_tracepoints};
 }
 
 KernelFeatures probe_kernel() {
@@ -317,6 +326,8 @@ KernelFeatures probe_kernel() {
                                               bpf_program__attach, [] { (void)!close(-7777); },
                                               "sys_exit_close read its argument from the saved registers")
                                         : Feature{"exit arguments", false, "needs tracefs"};
+  k.socket_tracepoints = attach_and_run("socket tracepoints", "wg_probe_sock_tp", P_SOCK_TP, bpf_program__attach,
+                                        send_on_a_socket_pair, "tp_btf/sock_send_length ran");
   apply_disabled_features(k);
   k.lockdown = read_lockdown();
   k.capabilities = read_capabilities();

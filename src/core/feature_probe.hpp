@@ -16,7 +16,7 @@ struct Feature {
 
 struct KernelFeatures {
   Feature btf, ringbuf, tracefs, tracepoint, raw_tracepoint, btf_tracepoint, kprobe, fentry, lsm, uprobe,
-      perf_event, xdp, cgroup, send_signal, bpf_loop, task_storage, syscall_args_at_exit;
+      perf_event, xdp, cgroup, send_signal, bpf_loop, task_storage, syscall_args_at_exit, socket_tracepoints;
   std::string lockdown;                                    // none, integrity, confidentiality, or why unknown
   std::vector<std::pair<std::string, bool>> capabilities;  // name, held (effective)
 

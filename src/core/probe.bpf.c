@@ -7,7 +7,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-enum { P_TRACEPOINT, P_RAW_TP, P_TP_BTF, P_KPROBE, P_FENTRY, P_LSM, P_UPROBE, P_PERF, P_EXIT_ARGS, P_COUNT };
+enum { P_TRACEPOINT, P_RAW_TP, P_TP_BTF, P_KPROBE, P_FENTRY, P_LSM, P_UPROBE, P_PERF, P_EXIT_ARGS, P_SOCK_TP, P_COUNT };
 __u64 hits[P_COUNT] = {};
 /* Only the probing process counts, so that others' syscalls do not fake a result. */
 const volatile __u32 probe_tgid = 0;
@@ -58,6 +58,11 @@ int wg_probe_exit_args(void *ctx) {
   if ((int)regs->di == -7777) return hit(P_EXIT_ARGS);
   return 0;
 }
+
+/* The socket layer's own tracepoints (the network sensor's cheapest hook for socket data),
+ * proven by a send on a socket pair. */
+SEC("tp_btf/sock_send_length")
+int wg_probe_sock_tp(u64 *ctx) { return hit(P_SOCK_TP); }
 
 /* The helpers the sensors need: a program that calls them must load. */
 static long loop_step(u32 i, void *ctx) { return 0; }

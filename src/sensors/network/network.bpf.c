@@ -270,17 +270,16 @@ int wg_exit_accept(struct syscall_exit_ctx *ctx) { return on_accepted(ctx->ret);
 /* --- Socket data ----------------------------------------------------------------------- */
 
 /* The call, if it is one the sensor follows: a TCP socket, or UDP to or from port 53. */
-static __always_inline bool describe_io(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr, u64 count, struct io *io) {
-  if (!capture_http && !capture_dns) return false;
-  u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (tgid == self_tgid || !wg_selected(tgid)) return false;
-  struct sock *sk = wg_sock_of_fd((void *)bpf_get_current_task(), fd);
-  if (!sk) return false;
-  u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+/* What decides whether a socket is followed. */
+struct sock_facts {
+  u16 family, protocol, local, remote; /* ports in host byte order */
+};
+
+/* A call on socket sk, if the sensor follows it: IPv4/IPv6 TCP, or UDP to port 53. */
+static __always_inline bool describe_sock(struct sock *sk, struct sock_facts f, u8 kind, u8 direction, u32 fd,
+                                          u64 ptr, u64 addr, u64 count, struct io *io) {
+  u16 family = f.family, protocol = f.protocol, local = f.local, remote = f.remote;
   if (family != AF_INET && family != AF_INET6) return false;
-  u16 protocol = BPF_CORE_READ(sk, sk_protocol);
-  u16 local = BPF_CORE_READ(sk, __sk_common.skc_num);
-  u16 remote = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
   if (protocol == IPPROTO_UDP) {
     /* DNS clients: a socket connected to port 53, or an unconnected one whose address is
      * given with the call (checked when posting). Servers on port 53 are not clients. */
@@ -294,6 +293,23 @@ static __always_inline bool describe_io(u8 kind, u8 direction, u32 fd, u64 ptr, 
   *io = (struct io){.sk = (u64)sk, .ptr = ptr, .addr = addr, .count = count, .fd = fd, .kind = kind,
                     .direction = direction, .ip_protocol = (u8)protocol, .valid = 1};
   return true;
+}
+
+static __always_inline bool selected_process(void) {
+  if (!capture_http && !capture_dns) return false;
+  u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  return tgid != self_tgid && wg_selected(tgid);
+}
+
+/* A syscall on fd: its socket found in the file table. */
+static __always_inline bool describe_io(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr, u64 count, struct io *io) {
+  if (!selected_process()) return false;
+  struct sock *sk = wg_sock_of_fd((void *)bpf_get_current_task(), fd);
+  if (!sk) return false;
+  struct sock_facts f = {BPF_CORE_READ(sk, __sk_common.skc_family), BPF_CORE_READ(sk, sk_protocol),
+                         BPF_CORE_READ(sk, __sk_common.skc_num),
+                         bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport))};
+  return describe_sock(sk, f, kind, direction, fd, ptr, addr, count, io);
 }
 
 static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr, u64 count) {
@@ -622,3 +638,98 @@ IO_PAIR(sendmsg, IO_MSG, WG_DATA_EGRESS, 1, -1, -1)
 IO_PAIR(recvmmsg, IO_MMSG, WG_DATA_INGRESS, 1, -1, -1)
 IO_PAIR(sendmmsg, IO_MMSG, WG_DATA_EGRESS, 1, -1, -1)
 IO_PAIR(sendfile64, IO_NO_DATA, WG_DATA_EGRESS, 2, -1, 3)
+
+/* Socket calls where the socket layer reports them (tp_btf/sock_send_length and
+ * sock_recv_length): they fire for sockets only, with their struct sock at hand, so the reads
+ * and writes of other files cost nothing and no file table is walked. The call's buffer comes
+ * from its syscall's arguments, in the registers the task saved at entry (x86-64 numbers; a
+ * call the table does not know, io_uring's, is not looked at). sendmmsg and recvmmsg, several
+ * messages per call, stay on their syscall exits. */
+struct call_layout {
+  u8 kind;
+  signed char ptr_arg, addr_arg, count_arg; /* -1: none */
+};
+
+static __always_inline bool socket_call(u64 nr, u8 direction, struct call_layout *c) {
+  bool egress = direction == WG_DATA_EGRESS;
+  switch (nr) {
+    case 0: /* read */
+    case 1: /* write */
+      *c = (struct call_layout){IO_BUF, 1, -1, 2};
+      return egress == (nr == 1);
+    case 19: /* readv */
+    case 20: /* writev */
+      *c = (struct call_layout){IO_IOV, 1, -1, 2};
+      return egress == (nr == 20);
+    case 44: /* sendto */
+    case 45: /* recvfrom */
+      *c = (struct call_layout){IO_BUF, 1, 4, 2};
+      return egress == (nr == 44);
+    case 46: /* sendmsg */
+    case 47: /* recvmsg */
+      *c = (struct call_layout){IO_MSG, 1, -1, -1};
+      return egress == (nr == 46);
+    case 40: /* sendfile */
+      *c = (struct call_layout){IO_NO_DATA, 2, -1, 3};
+      return egress;
+  }
+  return false;
+}
+
+#define MSG_PEEK 2
+
+static __always_inline int on_socket_call(struct sock *sk, int ret, int flags, u8 direction) {
+  if (ret <= 0 && !(direction == WG_DATA_EGRESS && (ret == -32 || ret == -104))) return 0;
+  if (direction == WG_DATA_INGRESS && (flags & MSG_PEEK)) return 0; /* read again later */
+  if (!selected_process()) return 0;
+  /* The socket is the tracepoint's own (a trusted pointer): its fields are read in place. A
+   * socket of the kernel's own (NFS, say), used while the task is in a syscall, has no file. */
+  struct socket *sock = sk->sk_socket;
+  if (!sock || !sock->file) return 0;
+  struct pt_regs *regs = wg_syscall_regs();
+  struct call_layout c;
+  if (!socket_call(regs->orig_ax, direction, &c)) return 0;
+  struct sock_facts f = {sk->__sk_common.skc_family, sk->sk_protocol, sk->__sk_common.skc_num,
+                         bpf_ntohs(sk->__sk_common.skc_dport)};
+  struct io io;
+  if (!describe_sock(sk, f, c.kind, direction, (u32)regs->di, wg_syscall_arg(regs, c.ptr_arg),
+                     wg_syscall_arg(regs, c.addr_arg), wg_syscall_arg(regs, c.count_arg), &io))
+    return 0;
+  /* An unconnected UDP socket's reply: the kernel writes its sender's address into the
+   * caller's buffer only after this, so the call is posted at its syscall's exit. */
+  if (io.ip_protocol == IPPROTO_UDP && direction == WG_DATA_INGRESS && f.remote == 0) {
+    struct io *slot =
+        bpf_task_storage_get(&pending_task, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (slot)
+      *slot = io;
+    else
+      wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
+    return 0;
+  }
+  return emit_io(&io, ret, 0);
+}
+
+/* The exits of the calls that can read an unconnected UDP socket: what the socket tracepoint
+ * left with the thread is posted now, its sender's address filled in. */
+static __always_inline int on_late_exit(void *ctx, long ret) {
+  u32 zero = 0;
+  struct exit_slot *slot = bpf_map_lookup_elem(&exit_slot_map, &zero);
+  if (!slot || !take_pending(&slot->io)) return 0;
+  slot->ret = ret;
+  slot->index = 0;
+  bpf_tail_call(ctx, &emitters, 0);
+  wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_READ_FAILED); /* only if the emitter is missing */
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int wg_late_recvfrom(struct syscall_exit_ctx *ctx) { return on_late_exit(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int wg_late_recvmsg(struct syscall_exit_ctx *ctx) { return on_late_exit(ctx, ctx->ret); }
+
+SEC("tp_btf/sock_send_length")
+int wg_sock_send(u64 *ctx) { return on_socket_call((struct sock *)ctx[0], (int)ctx[1], (int)ctx[2], WG_DATA_EGRESS); }
+
+SEC("tp_btf/sock_recv_length")
+int wg_sock_recv(u64 *ctx) { return on_socket_call((struct sock *)ctx[0], (int)ctx[1], (int)ctx[2], WG_DATA_INGRESS); }

@@ -26,6 +26,10 @@ SensorPlan plan_network_sensor(const KernelFeatures& f) {
     plan.reason = "needs syscall tracepoints: " + f.tracepoint.detail;
   else if (!f.raw_tracepoint.ok)
     plan.reason = "needs raw tracepoints (sock:inet_sock_set_state): " + f.raw_tracepoint.detail;
+  else if (f.syscall_args_at_exit.ok && f.socket_tracepoints.ok && f.task_storage.ok)
+    plan.hook =
+        "raw_tracepoint/sock/inet_sock_set_state, tp_btf/sock_{send,recv}_length (socket data), "
+        "tracepoint/syscalls (accept, sendmmsg, recvmmsg; recvfrom and recvmsg exits for unconnected UDP)";
   else
     plan.hook =
         "raw_tracepoint/sock/inet_sock_set_state, tracepoint/syscalls (accept, read, write, send, recv)";
@@ -204,12 +208,24 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
   // entry programs); otherwise the entries keep calls in flight with their thread where the
   // kernel allows that (cheaper than a hash).
   const bool args_at_exit = env.features->syscall_args_at_exit.ok;
-  const bool task_storage = !args_at_exit && env.features->task_storage.ok;
+  // Socket data from the socket layer's tracepoints where the kernel has them (only sockets
+  // pay); the syscalls of several messages a call, and accepts, stay on their exits, and an
+  // unconnected UDP socket's reads are posted at their exits (task storage keeps them).
+  const bool socket_tracepoints =
+      args_at_exit && env.features->socket_tracepoints.ok && env.features->task_storage.ok;
+  const bool task_storage = (socket_tracepoints || !args_at_exit) && env.features->task_storage.ok;
   skel->rodata->args_at_exit = args_at_exit;
   skel->rodata->use_task_storage = task_storage;
   bpf_map__set_autocreate(skel->maps.pending_task, task_storage);
   bpf_map__set_autocreate(skel->maps.pending_io, !args_at_exit && !task_storage);
+  bpf_program__set_autoload(skel->progs.wg_late_recvfrom, socket_tracepoints);
+  bpf_program__set_autoload(skel->progs.wg_late_recvmsg, socket_tracepoints);
 
+  bpf_program__set_autoload(skel->progs.wg_sock_send, socket_tracepoints);
+  bpf_program__set_autoload(skel->progs.wg_sock_recv, socket_tracepoints);
+  auto on_exits = [socket_tracepoints](const std::string& syscall) {
+    return !socket_tracepoints || syscall.starts_with("accept") || syscall.ends_with("mmsg");
+  };
   // Each syscall is traced where this kernel has its tracepoints.
   std::vector<std::string> hooked;
   bpf_program* prog;
@@ -219,7 +235,7 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
       if (!name.starts_with(kind)) continue;
       std::string syscall(name.substr(kind.size()));
       std::string tp = std::string(kind == "wg_enter_" ? "sys_enter_" : "sys_exit_") + syscall;
-      bool present = tracepoint_exists(env.tracefs, "syscalls", tp);
+      bool present = on_exits(syscall) && tracepoint_exists(env.tracefs, "syscalls", tp);
       bpf_program__set_autoload(prog, present && !(args_at_exit && kind == "wg_enter_"));
       if (present && kind == "wg_exit_") hooked.push_back(syscall);
     }
@@ -228,8 +244,11 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
   std::string joined;
   for (const auto& s : hooked) joined += (joined.empty() ? "" : ",") + s;
   sensor->set_hook(
-      fmt::format("raw_tracepoint/sock/inet_sock_set_state,tcp/tcp_{{send,receive}}_reset; "
+      fmt::format("raw_tracepoint/sock/inet_sock_set_state,tcp/tcp_{{send,receive}}_reset; {}"
                   "tracepoint/syscalls/sys_{}_{{{}}}",
+                  socket_tracepoints ? "tp_btf/sock_{send,recv}_length; tracepoint/syscalls/sys_exit_{recvfrom,recvmsg} "
+                                       "(unconnected UDP); "
+                                     : "",
                   args_at_exit ? "exit" : "{enter,exit}", joined));
 
   if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "network", error))
