@@ -312,6 +312,7 @@ struct wg_tcp {
 enum wg_l7_protocol {
   WG_L7_HTTP = 1,
   WG_L7_DNS = 2,
+  WG_L7_OTHER = 3, /* neither, from its first bytes: kept in the kernel, never posted */
 };
 
 enum wg_data_direction {

@@ -222,6 +222,33 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 }
 
+// A connection is judged by its first bytes: blank lines before a request (which servers skip)
+// leave it undecided; bytes that are neither HTTP nor DNS leave it in the kernel from then on.
+TEST_F(HttpNginxTest, AConnectionIsJudgedByItsFirstBytesBlankLinesAside) {
+  Nginx nginx(dir_);
+  std::string port = std::to_string(nginx.port());
+  auto agent = start_agent();
+  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  Spawned blank = spawn({helper_path(), "tcp-send", port, "\r\n\r\n\r\n",
+                         "GET /users/5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+  ASSERT_EQ(WEXITSTATUS(blank.status), 0);
+  EXPECT_EQ(blank.out.rfind("HTTP/1.1 200", 0), 0u) << blank.out;
+  Spawned other = spawn({helper_path(), "tcp-send", port, "HELLO THERE\r\n\r\n",
+                         "GET /users/6 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+  ASSERT_EQ(WEXITSTATUS(other.status), 0);
+  EXPECT_EQ(other.out.rfind("HTTP/1.1 400", 0), 0u) << other.out;
+  std::string page = wait_for_requests(metrics_port_, 1);
+  usleep(300000);  // a wrongly counted exchange would show by now
+  page = http_get(metrics_port_, "/metrics");
+  EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 1}}));
+  double client = 0;
+  for (auto& [labels, v] : samples(page, "http_client_request_duration_seconds_count",
+                                   {{"service_name", "waggle_test_helper"}}))
+    client += v;
+  EXPECT_EQ(client, 1);
+  ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+}
+
 // Without the socket layer's tracepoints, the syscalls' exits read the calls' arguments from
 // the saved registers; where they cannot, entry programs keep each call until its exit: with
 // their thread (task storage) or, lacking that, in a hash. The counts are the same.

@@ -148,7 +148,7 @@ static __always_inline void emit_tcp(struct sock *sk, struct conn *c, u32 what) 
 /* The last record of a connection whose socket goes (or is reused): its end, if not reported
  * yet, and for followed protocols the release of their state. */
 static __always_inline void release(struct sock *sk, struct conn *c) {
-  u32 what = c->l7 ? WG_TCP_RELEASED : 0;
+  u32 what = c->l7 == WG_L7_HTTP || c->l7 == WG_L7_DNS ? WG_TCP_RELEASED : 0;
   if (!c->ended && c->direction != WG_TCP_UNKNOWN) what |= WG_TCP_ENDED;
   if (what) emit_tcp(sk, c, what);
 }
@@ -442,13 +442,15 @@ static __always_inline bool take_pending(struct io *io) {
 static __always_inline int emit_io(struct io *in, long ret, u32 index) {
   struct io io = *in;
   if (io.kind == IO_MMSG) io.ptr += index * sizeof(struct mmsghdr);
+  /* A connection whose first bytes were neither HTTP nor DNS costs this lookup and no more. */
+  struct conn *c = io.ip_protocol == IPPROTO_TCP ? bpf_map_lookup_elem(&conns, &io.sk) : NULL;
+  if (c && c->l7 == WG_L7_OTHER) return 0;
   /* A failed send on an HTTP connection still tells what the process answered (a client that
    * left before its response arrived): reported with what it tried to send. */
   bool failed = false;
   if (ret <= 0) {
     /* Only when the peer is gone (EPIPE, ECONNRESET): EAGAIN and EINTR are retried. */
     if ((ret != -32 && ret != -104) || io.direction != WG_DATA_EGRESS || io.ip_protocol != IPPROTO_TCP) return 0;
-    struct conn *c = bpf_map_lookup_elem(&conns, &io.sk);
     if (!c || c->l7 != WG_L7_HTTP) return 0;
     failed = true;
     ret = -1;
@@ -480,16 +482,15 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
     }
     protocol = WG_L7_DNS;
   } else {
-    struct conn *c = bpf_map_lookup_elem(&conns, &io.sk);
     if (c && c->l7) {
       protocol = c->l7;
       e = c->e; /* taken when it was established */
     } else {
       /* Not known to be HTTP yet: look at its first bytes before copying more. */
       char peek[8] = {};
-      bool http = capture_http && head >= 5 && !bpf_probe_read_user(peek, sizeof(peek) < head ? sizeof(peek) : 5,
-                                                                         (void *)span.base) &&
-                  looks_like_http(peek, head);
+      bool peeked = capture_http && head >= 5 &&
+                    !bpf_probe_read_user(peek, sizeof(peek) < head ? sizeof(peek) : 5, (void *)span.base);
+      bool http = peeked && looks_like_http(peek, head);
       wg_read_endpoints(sk, &e);
       if (http) {
         protocol = WG_L7_HTTP;
@@ -504,6 +505,9 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
         protocol = WG_L7_DNS;
         if (c) c->l7 = protocol; /* followed until released, like HTTP */
       } else {
+        /* Neither: decided from its first bytes (blank lines before a request excepted), and
+         * not looked at again. */
+        if (c && peeked && peek[0] != '\r' && peek[0] != '\n') c->l7 = WG_L7_OTHER;
         return 0;
       }
     }

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""waggle's cost on a connection that carries neither HTTP nor DNS: a bulk TCP transfer on
+loopback (the test helper's tcp-pair: 4 KiB writes, read to the end), without and with the
+agent (`waggle run` with the file sensor off, as bench/http_run.py runs it), the two taking
+turns round by round. Then one run with the kernel's BPF statistics on: the network programs'
+time per data call on that connection.
+
+Prints the median transfer time of each, their ratio, and the per-call kernel time.
+
+Usage: sudo bench/bulk_run.py [--build build] [--rounds 5] [--mib 2048]
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import Agent  # noqa: E402
+from http_run import free_port  # noqa: E402
+
+
+def transfer_seconds(helper, nbytes):
+    start = time.perf_counter()
+    subprocess.run([helper, "tcp-pair", str(nbytes), "0"], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def data_program_stats(metrics_port):
+    """(runs, seconds) of the network sensor's data programs, from the agent's /metrics."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+    runs = seconds = 0.0
+    for m in re.finditer(r'^waggle_bpf_program_(runs|run_seconds)_total\{([^}]*)\} (\S+)$', text, re.MULTILINE):
+        if 'sensor="network"' not in m.group(2) or 'program="wg_tcp' in m.group(2):
+            continue
+        if m.group(1) == "runs":
+            runs += float(m.group(3))
+        else:
+            seconds += float(m.group(3))
+    return runs, seconds
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--mib", type=int, default=2048)
+    args = ap.parse_args()
+    waggle = os.path.abspath(os.path.join(args.build, "waggle"))
+    helper = os.path.abspath(os.path.join(args.build, "tests", "waggle_test_helper"))
+    nbytes = args.mib << 20
+    tmp = tempfile.mkdtemp(prefix="waggle-bulk-bench-")
+    try:
+        config = os.path.join(tmp, "config.yaml")
+        with open(config, "w") as f:
+            f.write(f"sensors:\n  file: {{enabled: false}}\nmetrics: {{address: 127.0.0.1:{free_port()}}}\n")
+        times = {"baseline": [], "waggle": []}
+        transfer_seconds(helper, nbytes >> 4)  # warm up
+        for r in range(args.rounds):
+            for name in (["baseline", "waggle"] if r % 2 == 0 else ["waggle", "baseline"]):
+                agent = Agent([waggle, "run", "--config", config, "--output-file", os.devnull], "waggle: ready") \
+                    if name == "waggle" else None
+                times[name].append(transfer_seconds(helper, nbytes))
+                if agent:
+                    agent.stop()
+                print(f"round {r + 1} {name:8} {times[name][-1]:.3f} s", flush=True)
+
+        stats_port = free_port()
+        stats_config = os.path.join(tmp, "stats.yaml")
+        with open(stats_config, "w") as f:
+            f.write(f"sensors:\n  file: {{enabled: false}}\n"
+                    f"metrics: {{address: 127.0.0.1:{stats_port}, program_stats: true}}\n")
+        agent = Agent([waggle, "run", "--config", stats_config, "--output-file", os.devnull], "waggle: ready")
+        runs0, s0 = data_program_stats(stats_port)
+        transfer_seconds(helper, nbytes)
+        runs1, s1 = data_program_stats(stats_port)
+        agent.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    base, wag = statistics.median(times["baseline"]), statistics.median(times["waggle"])
+    pairs = [w / b for w, b in zip(times["waggle"], times["baseline"])]
+    print()
+    print(f"bulk TCP transfer of {args.mib} MiB on loopback ({args.rounds} rounds, medians)")
+    print(f"  baseline  {base:.3f} s  ({args.mib / base:.0f} MiB/s)")
+    print(f"  waggle    {wag:.3f} s  ({args.mib / wag:.0f} MiB/s)   time {wag / base:.3f}x, per round "
+          f"{statistics.median(pairs):.3f}x [{min(pairs):.3f}..{max(pairs):.3f}]")
+    calls = runs1 - runs0
+    if calls > 0:
+        print(f"  network data programs, BPF statistics on: {calls:.0f} runs, "
+              f"{(s1 - s0) / calls * 1e9:.0f} ns per run")
+
+
+if __name__ == "__main__":
+    main()
