@@ -9,7 +9,6 @@ Prints the median transfer time of each, their ratio, and the per-call kernel ti
 
 Usage: sudo bench/bulk_run.py [--build build] [--rounds 5] [--mib 2048]
 """
-import argparse
 import os
 import re
 import shutil
@@ -22,7 +21,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import Agent  # noqa: E402
-from http_run import free_port  # noqa: E402
+from http_run import bench_arguments, free_port, stats_agent  # noqa: E402
 
 
 def transfer_seconds(helper, nbytes):
@@ -46,9 +45,7 @@ def data_program_stats(metrics_port):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap = bench_arguments(__doc__)
     ap.add_argument("--mib", type=int, default=2048)
     args = ap.parse_args()
     waggle = os.path.abspath(os.path.join(args.build, "waggle"))
@@ -70,14 +67,11 @@ def main():
                     agent.stop()
                 print(f"round {r + 1} {name:8} {times[name][-1]:.3f} s", flush=True)
 
-        stats_port = free_port()
-        stats_config = os.path.join(tmp, "stats.yaml")
-        with open(stats_config, "w") as f:
-            f.write(f"sensors:\n  file: {{enabled: false}}\n"
-                    f"metrics: {{address: 127.0.0.1:{stats_port}, program_stats: true}}\n")
-        agent = Agent([waggle, "run", "--config", stats_config, "--output-file", os.devnull], "waggle: ready")
+        agent, stats_port = stats_agent(waggle, tmp)
+        time.sleep(1.5)  # the agent reads the kernel's statistics once a second
         runs0, s0 = data_program_stats(stats_port)
         transfer_seconds(helper, nbytes)
+        time.sleep(1.5)
         runs1, s1 = data_program_stats(stats_port)
         agent.stop()
     finally:

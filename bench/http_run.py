@@ -99,10 +99,26 @@ def wrk(port, seconds, connections, script=None):
     return rps, p99
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def bench_arguments(doc):
+    """The options every network benchmark takes: the build directory and the rounds."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--rounds", type=int, default=5)
+    return ap
+
+
+def stats_agent(waggle, tmp):
+    """`waggle run` (file sensor off) with the kernel's BPF statistics on, and its metrics port."""
+    port = free_port()
+    config = os.path.join(tmp, "stats.yaml")
+    with open(config, "w") as f:
+        f.write(f"sensors:\n  file: {{enabled: false}}\n"
+                f"metrics: {{address: 127.0.0.1:{port}, program_stats: true}}\n")
+    return Agent([waggle, "run", "--config", config, "--output-file", os.devnull], "waggle: ready"), port
+
+
+def main():
+    ap = bench_arguments(__doc__)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=50)
     args = ap.parse_args()
@@ -164,12 +180,7 @@ def main():
 
         # Where the cost goes, per request: the network sensor's programs (the kernel's BPF
         # statistics, on for this run only: they cost every program run something) and the agent.
-        stats_port = free_port()
-        stats_config = os.path.join(tmp, "stats.yaml")
-        with open(stats_config, "w") as f:
-            f.write(f"sensors:\n  file: {{enabled: false}}\n"
-                    f"metrics: {{address: 127.0.0.1:{stats_port}, program_stats: true}}\n")
-        agent = Agent([waggle, "run", "--config", stats_config, "--output-file", os.devnull], "waggle: ready")
+        agent, stats_port = stats_agent(waggle, tmp)
         cpu0 = agent.cpu()
         before = network_program_seconds(stats_port)
         start = time.perf_counter()
