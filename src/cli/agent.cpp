@@ -13,6 +13,7 @@
 
 #include "cli/agent_health.hpp"
 #include "cli/control_socket.hpp"
+#include "cli/event_history.hpp"
 #include "cli/policy_control.hpp"
 #include "cli/profile_routes.hpp"
 #include "core/feature_probe.hpp"
@@ -246,6 +247,9 @@ int run_agent(const AgentOptions& options) {
   auto next_sweep = start + std::chrono::seconds(30);
   auto next_stats = start + std::chrono::seconds(10);
   PolicyControl policy_control(enforcer, enforcer_missing, *ring, options.policies, options.policy_dir);
+  // The events written out, for `waggle observe` (through the control socket).
+  EventHistory history;
+  if (control) exporter->set_json_tap([&history](std::string_view line) { history.add(line); });
   fmt::print(stderr, "waggle: ready\n");
   int status = 0;
   while (!stop_requested) {
@@ -256,7 +260,10 @@ int run_agent(const AgentOptions& options) {
       status = 1;
       break;
     }
-    if (control) control->serve([&](const std::string& request) { return policy_control.handle(request); });
+    if (control)
+      control->serve([&](const std::string& request) {
+        return request.rfind("observe", 0) == 0 ? history.handle(request) : policy_control.handle(request);
+      });
     if (xdp) xdp->poll(emit);
     auto now = clock::now();
     if ((n == 0 || now >= next_housekeeping) && !exporter->flush())

@@ -10,6 +10,7 @@
 #include "cli/agent.hpp"
 #include "cli/control_socket.hpp"
 #include "cli/doctor.hpp"
+#include "cli/observe_command.hpp"
 #include "cli/policy_check.hpp"
 #include "cli/xdp_command.hpp"
 #include "cli/policy_files.hpp"
@@ -162,6 +163,38 @@ int main(int argc, char** argv) {
   for (auto* sub : {apply, remove, list})
     sub->add_option("--socket", socket_path, "The agent's control socket")->capture_default_str();
 
+  auto* observe = app.add_subcommand(
+      "observe",
+      "Recent and live events of the running agent (its control socket), filtered: flows, HTTP "
+      "requests, DNS queries, policy matches, processes, files");
+  waggle::ObserveOptions obs;
+  obs.socket = waggle::kDefaultControlSocket;
+  std::string obs_since;
+  observe->add_option("--socket", obs.socket, "The agent's control socket")->capture_default_str();
+  observe->add_flag("-f,--follow", obs.follow, "Keep printing events as they come (until SIGINT)");
+  observe->add_option("--since", obs_since, "Only events of the last DURATION (e.g. 30s, 5m, 1h)");
+  observe->add_option("--last", obs.last,
+                      "Only the last N matching events of those the agent kept (it keeps the last 10,000)")
+      ->check(CLI::PositiveNumber);
+  observe->add_option("-t,--type", obs.filter.types,
+                      "Event type (repeatable): process.exec, process.exit, file.open, policy.match, network.tcp, "
+                      "http.request, dns.query, packet.sample")
+      ->check(CLI::IsMember({"process.exec", "process.exit", "file.open", "policy.match", "network.tcp",
+                             "http.request", "dns.query", "packet.sample"}));
+  observe->add_option("--pid", obs.filter.pid, "Events of this process (thread group id)");
+  observe->add_option("--process", obs.filter.process, "Events of processes with this command or executable name");
+  observe->add_option("--container", obs.filter.container, "Events of this container (an id or a prefix of one)");
+  observe->add_option("--port", obs.filter.port, "Connections, requests and queries with this local or remote port")
+      ->check(CLI::Range(1, 65535));
+  observe->add_option("--status", obs.filter.status, "HTTP requests with this response status")->check(CLI::Range(100, 999));
+  observe->add_option("--verdict", obs.filter.verdict, "Policy matches with this outcome")
+      ->check(CLI::IsMember({"logged", "killed", "would_kill", "refused", "denied", "would_deny"}));
+  observe->add_option("--text", obs.filter.text, "Events whose JSON contains this text");
+  std::string obs_output = "text";
+  observe->add_option("-o,--output", obs_output, "text (one line per event) or json (the agent's JSON lines)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
   auto* profile = app.add_subcommand(
       "profile", "Sample the CPU of every process (or the selected ones) and write a profile with kernel and "
                  "user frames");
@@ -277,6 +310,17 @@ int main(int argc, char** argv) {
   }
 
   if (check->parsed()) return waggle::run_policy_check(check_files);
+  if (observe->parsed()) {
+    if (!obs_since.empty()) {
+      obs.since_s = waggle::parse_duration(obs_since);
+      if (!obs.since_s) {
+        fmt::print(stderr, "waggle: --since: expected a duration such as 30s, 5m or 1h, got \"{}\"\n", obs_since);
+        return 2;
+      }
+    }
+    obs.json = obs_output == "json";
+    return waggle::run_observe(obs);
+  }
   if (apply->parsed() || remove->parsed() || list->parsed()) {
     std::string request;
     if (apply->parsed()) {

@@ -20,9 +20,16 @@ Exporter::~Exporter() { flush(); }
 
 void Exporter::on_event(const Event& event) {
   if (format_ == OutputFormat::kJson) {
+    const size_t at = buffer_.size();
     append_json_event(buffer_, event);
+    if (tap_) tap_(std::string_view(buffer_).substr(at));
   } else {
     append_text_event(buffer_, event);
+    if (tap_) {
+      tap_line_.clear();
+      append_json_event(tap_line_, event);
+      tap_(tap_line_);
+    }
   }
   ++events_;
   if (buffer_.size() >= kChunkBytes) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,10 @@ class Exporter {
   // Events rendered.
   uint64_t events() const { return events_; }
 
+  // Hands every event's JSON line to `tap` as it is rendered (in the text format, rendered
+  // for it too): the agent's recent events for `waggle observe`.
+  void set_json_tap(std::function<void(std::string_view)> tap) { tap_ = std::move(tap); }
+
   // See OutputSink::give_up_when.
   void give_up_when(const volatile sig_atomic_t* stop) { sink_->give_up_when(stop); }
 
@@ -47,6 +52,8 @@ class Exporter {
   OutputFormat format_;
   std::unique_ptr<OutputSink> sink_;
   std::string buffer_;
+  std::function<void(std::string_view)> tap_;
+  std::string tap_line_;  // the text format's JSON line for the tap
   uint64_t events_ = 0;
   uint64_t errors_reported_ = 0;  // sink errors already returned by flush()
 };

@@ -1,0 +1,162 @@
+#include "cli/observe_command.hpp"
+
+#include <fmt/format.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <sstream>
+
+#include "cli/control_socket.hpp"
+
+namespace waggle {
+
+namespace {
+
+using nlohmann::json;
+
+std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
+
+std::string basename_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// "2026-12-06T23:24:00.123456789Z" as ns since the epoch; 0 when it is not that.
+uint64_t time_ns_of(const json& event) {
+  std::string t = text_of(event.value("time", json()));
+  struct tm tm {};
+  if (t.size() < 20 || !strptime(t.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  uint64_t ns = uint64_t(timegm(&tm)) * 1000000000ull;
+  if (t[19] == '.') {
+    uint64_t scale = 100000000;
+    for (size_t i = 20; i < t.size() && isdigit(static_cast<unsigned char>(t[i])) && scale; i++, scale /= 10)
+      ns += uint64_t(t[i] - '0') * scale;
+  }
+  return ns;
+}
+
+std::string endpoint(const json& e) {
+  if (!e.is_object()) return "?";
+  std::string address = text_of(e.value("address", json()));
+  if (address.find(':') != std::string::npos) address = "[" + address + "]";
+  return address + ":" + text_of(e.value("port", json()));
+}
+
+std::string summary(const json& e, const std::string& type) {
+  if (type == "http.request") {
+    bool server = e.value("role", "") == "server";
+    return fmt::format("{} {} {} -> {} in {:.3f} ms, {} {} {}", e.value("role", ""), text_of(e["method"]),
+                       text_of(e["target"]), text_of(e["status"]), e.value("duration_ns", 0.0) / 1e6,
+                       endpoint(e["local"]), server ? "<-" : "->", endpoint(e["remote"]));
+  }
+  if (type == "network.tcp")
+    return fmt::format("{} {} <-> {}, {}, sent {} received {}", text_of(e["direction"]), endpoint(e["local"]),
+                       endpoint(e["remote"]), text_of(e["end"]), text_of(e["bytes_sent"]),
+                       text_of(e["bytes_received"]));
+  if (type == "dns.query")
+    return fmt::format("{} {} -> {} {} ({})", text_of(e["query_type"]), text_of(e["name"]),
+                       e["rcode"].is_null() ? "no answer" : text_of(e["rcode"]), text_of(e["answers"]),
+                       endpoint(e["server"]));
+  if (type == "policy.match")
+    return fmt::format("{}/{} {} -> {}", text_of(e["policy"]), text_of(e["rule"]), text_of(e["action"]),
+                       text_of(e["outcome"]));
+  if (type == "file.open")
+    return fmt::format("{} {} -> {}", text_of(e["syscall"]), text_of(e["path"]),
+                       e.contains("fd") ? "fd " + text_of(e["fd"]) : text_of(e["error"]));
+  if (type == "process.exec") return text_of(e["process"]["args"]);
+  if (type == "process.exit")
+    return e["signal"].is_null() ? "exit " + text_of(e["exit_code"]) : "killed by " + text_of(e["signal"]);
+  json rest = e;
+  rest.erase("time");
+  rest.erase("type");
+  rest.erase("process");
+  return rest.dump();
+}
+
+volatile sig_atomic_t g_stop = 0;
+
+}  // namespace
+
+bool ObserveFilter::matches(const json& e, const std::string& line) const {
+  const std::string type = e.value("type", "");
+  if (!types.empty() && std::find(types.begin(), types.end(), type) == types.end()) return false;
+  const json process = e.value("process", json());
+  if (pid && !(process.is_object() && process.value("pid", 0u) == *pid)) return false;
+  if (!this->process.empty()) {
+    if (!process.is_object()) return false;
+    if (text_of(process.value("comm", json())) != this->process &&
+        basename_of(text_of(process.value("binary", json()))) != this->process)
+      return false;
+  }
+  if (!container.empty() && !(process.is_object() && text_of(process.value("container_id", json()))
+                                                         .rfind(container, 0) == 0))
+    return false;
+  if (port) {
+    bool any = false;
+    for (const char* side : {"local", "remote", "server"})
+      if (e.contains(side) && e[side].is_object() && e[side].value("port", -1) == int(*port)) any = true;
+    if (!any) return false;
+  }
+  if (status && e.value("status", json()) != json(*status)) return false;
+  if (!verdict.empty() && e.value("outcome", "") != verdict) return false;
+  return text.empty() || line.find(text) != std::string::npos;
+}
+
+std::string observe_text(const json& e) {
+  const std::string type = e.value("type", "");
+  const json process = e.value("process", json());
+  std::string who = "-";
+  if (process.is_object() && process.contains("pid"))
+    who = fmt::format("{}[{}]", text_of(process.value("comm", json())), text_of(process["pid"]));
+  return fmt::format("{} {} {} {}", text_of(e.value("time", json())), type, who, summary(e, type));
+}
+
+int run_observe(const ObserveOptions& options) {
+  signal(SIGINT, [](int) { g_stop = 1; });
+  signal(SIGTERM, [](int) { g_stop = 1; });
+  uint64_t after = 0;
+  bool first = true;
+  do {
+    std::string error;
+    auto reply = control_request(options.socket, fmt::format("observe {}\n", after), &error);
+    if (!reply) {
+      fmt::print(stderr, "waggle: {}\n", error);
+      return 1;
+    }
+    if (reply->rfind("ok\n", 0) != 0) {
+      fmt::print(stderr, "waggle: {}", reply->substr(reply->find('\n') + 1));
+      return 2;
+    }
+    std::istringstream in(reply->substr(3));
+    std::string header, line;
+    std::getline(in, header);
+    uint64_t last = 0, dropped = 0;
+    if (sscanf(header.c_str(), "last %lu dropped %lu", &last, &dropped) != 2) {
+      fmt::print(stderr, "waggle: the agent answered \"{}\": is it a waggle agent of another version?\n", header);
+      return 2;
+    }
+    if (last < after) {  // another agent, started since: read its history from the start
+      after = 0;
+      continue;
+    }
+    if (dropped && !first)
+      fmt::print(stderr, "waggle: {} events left the agent's history before they were read\n", dropped);
+    const uint64_t now_ns = uint64_t(time(nullptr)) * 1000000000ull;
+    std::vector<std::pair<json, std::string>> shown;
+    while (std::getline(in, line)) {
+      json e = json::parse(line, nullptr, false);
+      if (e.is_discarded() || !options.filter.matches(e, line)) continue;
+      if (options.since_s && time_ns_of(e) + uint64_t(*options.since_s * 1e9) < now_ns) continue;
+      shown.emplace_back(std::move(e), std::move(line));
+    }
+    if (first && options.last && shown.size() > *options.last)
+      shown.erase(shown.begin(), shown.end() - long(*options.last));
+    for (const auto& [e, text] : shown) fmt::print("{}\n", options.json ? text : observe_text(e));
+    fflush(stdout);
+    after = last;
+    first = false;
+    if (options.follow && !g_stop) usleep(useconds_t(options.poll_s * 1e6));
+  } while (options.follow && !g_stop);
+  return 0;
+}
+
+}  // namespace waggle
