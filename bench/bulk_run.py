@@ -21,7 +21,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import Agent  # noqa: E402
-from http_run import bench_arguments, free_port, stats_agent  # noqa: E402
+from http_run import bench_arguments, binaries, free_port, stats_agent  # noqa: E402
 
 
 def transfer_seconds(helper, nbytes):
@@ -48,8 +48,7 @@ def main():
     ap = bench_arguments(__doc__)
     ap.add_argument("--mib", type=int, default=2048)
     args = ap.parse_args()
-    waggle = os.path.abspath(os.path.join(args.build, "waggle"))
-    helper = os.path.abspath(os.path.join(args.build, "tests", "waggle_test_helper"))
+    waggle, helper = binaries(args.build)
     nbytes = args.mib << 20
     tmp = tempfile.mkdtemp(prefix="waggle-bulk-bench-")
     try:

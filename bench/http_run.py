@@ -107,6 +107,12 @@ def bench_arguments(doc):
     return ap
 
 
+def binaries(build):
+    """The agent and the test helper of a build directory, as absolute paths."""
+    return (os.path.abspath(os.path.join(build, "waggle")),
+            os.path.abspath(os.path.join(build, "tests", "waggle_test_helper")))
+
+
 def stats_agent(waggle, tmp):
     """`waggle run` (file sensor off) with the kernel's BPF statistics on, and its metrics port."""
     port = free_port()

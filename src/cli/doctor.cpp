@@ -58,6 +58,12 @@ int run_doctor() {
                native.empty() ? "none" : fmt::format("{}", fmt::join(native, ", ")),
                generic.empty() ? "none" : fmt::format("{}", fmt::join(generic, ", ")));
   }
+  // What puts the whole host on the syscall tracing path.
+  fmt::print("\n{:<10} {}\n", "SENSOR", "SYSCALL TRACEPOINTS (while one is attached, every syscall takes the kernel's "
+                                        "slower tracing path)");
+  auto syscalls_of = [](const SensorPlan& p) { return p.syscalls.empty() ? std::string("none") : p.syscalls; };
+  for (const auto& [name, plan] : sensors) fmt::print("{:<10} {}\n", name, syscalls_of(plan));
+  for (const auto& [name, plan] : optional) fmt::print("{:<10} {}\n", name, syscalls_of(plan));
   bool ok = k.can_load_bpf() && ready > 0;
   fmt::print("\n{}\n",
              ok ? fmt::format("the agent can run: {} of {} sensors ready", ready, std::size(sensors))

@@ -46,6 +46,7 @@ SensorPlan plan_policy_sensor(const KernelFeatures& f) {
     plan.reason = "needs bpf_send_signal to kill: " + f.send_signal.detail;
   else
     plan.hook = kPolicyHooks;
+  if (!plan.hook.empty()) plan.syscalls = "sys_{enter,exit}_open*, sys_exit_accept{,4} (while a policy is in force)";
   plan.can_run = plan.reason.empty();
   return plan;
 }

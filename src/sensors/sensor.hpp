@@ -24,6 +24,9 @@ struct SensorPlan {
   bool can_run = false;
   std::string hook;    // what it attaches to, when it can run
   std::string reason;  // why it cannot, otherwise
+  // The syscall tracepoints it puts programs on (empty: none). While any is attached, every
+  // syscall of every task takes the kernel's slower tracing path: `waggle doctor` lists them.
+  std::string syscalls;
 };
 
 struct SensorEnv {

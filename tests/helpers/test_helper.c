@@ -29,7 +29,7 @@ static int usage(void) {
   fprintf(stderr,
           "usage: test_helper exit CODE | signal SIGNO | sleep MS | open PATH... | open-print PATH | creat PATH |\n"
           "       openat2 PATH | openat DIR NAME | openat-badfd NAME | chdir-open DIR NAME |\n"
-          "       storm PATH COUNT | storm-until PATH STOPFILE |"
+          "       storm PATH COUNT | storm-until PATH STOPFILE | syscalls getppid|pipe COUNT |"
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
           "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES [PORT] | tcp-reset |\n"
           "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE | udp-sendto IPV4 PORT |\n"
@@ -354,6 +354,27 @@ int main(int argc, char **argv) {
     if (chdir(argv[2]) != 0) return 2;
     int fd = open(argv[3], O_RDONLY);
     report(fd);
+    return 0;
+  }
+  if (!strcmp(mode, "syscalls") && argc == 4) {
+    /* COUNT getppid() calls (no sensor looks at them) or COUNT 1-byte writes and reads through a
+       pipe; prints the nanoseconds per call. */
+    long count = atol(argv[3]);
+    int p[2];
+    char c = 'x';
+    if (pipe(p)) return 2;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < count; i++) {
+      if (!strcmp(argv[2], "getppid")) {
+        syscall(SYS_getppid);
+      } else if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1) {
+        return 2;
+      }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+    printf("%.1f\n", ns / (double)count / (strcmp(argv[2], "getppid") ? 2 : 1));
     return 0;
   }
   if (!strcmp(mode, "storm") && argc == 4) {

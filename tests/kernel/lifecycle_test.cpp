@@ -71,6 +71,13 @@ TEST_F(LifecycleTest, DoctorSaysTheAgentCanRunAndWhichHooksItUses) {
   EXPECT_NE(doctor.out.find("profiler   ready     perf_event cpu-clock"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("off-cpu    ready     tp_btf/sched_switch"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("xdp        ready     native XDP on: "), std::string::npos) << doctor.out;
+  // Which sensors put the host on the syscall tracing path, and with what.
+  EXPECT_NE(doctor.out.find("\nprocess    none\n"), std::string::npos) << doctor.out;
+  EXPECT_NE(doctor.out.find("\nfile       sys_exit_{open,openat,openat2,creat}\n"), std::string::npos) << doctor.out;
+  EXPECT_NE(doctor.out.find("\nnetwork    sys_exit_{accept,accept4,recvmmsg,sendmmsg,recvfrom,recvmsg}\n"),
+            std::string::npos)
+      << doctor.out;
+  EXPECT_NE(doctor.out.find("\nprofiler   none\n"), std::string::npos) << doctor.out;
   EXPECT_EQ(waggle_programs_left(), std::vector<std::string>{});
 }
 

@@ -25,6 +25,7 @@ SensorPlan plan_file_sensor(const KernelFeatures& f) {
     plan.hook = f.syscall_args_at_exit.ok
                     ? "tracepoint/syscalls/sys_exit_{open,openat,openat2,creat}"
                     : "tracepoint/syscalls/sys_{enter,exit}_{open,openat,openat2,creat}";
+  plan.syscalls = plan.hook.empty() ? "" : plan.hook.substr(plan.hook.rfind('/') + 1);
   plan.can_run = plan.reason.empty();
   return plan;
 }

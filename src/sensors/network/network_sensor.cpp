@@ -26,13 +26,18 @@ SensorPlan plan_network_sensor(const KernelFeatures& f) {
     plan.reason = "needs syscall tracepoints: " + f.tracepoint.detail;
   else if (!f.raw_tracepoint.ok)
     plan.reason = "needs raw tracepoints (sock:inet_sock_set_state): " + f.raw_tracepoint.detail;
-  else if (f.syscall_args_at_exit.ok && f.socket_tracepoints.ok && f.task_storage.ok)
+  else if (f.syscall_args_at_exit.ok && f.socket_tracepoints.ok && f.task_storage.ok) {
     plan.hook =
         "raw_tracepoint/sock/inet_sock_set_state, tp_btf/sock_{send,recv}_length (socket data), "
         "tracepoint/syscalls (accept, sendmmsg, recvmmsg; recvfrom and recvmsg exits for unconnected UDP)";
-  else
+    plan.syscalls = "sys_exit_{accept,accept4,recvmmsg,sendmmsg,recvfrom,recvmsg}";
+  } else {
     plan.hook =
         "raw_tracepoint/sock/inet_sock_set_state, tracepoint/syscalls (accept, read, write, send, recv)";
+    plan.syscalls = std::string(f.syscall_args_at_exit.ok ? "sys_exit_" : "sys_{enter,exit}_") +
+                    "{accept,accept4,read,write,readv,writev,recvfrom,sendto,recvmsg,sendmsg,recvmmsg,sendmmsg,"
+                    "sendfile64}";
+  }
   plan.can_run = plan.reason.empty();
   return plan;
 }

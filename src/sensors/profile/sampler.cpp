@@ -62,8 +62,10 @@ SensorPlan plan_offcpu_profiler(const KernelFeatures& f) {
   if (plan.reason.empty() && !f.syscall_args_at_exit.ok)
     plan.reason = "needs the task's saved user registers (bpf_task_pt_regs): " + f.syscall_args_at_exit.detail;
   plan.can_run = plan.reason.empty();
-  if (plan.can_run)
+  if (plan.can_run) {
     plan.hook = "tp_btf/sched_switch (waits, kernel stacks) and tp_btf/sys_exit (user stacks), task storage";
+    plan.syscalls = "raw sys_exit, every syscall's (while `waggle profile --off-cpu` runs)";
+  }
   return plan;
 }
 
