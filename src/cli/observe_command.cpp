@@ -18,11 +18,14 @@ using nlohmann::json;
 
 std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
 
+// A member of an object, or null (an agent of another version may not have it).
+json field(const json& v, const char* key) { return v.is_object() && v.contains(key) ? v[key] : json(); }
+
 std::string basename_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 // "2026-12-06T23:24:00.123456789Z" as ns since the epoch; 0 when it is not that.
 uint64_t time_ns_of(const json& event) {
-  std::string t = text_of(event.value("time", json()));
+  std::string t = text_of(field(event, "time"));
   struct tm tm {};
   if (t.size() < 20 || !strptime(t.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
   uint64_t ns = uint64_t(timegm(&tm)) * 1000000000ull;
@@ -36,39 +39,40 @@ uint64_t time_ns_of(const json& event) {
 
 std::string endpoint(const json& e) {
   if (!e.is_object()) return "?";
-  std::string address = text_of(e.value("address", json()));
+  std::string address = text_of(field(e, "address"));
   if (address.find(':') != std::string::npos) address = "[" + address + "]";
-  return address + ":" + text_of(e.value("port", json()));
+  return address + ":" + text_of(field(e, "port"));
 }
 
 std::string summary(const json& e, const std::string& type) {
   if (type == "http.request") {
-    bool server = e.value("role", "") == "server";
-    return fmt::format("{} {} {} -> {} in {:.3f} ms, {} {} {}", e.value("role", ""), text_of(e["method"]),
-                       text_of(e["target"]), text_of(e["status"]), e.value("duration_ns", 0.0) / 1e6,
-                       endpoint(e["local"]), server ? "<-" : "->", endpoint(e["remote"]));
+    const std::string role = text_of(field(e, "role"));
+    const json duration = field(e, "duration_ns");
+    return fmt::format("{} {} {} -> {} in {:.3f} ms, {} {} {}", role, text_of(field(e, "method")),
+                       text_of(field(e, "target")), text_of(field(e, "status")),
+                       duration.is_number() ? duration.get<double>() / 1e6 : 0.0,
+                       endpoint(field(e, "local")), role == "server" ? "<-" : "->", endpoint(field(e, "remote")));
   }
   if (type == "network.tcp")
-    return fmt::format("{} {} <-> {}, {}, sent {} received {}", text_of(e["direction"]), endpoint(e["local"]),
-                       endpoint(e["remote"]), text_of(e["end"]), text_of(e["bytes_sent"]),
-                       text_of(e["bytes_received"]));
+    return fmt::format("{} {} <-> {}, {}, sent {} received {}", text_of(field(e, "direction")), endpoint(field(e, "local")),
+                       endpoint(field(e, "remote")), text_of(field(e, "end")), text_of(field(e, "bytes_sent")),
+                       text_of(field(e, "bytes_received")));
   if (type == "dns.query")
-    return fmt::format("{} {} -> {} {} ({})", text_of(e["query_type"]), text_of(e["name"]),
-                       e["rcode"].is_null() ? "no answer" : text_of(e["rcode"]), text_of(e["answers"]),
-                       endpoint(e["server"]));
+    return fmt::format("{} {} -> {} {} ({})", text_of(field(e, "query_type")), text_of(field(e, "name")),
+                       field(e, "rcode").is_null() ? "no answer" : text_of(field(e, "rcode")), text_of(field(e, "answers")),
+                       endpoint(field(e, "server")));
   if (type == "policy.match")
-    return fmt::format("{}/{} {} -> {}", text_of(e["policy"]), text_of(e["rule"]), text_of(e["action"]),
-                       text_of(e["outcome"]));
+    return fmt::format("{}/{} {} -> {}", text_of(field(e, "policy")), text_of(field(e, "rule")), text_of(field(e, "action")),
+                       text_of(field(e, "outcome")));
   if (type == "file.open")
-    return fmt::format("{} {} -> {}", text_of(e["syscall"]), text_of(e["path"]),
-                       e.contains("fd") ? "fd " + text_of(e["fd"]) : text_of(e["error"]));
-  if (type == "process.exec") return text_of(e["process"]["args"]);
+    return fmt::format("{} {} -> {}", text_of(field(e, "syscall")), text_of(field(e, "path")),
+                       e.contains("fd") ? "fd " + text_of(field(e, "fd")) : text_of(field(e, "error")));
+  if (type == "process.exec") return text_of(field(field(e, "process"), "args"));
   if (type == "process.exit")
-    return e["signal"].is_null() ? "exit " + text_of(e["exit_code"]) : "killed by " + text_of(e["signal"]);
+    return field(e, "signal").is_null() ? "exit " + text_of(field(e, "exit_code")) : "killed by " + text_of(field(e, "signal"));
   json rest = e;
-  rest.erase("time");
-  rest.erase("type");
-  rest.erase("process");
+  if (rest.is_object())
+    for (const char* key : {"time", "type", "process"}) rest.erase(key);
   return rest.dump();
 }
 
@@ -77,37 +81,38 @@ volatile sig_atomic_t g_stop = 0;
 }  // namespace
 
 bool ObserveFilter::matches(const json& e, const std::string& line) const {
-  const std::string type = e.value("type", "");
+  if (!e.is_object()) return false;
+  const std::string type = text_of(field(e, "type"));
   if (!types.empty() && std::find(types.begin(), types.end(), type) == types.end()) return false;
-  const json process = e.value("process", json());
-  if (pid && !(process.is_object() && process.value("pid", 0u) == *pid)) return false;
+  const json process = field(e, "process");
+  if (pid && field(process, "pid") != json(*pid)) return false;
   if (!this->process.empty()) {
     if (!process.is_object()) return false;
-    if (text_of(process.value("comm", json())) != this->process &&
-        basename_of(text_of(process.value("binary", json()))) != this->process)
+    if (text_of(field(process, "comm")) != this->process &&
+        basename_of(text_of(field(process, "binary"))) != this->process)
       return false;
   }
-  if (!container.empty() && !(process.is_object() && text_of(process.value("container_id", json()))
+  if (!container.empty() && !(process.is_object() && text_of(field(process, "container_id"))
                                                          .rfind(container, 0) == 0))
     return false;
   if (port) {
     bool any = false;
     for (const char* side : {"local", "remote", "server"})
-      if (e.contains(side) && e[side].is_object() && e[side].value("port", -1) == int(*port)) any = true;
+      if (field(field(e, side), "port") == json(*port)) any = true;
     if (!any) return false;
   }
-  if (status && e.value("status", json()) != json(*status)) return false;
-  if (!verdict.empty() && e.value("outcome", "") != verdict) return false;
+  if (status && field(e, "status") != json(*status)) return false;
+  if (!verdict.empty() && text_of(field(e, "outcome")) != verdict) return false;
   return text.empty() || line.find(text) != std::string::npos;
 }
 
 std::string observe_text(const json& e) {
-  const std::string type = e.value("type", "");
-  const json process = e.value("process", json());
+  const std::string type = text_of(field(e, "type"));
+  const json process = field(e, "process");
   std::string who = "-";
   if (process.is_object() && process.contains("pid"))
-    who = fmt::format("{}[{}]", text_of(process.value("comm", json())), text_of(process["pid"]));
-  return fmt::format("{} {} {} {}", text_of(e.value("time", json())), type, who, summary(e, type));
+    who = fmt::format("{}[{}]", text_of(field(process, "comm")), text_of(process["pid"]));
+  return fmt::format("{} {} {} {}", text_of(field(e, "time")), type, who, summary(e, type));
 }
 
 int run_observe(const ObserveOptions& options) {

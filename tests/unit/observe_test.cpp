@@ -83,6 +83,31 @@ TEST(ObserveFilter, EachFilterKeepsWhatItNames) {
   EXPECT_FALSE(keeps(f, kHttp));
 }
 
+// Fields of another type than expected (an agent of another version) neither match nor crash.
+TEST(ObserveFilter, UnexpectedShapesAreNotMatchesNorCrashes) {
+  const std::string odd = R"({"type":5,"process":"x","status":"404","local":[1],"outcome":{}})";
+  const json e = json::parse(odd);
+  ObserveFilter f;
+  f.pid = 1;
+  EXPECT_FALSE(f.matches(e, odd));
+  f = {};
+  f.port = 1;
+  EXPECT_FALSE(f.matches(e, odd));
+  f = {};
+  f.status = 404;
+  EXPECT_FALSE(f.matches(e, odd));
+  f = {};
+  f.verdict = "killed";
+  EXPECT_FALSE(f.matches(e, odd));
+  f = {};
+  f.process = "x";
+  EXPECT_FALSE(f.matches(e, odd));
+  EXPECT_EQ(observe_text(json::parse(R"({"type":"http.request","time":1})")),
+            "1 http.request -    ->  in 0.000 ms, ? -> ?");
+  EXPECT_FALSE(ObserveFilter().matches(json::parse("[1]"), "[1]"));
+  EXPECT_EQ(observe_text(json::parse("[1]")), "  - [1]");
+}
+
 TEST(ObserveText, OneLinePerEvent) {
   EXPECT_EQ(observe_text(json::parse(kHttp)),
             "2026-12-06T10:00:00.5Z http.request nginx[42] server GET /x -> 404 in 1.500 ms, 127.0.0.1:80 <- "
