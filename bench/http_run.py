@@ -31,7 +31,7 @@ from run import Agent  # noqa: E402
 # The floor of the hooks themselves: empty programs on every tracepoint the network sensor
 # uses for data and connections, on a kernel with the socket layer's tracepoints (as `waggle
 # doctor` shows): those two, the syscall exits it keeps, and the connection tracepoints.
-_EXITS = ["accept", "accept4", "recvmmsg", "sendmmsg", "recvfrom", "recvmsg"]
+_EXITS = ["accept", "accept4", "recvmmsg", "sendmmsg", "sendfile64", "recvfrom", "recvmsg"]
 FLOOR_PROGRAM = ("tracepoint:sock:sock_send_length,tracepoint:sock:sock_recv_length," +
                  ",".join(f"tracepoint:syscalls:sys_exit_{c}" for c in _EXITS) +
                  ",tracepoint:sock:inet_sock_set_state,tracepoint:tcp:tcp_destroy_sock {}")

@@ -250,6 +250,10 @@ int run_agent(const AgentOptions& options) {
   // The events written out, for `waggle observe` (through the control socket).
   EventHistory history;
   if (control) exporter->set_json_tap([&history](std::string_view line) { history.add(line); });
+  struct UntapHistory {  // the exporter outlives the history
+    Exporter* exporter;
+    ~UntapHistory() { exporter->set_json_tap(nullptr); }
+  } untap{exporter.get()};
   fmt::print(stderr, "waggle: ready\n");
   int status = 0;
   while (!stop_requested) {

@@ -44,7 +44,8 @@ bool read_all(int fd, std::string* out, int timeout_ms) {
 bool write_all(int fd, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    // A client that left must not kill the agent (SIGPIPE).
+    ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     done += n;
@@ -105,6 +106,9 @@ void ControlServer::serve(const std::function<std::string(const std::string&)>& 
     socklen_t len = sizeof(peer);
     std::string request;
     std::string reply;
+    // A client that stops reading stalls the agent's loop for at most this long.
+    timeval limit{1, 0};
+    setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
     if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || peer.uid != 0)
       reply = "error\nonly root may control the agent\n";
     else if (!read_all(client, &request, 2000))

@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
   observe->add_option("--pid", obs.filter.pid, "Events of this process (thread group id)");
   observe->add_option("--process", obs.filter.process, "Events of processes with this command or executable name");
   observe->add_option("--container", obs.filter.container, "Events of this container (an id or a prefix of one)");
-  observe->add_option("--port", obs.filter.port, "Connections, requests and queries with this local or remote port")
+  observe->add_option("--port", obs.filter.port, "Connections, requests and queries with this local or remote port (not packet samples)")
       ->check(CLI::Range(1, 65535));
   observe->add_option("--status", obs.filter.status, "HTTP requests with this response status")->check(CLI::Range(100, 999));
   observe->add_option("--verdict", obs.filter.verdict, "Policy matches with this outcome")

@@ -331,7 +331,7 @@ TEST_F(HttpNginxTest, OnlyTheSelectedBinariesAreInstrumented) {
   // program is on the other syscalls' exits, nor on any entry.
   EXPECT_NE(agent.stderr_text().find("tp_btf/sock_{send,recv}_length; tracepoint/syscalls/sys_exit_{recvfrom,recvmsg} "
                                      "(unconnected UDP); tracepoint/syscalls/sys_exit_{accept,accept4,recvmmsg,"
-                                     "sendmmsg}"),
+                                     "sendfile64,sendmmsg}"),
             std::string::npos)
       << agent.stderr_text();
   EXPECT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", url(nginx, "/users/3")}).status), 0);

@@ -74,7 +74,7 @@ TEST_F(LifecycleTest, DoctorSaysTheAgentCanRunAndWhichHooksItUses) {
   // Which sensors put the host on the syscall tracing path, and with what.
   EXPECT_NE(doctor.out.find("\nprocess    none\n"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("\nfile       sys_exit_{open,openat,openat2,creat}\n"), std::string::npos) << doctor.out;
-  EXPECT_NE(doctor.out.find("\nnetwork    sys_exit_{accept,accept4,recvmmsg,sendmmsg,recvfrom,recvmsg}\n"),
+  EXPECT_NE(doctor.out.find("\nnetwork    sys_exit_{accept,accept4,recvmmsg,sendmmsg,sendfile64,recvfrom,recvmsg}\n"),
             std::string::npos)
       << doctor.out;
   EXPECT_NE(doctor.out.find("\nprofiler   none\n"), std::string::npos) << doctor.out;

@@ -648,7 +648,8 @@ IO_PAIR(sendfile64, IO_NO_DATA, WG_DATA_EGRESS, 2, -1, 3)
  * and writes of other files cost nothing and no file table is walked. The call's buffer comes
  * from its syscall's arguments, in the registers the task saved at entry (x86-64 numbers; a
  * call the table does not know, io_uring's, is not looked at). sendmmsg and recvmmsg, several
- * messages per call, stay on their syscall exits. */
+ * messages per call, stay on their syscall exits, and so does sendfile (older kernels send
+ * files without sock_sendmsg; newer ones call it once per batch). */
 struct call_layout {
   u8 kind;
   signed char ptr_arg, addr_arg, count_arg; /* -1: none */
@@ -673,18 +674,21 @@ static __always_inline bool socket_call(u64 nr, u8 direction, struct call_layout
     case 47: /* recvmsg */
       *c = (struct call_layout){IO_MSG, 1, -1, -1};
       return egress == (nr == 46);
-    case 40: /* sendfile */
-      *c = (struct call_layout){IO_NO_DATA, 2, -1, 3};
-      return egress;
   }
   return false;
 }
 
 #define MSG_PEEK 2
+#define MSG_TRUNC 0x20     /* TCP: bytes discarded, not copied */
+#define MSG_ERRQUEUE 0x2000 /* the error queue: echoes of sent data */
+#define PF_KTHREAD 0x00200000
+#define PF_IO_WORKER 0x00000010
 
 static __always_inline int on_socket_call(struct sock *sk, int ret, int flags, u8 direction) {
   if (ret <= 0 && !(direction == WG_DATA_EGRESS && (ret == -32 || ret == -104))) return 0;
-  if (direction == WG_DATA_INGRESS && (flags & MSG_PEEK)) return 0; /* read again later */
+  if (direction == WG_DATA_INGRESS && (flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE))) return 0;
+  /* A kernel thread or an io_uring worker has no syscall of its own in its saved registers. */
+  if (bpf_get_current_task_btf()->flags & (PF_KTHREAD | PF_IO_WORKER)) return 0;
   if (!selected_process()) return 0;
   /* The socket is the tracepoint's own (a trusted pointer): its fields are read in place. A
    * socket of the kernel's own (NFS, say), used while the task is in a syscall, has no file. */

@@ -29,8 +29,8 @@ SensorPlan plan_network_sensor(const KernelFeatures& f) {
   else if (f.syscall_args_at_exit.ok && f.socket_tracepoints.ok && f.task_storage.ok) {
     plan.hook =
         "raw_tracepoint/sock/inet_sock_set_state, tp_btf/sock_{send,recv}_length (socket data), "
-        "tracepoint/syscalls (accept, sendmmsg, recvmmsg; recvfrom and recvmsg exits for unconnected UDP)";
-    plan.syscalls = "sys_exit_{accept,accept4,recvmmsg,sendmmsg,recvfrom,recvmsg}";
+        "tracepoint/syscalls (accept, sendmmsg, recvmmsg, sendfile; recvfrom and recvmsg exits for unconnected UDP)";
+    plan.syscalls = "sys_exit_{accept,accept4,recvmmsg,sendmmsg,sendfile64,recvfrom,recvmsg}";
   } else {
     plan.hook =
         "raw_tracepoint/sock/inet_sock_set_state, tracepoint/syscalls (accept, read, write, send, recv)";
@@ -229,7 +229,8 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
   bpf_program__set_autoload(skel->progs.wg_sock_send, socket_tracepoints);
   bpf_program__set_autoload(skel->progs.wg_sock_recv, socket_tracepoints);
   auto on_exits = [socket_tracepoints](const std::string& syscall) {
-    return !socket_tracepoints || syscall.starts_with("accept") || syscall.ends_with("mmsg");
+    return !socket_tracepoints || syscall.starts_with("accept") || syscall.ends_with("mmsg") ||
+           syscall == "sendfile64";
   };
   // Each syscall is traced where this kernel has its tracepoints.
   std::vector<std::string> hooked;
