@@ -209,28 +209,26 @@ def main():
     print(f"  baseline  {b_rps:10.0f} req/s   p99 {b_p99 * 1e3:7.3f} ms")
     print(f"  waggle    {w_rps:10.0f} req/s   p99 {w_p99 * 1e3:7.3f} ms   "
           f"throughput {w_rps / b_rps:.3f}x  p99 {w_p99 / b_p99:.3f}x")
+    def per_round(res):
+        """Per-round ratios to the baseline (each pair measured back to back): throughput, p99."""
+        t = [v / b for v, b in zip(res["rps"], base["rps"])]
+        p = [v / b for v, b in zip(res["p99"], base["p99"])]
+        return (f"throughput {statistics.median(t):.3f}x [{min(t):.3f}..{max(t):.3f}], "
+                f"p99 {statistics.median(p):.3f}x")
+
+    def agent_cpu(res):
+        return (f"agent CPU {statistics.median(res['cpu']) * 100:.1f}% of a core "
+                f"({statistics.median(c / q for c, q in zip(res['cpu'], res['rps'])) * 1e6:.2f} us per request)")
+
     floor = results["floor"]
-    f_pairs = [f / b for f, b in zip(floor["rps"], base["rps"])]
-    f_p99s = [f / b for f, b in zip(floor["p99"], base["p99"])]
     print(f"  floor     {statistics.median(floor['rps']):10.0f} req/s   p99 "
-          f"{statistics.median(floor['p99']) * 1e3:7.3f} ms   per round: throughput "
-          f"{statistics.median(f_pairs):.3f}x [{min(f_pairs):.3f}..{max(f_pairs):.3f}], p99 "
-          f"{statistics.median(f_p99s):.3f}x (empty programs on the same hooks, bpftrace)")
-    pairs = [w / b for w, b in zip(wag["rps"], base["rps"])]
-    p99s = [w / b for w, b in zip(wag["p99"], base["p99"])]
-    print(f"  per round (each pair measured back to back): throughput {statistics.median(pairs):.3f}x "
-          f"[{min(pairs):.3f}..{max(pairs):.3f}], p99 {statistics.median(p99s):.3f}x")
-    print(f"  agent CPU {statistics.median(wag['cpu']) * 100:.1f}% of a core "
-          f"({statistics.median(c / q for c, q in zip(wag['cpu'], wag['rps'])) * 1e6:.2f} us per request), "
-          f"peak RSS {max(wag['rss']) / 1024:.1f} MiB, lost {sum(wag['lost'])}")
+          f"{statistics.median(floor['p99']) * 1e3:7.3f} ms   per round: {per_round(floor)} "
+          f"(empty programs on the same hooks, bpftrace)")
+    print(f"  per round (each pair measured back to back): {per_round(wag)}")
+    print(f"  {agent_cpu(wag)}, peak RSS {max(wag['rss']) / 1024:.1f} MiB, lost {sum(wag['lost'])}")
     mo = results["metrics-only"]
-    m_pairs = [m / b for m, b in zip(mo["rps"], base["rps"])]
-    m_p99s = [m / b for m, b in zip(mo["p99"], base["p99"])]
-    print(f"  metrics-only (http_events: none) {statistics.median(mo['rps']):10.0f} req/s, per round: throughput "
-          f"{statistics.median(m_pairs):.3f}x [{min(m_pairs):.3f}..{max(m_pairs):.3f}], p99 "
-          f"{statistics.median(m_p99s):.3f}x; agent CPU {statistics.median(mo['cpu']) * 100:.1f}% of a core "
-          f"({statistics.median(c / q for c, q in zip(mo['cpu'], mo['rps'])) * 1e6:.2f} us per request), "
-          f"lost {sum(mo['lost'])}")
+    print(f"  metrics-only (http_events: none) {statistics.median(mo['rps']):10.0f} req/s, per round: "
+          f"{per_round(mo)}; {agent_cpu(mo)}, lost {sum(mo['lost'])}")
     print(f"at {paced_rps:.0f} req/s (paced): agent CPU {paced_cpu * 100:.1f}% of a core, "
           f"peak RSS {paced_rss / 1024:.1f} MiB")
     print(f"per request, with BPF statistics on ({stats_rps:.0f} req/s): network programs "

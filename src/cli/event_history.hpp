@@ -4,9 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace waggle {
 
@@ -24,11 +24,16 @@ class EventHistory {
   std::string handle(const std::string& request) const;
 
   uint64_t last() const { return next_ - 1; }
-  size_t size() const { return lines_.size(); }
+  size_t size() const { return size_t(next_ - first_); }
 
  private:
-  std::deque<std::string> lines_;  // sequence numbers next_ - size() .. next_ - 1
-  uint64_t next_ = 1;
+  const std::string& line(uint64_t seq) const { return ring_[seq % kMaxEvents]; }
+  void drop_oldest();
+
+  // Sequence numbers first_ .. next_ - 1, each in slot seq % kMaxEvents. A slot keeps its
+  // memory for the next line: no allocation per event once the ring has gone round.
+  std::vector<std::string> ring_ = std::vector<std::string>(kMaxEvents);
+  uint64_t first_ = 1, next_ = 1;
   size_t bytes_ = 0;
 };
 
