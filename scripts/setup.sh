@@ -12,6 +12,7 @@ packages=(
   libdw-dev linux-perf chromium golang-go
   libpcap-dev tcpdump xdp-tools netsniff-ng
   nginx-light wrk curl dnsmasq-base dnsutils prometheus
+  protobuf-compiler libprotobuf-dev python3-protobuf
 )
 
 missing=()
@@ -34,3 +35,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "setup: all ${#packages[@]} packages present"
 fi
+
+# The OTLP .proto definitions come from an npm package (pinned by checksum): npm is needed once.
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
+fi
+"$(dirname "$0")/otlp-protos.sh"

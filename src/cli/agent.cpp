@@ -20,6 +20,7 @@
 #include "core/host.hpp"
 #include "export/event_metrics.hpp"
 #include "export/exporter.hpp"
+#include "export/otlp/otlp_exporter.hpp"
 #include "export/prometheus_endpoint.hpp"
 #include "policy/policy_sensor.hpp"
 #include "sensors/file/file_sensor.hpp"
@@ -177,10 +178,13 @@ int run_agent(const AgentOptions& options) {
   std::unique_ptr<ContinuousProfiler> profiler;  // outlives the endpoint, whose requests use it
   std::unique_ptr<PrometheusEndpoint> endpoint;
   int stats_fd = -1;
-  if (config.metrics.enabled) {
+  const bool otlp_on = !config.otlp.endpoint.empty();
+  if (config.metrics.enabled || (otlp_on && config.otlp.metrics)) {  // OTLP sends the same metrics
     event_metrics = std::make_unique<EventMetrics>(registry);
     health = std::make_unique<AgentHealth>(registry);
     health->update(*ring, sensors, undecodable);
+  }
+  if (config.metrics.enabled) {
     // Run counts and times of the programs: the kernel keeps them while this fd is open.
     if (config.metrics.program_stats) stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
     std::vector<HttpRoute> routes;
@@ -210,9 +214,21 @@ int run_agent(const AgentOptions& options) {
       if (profiler) profiler->stop();
     }
   } stop_profiler{profiler.get()};
+  std::unique_ptr<otlp::OtlpExporter> otlp;
+  if (otlp_on) {
+    std::string why;
+    otlp = otlp::OtlpExporter::start(config.otlp, &registry, HostInfo::read().hostname, &why);
+    if (!otlp) {
+      fmt::print(stderr, "waggle: {}\n", why);
+      return 1;
+    }
+    fmt::print(stderr, "waggle: OTLP to {}\n", config.otlp.endpoint);
+  }
   auto emit = [&](const Event& event) {
     if (event_metrics) event_metrics->on_event(event);
-    if (written_out(event) && options.shown.count(event_type_name(event))) exporter->on_event(event);
+    if (!written_out(event)) return;
+    if (otlp) otlp->on_event(event);
+    if (options.shown.count(event_type_name(event))) exporter->on_event(event);
   };
   bool reading = ring->start(
       [&](const void* data, size_t size) {
@@ -249,7 +265,12 @@ int run_agent(const AgentOptions& options) {
   PolicyControl policy_control(enforcer, enforcer_missing, *ring, options.policies, options.policy_dir);
   // The events written out, for `waggle observe` (through the control socket).
   EventHistory history;
-  if (control) exporter->set_json_tap([&history](std::string_view line) { history.add(line); });
+  const bool otlp_logs = otlp && config.otlp.logs;
+  if (control || otlp_logs)
+    exporter->set_json_tap([&history, &otlp, keep = bool(control), otlp_logs](std::string_view line) {
+      if (keep) history.add(line);
+      if (otlp_logs) otlp->on_line(line);
+    });
   struct UntapHistory {  // the exporter outlives the history
     Exporter* exporter;
     ~UntapHistory() { exporter->set_json_tap(nullptr); }
@@ -303,6 +324,8 @@ int run_agent(const AgentOptions& options) {
   }
   if (xdp) xdp->poll(emit);  // the last samples
   if (!exporter->flush()) fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
+  // What is queued for the collector goes now (at most a few seconds if it does not answer).
+  if (otlp) otlp->stop(std::min(config.otlp.timeout_s, 5.0));
   if (profiler) profiler->stop();  // a window being collected ends now, and is served
   if (endpoint) endpoint->stop();
   if (xdp) xdp->stop();

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "config/limits.hpp"
+#include "config/otlp_reader.hpp"
 #include "config/yaml_check.hpp"
 
 namespace waggle {
@@ -280,9 +281,11 @@ Config read_config(Reader& r, const YAML::Node& root) {
   const Value top = r.root(root);
   for (const Entry& e :
        r.mapping(top, {"output", "sensors", "select", "ring_buffer_size", "duration", "stats", "metrics", "profiler",
-                       "xdp"})) {
+                       "xdp", "otlp"})) {
     if (e.key == "output") {
       read_output(r, e.value, config.output);
+    } else if (e.key == "otlp") {
+      read_otlp(r, e.value, config.otlp);
     } else if (e.key == "xdp") {
       read_xdp(r, e.value, config.xdp);
     } else if (e.key == "profiler") {

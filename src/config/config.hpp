@@ -69,6 +69,35 @@ struct XdpAttachConfig {
   int line = 0;                // where the entry is, for errors found when the rules are read
 };
 
+// OTLP export of `waggle run` (docs/otlp.md): HTTP exchanges as spans, the metrics, and
+// optionally the events as logs, to an OpenTelemetry collector. Off while endpoint is empty.
+enum class OtlpProtocol { kHttpProtobuf, kHttpJson };
+
+struct OtlpConfig {
+  std::string endpoint;  // as written: http[s]://host[:port][/path]; signals go to path/v1/traces, ...
+  std::string origin;    // http[s]://host:port of the endpoint (port 4318 when not given)
+  std::string path;      // its path, without a trailing '/' ("" for none)
+  OtlpProtocol protocol = OtlpProtocol::kHttpProtobuf;
+  std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
+  std::string ca_file;    // https: certificates to verify the collector with (else the system's)
+  std::string cert_file;  // https: a client certificate and its key
+  std::string key_file;
+  bool insecure_skip_verify = false;
+  bool traces = true;                // http.request exchanges as spans
+  bool metrics = true;               // what the Prometheus endpoint serves, every metrics_interval_s
+  bool logs = false;                 // every event written out, as a log record (its JSON line)
+  double metrics_interval_s = 10;
+  uint32_t queue_size = 8192;        // spans (and log records) waiting to be sent; beyond: dropped, counted
+  uint32_t batch_size = 512;         // at most this many per request
+  double batch_timeout_s = 1;        // a batch waits at most this long to fill
+  double timeout_s = 10;             // per request
+  double max_backoff_s = 30;         // retries after failures wait 0.5 s, 1 s, ... up to this
+};
+
+// Checks an OTLP endpoint and splits it into origin and path. Returns "" when valid, else
+// what is wrong.
+std::string parse_otlp_endpoint(std::string_view endpoint, std::string* origin, std::string* path);
+
 struct Config {
   OutputConfig output;
   bool process_enabled = true;
@@ -79,6 +108,7 @@ struct Config {
   MetricsConfig metrics;
   ProfilerConfig profiler;
   std::vector<XdpAttachConfig> xdp;
+  OtlpConfig otlp;
   std::optional<uint32_t> pid;              // only this process
   std::optional<std::string> comm;          // only processes with this comm
   uint64_t ring_buffer_bytes = 8ull << 20;  // power of two, at least one page; mapped twice into the agent

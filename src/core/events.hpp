@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include "protocols/trace_context.hpp"
+
 namespace waggle {
 
 // A process as the agent knows it. Immutable once shared: an exec makes a new one, so events
@@ -152,6 +154,7 @@ struct HttpEvent {
   // Counted in the metrics but not written out (sensors.network.http_events): its target is
   // left empty.
   bool metrics_only = false;
+  std::optional<TraceContext> trace;  // the request's W3C traceparent, when it had a valid one
 };
 
 // A DNS query a process made and the answer it got.

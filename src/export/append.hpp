@@ -24,4 +24,14 @@ inline void append_int(std::string& out, int64_t v) {
 
 inline void append_lit(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
 
+// Bytes as lowercase hex digits, two per byte (trace and span ids).
+template <typename Bytes>
+inline void append_hex(std::string& out, const Bytes& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+}
+
 }  // namespace waggle

@@ -105,6 +105,13 @@ void append_json_network_event(std::string& out, const HttpEvent& e) {
   append_uint(out, e.response_bytes);
   append_endpoint(out, "local", e.local);
   append_endpoint(out, "remote", e.remote);
+  if (e.trace) {
+    append_lit(out, ",\"trace_id\":\"");
+    append_hex(out, e.trace->trace_id);
+    append_lit(out, "\",\"parent_span_id\":\"");
+    append_hex(out, e.trace->parent_id);
+    out.push_back('"');
+  }
   append_lit(out, "}\n");
 }
 

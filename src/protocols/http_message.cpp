@@ -204,6 +204,8 @@ bool MessageParser::parse_header_line(std::string_view line) {
       return false;
     }
     head_.content_length = n;
+  } else if (requests_ && iequals(name, "traceparent")) {
+    if (!head_.trace) head_.trace = parse_traceparent(value);
   } else if (iequals(name, "Transfer-Encoding")) {
     // The final coding decides: "gzip, chunked" is chunked; several fields form one list (empty
     // list elements are allowed and skipped).

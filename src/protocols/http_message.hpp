@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "protocols/trace_context.hpp"
+
 namespace waggle::http {
 
 // A start line plus header lines (or the trailer lines of a chunked body) longer than this is
@@ -42,6 +44,7 @@ struct MessageHead {
   std::optional<uint64_t> content_length;
   bool has_transfer_encoding = false;
   bool chunked = false;  // "chunked" is the final transfer coding
+  std::optional<TraceContext> trace;  // requests: a valid traceparent header (the first one)
 };
 
 class MessageParser {

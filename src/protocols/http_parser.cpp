@@ -217,6 +217,7 @@ void Connection::on_request_event(MessageParser::Event event) {
       break;
   }
   const MessageHead& head = requests_.head();
+  p.exchange.trace = head.trace;  // as far as the headers were captured
   if (event == MessageParser::Event::kHeadersCut) {
     requests_.set_body(MessageParser::Body::kUntilEnd);
   } else if (head.has_transfer_encoding) {

@@ -59,6 +59,7 @@ struct Exchange {
   uint64_t end_ns = 0;          // time of the chunk holding the last response byte
   uint64_t request_bytes = 0;   // start line, headers and body, as sent
   uint64_t response_bytes = 0;  // the same, interim responses included
+  std::optional<TraceContext> trace;  // the request's traceparent
 };
 
 // True when `head`, the first bytes of a message, start with a standard method and a space

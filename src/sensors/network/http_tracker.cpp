@@ -87,6 +87,7 @@ void HttpTracker::take(Conn& conn, std::vector<HttpEvent>* out) {
     e.duration_ns = x.end_ns > x.start_ns ? x.end_ns - x.start_ns : 0;
     e.request_bytes = x.request_bytes;
     e.response_bytes = x.response_bytes;
+    e.trace = x.trace;
     e.local = conn.local;
     e.remote = conn.remote;
     out->push_back(std::move(e));
