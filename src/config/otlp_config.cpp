@@ -38,15 +38,15 @@ void read_headers(Reader& r, const Value& value, OtlpConfig& otlp) {
     Value key{item.first, value.path, item.first.Mark()};
     std::string name = r.string(key, "a header name");
     if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) { return is_token_char(c); }))
-      Reader::fail_message(key, value.path + ": \"" + name + "\" is not a header name (letters, digits and !#$%&'*+-.^_`|~)");
+      Reader::fail_message(key, "\"" + name + "\" is not a header name (letters, digits and !#$%&'*+-.^_`|~)");
     Value v{item.second, value.path + "." + name, item.second.Mark()};
     std::string text = r.string(v, "a header value");
     if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 && c != '\t'; }))
-      Reader::fail_message(v, v.path + ": a header value cannot hold control characters or line breaks");
+      Reader::fail_message(v, "a header value cannot hold control characters or line breaks");
     for (const auto& [other, _] : otlp.headers)
       if (std::equal(other.begin(), other.end(), name.begin(), name.end(),
                      [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
-        Reader::fail_message(key, value.path + ": header " + name + " is given twice");
+        Reader::fail_message(key, "header " + name + " is given twice");
     otlp.headers.emplace_back(std::move(name), std::move(text));
   }
 }
@@ -62,7 +62,7 @@ void read_tls(Reader& r, const Value& value, OtlpConfig& otlp) {
     (e.key == "ca_file" ? otlp.ca_file : e.key == "cert_file" ? otlp.cert_file : otlp.key_file) = std::move(path);
   }
   if (otlp.cert_file.empty() != otlp.key_file.empty())
-    Reader::fail_message(value, value.path + ": cert_file and key_file go together (a client certificate and its key)");
+    Reader::fail_message(value, "cert_file and key_file go together (a client certificate and its key)");
 }
 
 }  // namespace
@@ -103,7 +103,7 @@ void read_otlp(Reader& r, const Value& value, OtlpConfig& otlp) {
     if (e.key == "endpoint") {
       otlp.endpoint = r.string(e.value, "an URL (e.g. http://127.0.0.1:4318)");
       std::string problem = parse_otlp_endpoint(otlp.endpoint, &otlp.origin, &otlp.path);
-      if (!problem.empty()) Reader::fail_message(e.value, e.value.path + ": " + problem);
+      if (!problem.empty()) Reader::fail_message(e.value, problem);
     } else if (e.key == "protocol") {
       constexpr std::string_view kProtocols = "http/protobuf or http/json";
       std::string protocol = r.string(e.value, kProtocols);
@@ -134,13 +134,13 @@ void read_otlp(Reader& r, const Value& value, OtlpConfig& otlp) {
     }
   }
   if (otlp.endpoint.empty() && value.node.IsMap() && value.node.size() > 0)
-    Reader::fail_message(value, value.path + ": endpoint is missing (e.g. endpoint: http://127.0.0.1:4318)");
+    Reader::fail_message(value, "endpoint is missing (e.g. endpoint: http://127.0.0.1:4318)");
   if (otlp.batch_size > otlp.queue_size)
-    Reader::fail_message(value, value.path + ": batch_size (" + std::to_string(otlp.batch_size) +
+    Reader::fail_message(value, "batch_size (" + std::to_string(otlp.batch_size) +
                                     ") is larger than queue_size (" + std::to_string(otlp.queue_size) + ")");
   if (!otlp.ca_file.empty() || !otlp.cert_file.empty() || otlp.insecure_skip_verify)
     if (!otlp.endpoint.empty() && !otlp.origin.starts_with("https://"))
-      Reader::fail_message(value, value.path + ": tls options are given but the endpoint is not https://");
+      Reader::fail_message(value, "tls options are given but the endpoint is not https://");
 }
 
 }  // namespace waggle

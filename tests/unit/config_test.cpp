@@ -288,7 +288,7 @@ TEST(ConfigError, NetworkAndMetricsValuesAreCheckedWhereTheyAre) {
 TEST(ConfigError, UnknownKeysAtEachLevel) {
   EXPECT_EQ(parse_error("stats: false\nouptut: {}\n"),
             "waggle.yaml:2:1: unknown key \"ouptut\" at the top level (expected one of: output, "
-            "sensors, select, ring_buffer_size, duration, stats, metrics, profiler, xdp)");
+            "sensors, select, ring_buffer_size, duration, stats, metrics, profiler, xdp, otlp)");
   EXPECT_EQ(parse_error("output:\n  fromat: json\n"),
             "waggle.yaml:2:3: unknown key \"fromat\" in output (expected one of: format, file, "
             "rotate)");
