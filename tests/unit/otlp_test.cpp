@@ -34,6 +34,21 @@ HttpEvent exchange(bool server, const std::string& target, int status) {
   return e;
 }
 
+// The spans of `events` as SpanEncoder writes them, parsed with the generated classes.
+proto::collector::trace::v1::ExportTraceServiceRequest encoded(const std::vector<HttpEvent>& events,
+                                                                 uint64_t seed = 1) {
+  SpanEncoder encoder(HostResource{"host-a"}, seed);
+  std::string bytes;
+  encoder.encode(events, &bytes);
+  proto::collector::trace::v1::ExportTraceServiceRequest request;
+  EXPECT_TRUE(request.ParseFromString(bytes));
+  // Encoded again, the same bytes: the encoder's buffers start clean every batch.
+  std::string again;
+  SpanEncoder(HostResource{"host-a"}, seed).encode(events, &again);
+  EXPECT_EQ(again, bytes);
+  return request;
+}
+
 std::string attribute(const proto::trace::v1::Span& span, const std::string& key) {
   for (const auto& kv : span.attributes())
     if (kv.key() == key)
@@ -47,9 +62,7 @@ TEST(OtlpSpans, ServerAndClientSpansFollowTheSemanticConventions) {
   ctx.trace_id.fill(0xab);
   ctx.parent_id.fill(0xcd);
   server.trace = client.trace = ctx;
-  proto::collector::trace::v1::ExportTraceServiceRequest request;
-  IdSource ids(1);
-  add_spans({server, client, exchange(true, "/users/8", 200)}, HostResource{"host-a"}, ids, &request);
+  auto request = encoded({server, client, exchange(true, "/users/8", 200)});
   ASSERT_EQ(request.resource_spans_size(), 3);  // one resource per process
   const auto& s = request.resource_spans(0).scope_spans(0).spans(0);
   EXPECT_EQ(s.name(), "GET /users/{id}");
@@ -71,6 +84,11 @@ TEST(OtlpSpans, ServerAndClientSpansFollowTheSemanticConventions) {
   const auto& resource = request.resource_spans(0).resource();
   EXPECT_EQ(resource.attributes(0).key(), "service.name");
   EXPECT_EQ(resource.attributes(0).value().string_value(), "nginx");
+  EXPECT_EQ(resource.attributes(1).key(), "host.name");
+  EXPECT_EQ(resource.attributes(1).value().string_value(), "host-a");
+  EXPECT_EQ(resource.attributes(2).key(), "process.pid");
+  EXPECT_EQ(resource.attributes(2).value().int_value(), 10);
+  EXPECT_EQ(request.resource_spans(0).scope_spans(0).scope().name(), "waggle");
 
   const auto& c = request.resource_spans(1).scope_spans(0).spans(0);
   EXPECT_EQ(c.name(), "GET");
@@ -86,6 +104,21 @@ TEST(OtlpSpans, ServerAndClientSpansFollowTheSemanticConventions) {
   EXPECT_EQ(plain.trace_id().size(), 16u);
   EXPECT_NE(plain.trace_id(), s.trace_id());
   EXPECT_EQ(plain.status().code(), proto::trace::v1::Status::STATUS_CODE_UNSET);
+}
+
+TEST(OtlpSpans, OneResourcePerProcessWithItsSpansInOrder) {
+  std::vector<HttpEvent> events;
+  for (int i = 0; i < 5; i++) events.push_back(exchange(i % 2 == 0, "/users/" + std::to_string(i), 200));
+  // A long target: lengths over 127 bytes take two varint bytes.
+  events.push_back(exchange(true, "/" + std::string(300, 'a'), 200));
+  for (size_t i = 2; i < 5; i++) events[i].process = events[i % 2].process;  // two processes
+  events[5].process = events[0].process;
+  auto request = encoded(events);
+  ASSERT_EQ(request.resource_spans_size(), 2);
+  std::vector<std::string> paths;
+  for (const auto& span : request.resource_spans(0).scope_spans(0).spans()) paths.push_back(attribute(span, "url.path"));
+  EXPECT_EQ(paths, (std::vector<std::string>{"/users/0", "/users/2", "/users/4", "/" + std::string(300, 'a')}));
+  EXPECT_EQ(request.resource_spans(1).scope_spans(0).spans_size(), 2);
 }
 
 TEST(OtlpMetrics, CountersGaugesAndHistogramsKeepTheirValuesAndLabels) {
@@ -123,14 +156,12 @@ TEST(OtlpMetrics, CountersGaugesAndHistogramsKeepTheirValuesAndLabels) {
 }
 
 TEST(OtlpJson, IdsAreHexAndEnumsNumbersBothWays) {
-  proto::collector::trace::v1::ExportTraceServiceRequest request;
-  IdSource ids(2);
   HttpEvent e = exchange(true, "/x", 200);
   TraceContext ctx;
   ctx.trace_id.fill(0x01);
   ctx.parent_id.fill(0xfe);
   e.trace = ctx;
-  add_spans({e}, HostResource{}, ids, &request);
+  auto request = encoded({e}, 2);
   std::string json, error;
   ASSERT_TRUE(to_otlp_json(request, &json, &error)) << error;
   EXPECT_NE(json.find("\"traceId\":\"01010101010101010101010101010101\""), std::string::npos) << json;

@@ -8,6 +8,7 @@
 #include "export/otlp/otlp_json.hpp"
 #include "export/otlp/otlp_metrics.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace waggle::otlp {
 
@@ -28,7 +29,11 @@ std::unique_ptr<OtlpExporter> OtlpExporter::start(const OtlpConfig& config, metr
 
 OtlpExporter::OtlpExporter(const OtlpConfig& config, metrics::Registry* registry, std::string host_name,
                            std::unique_ptr<OtlpClient> client)
-    : config_(config), registry_(registry), host_{std::move(host_name)}, client_(std::move(client)) {
+    : config_(config),
+      registry_(registry),
+      host_{std::move(host_name)},
+      spans_encoder_(host_),
+      client_(std::move(client)) {
   start_ns_ = now_unix_ns();
   if (!registry_) return;
   sent_ = registry_->counter("waggle_otlp_sent_total",
@@ -128,13 +133,22 @@ bool OtlpExporter::batch_done(Queue<T>& q) {
   return true;
 }
 
-std::string OtlpExporter::encode(const google::protobuf::Message& message) {
-  std::string body, error;
+const std::string& OtlpExporter::encode_traces() {
+  spans_encoder_.encode(spans_.batch, &body_);
+  if (config_.protocol == OtlpProtocol::kHttpProtobuf) return body_;
+  proto::collector::trace::v1::ExportTraceServiceRequest request;
+  request.ParseFromString(body_);
+  return encode(request);
+}
+
+const std::string& OtlpExporter::encode(const google::protobuf::Message& message) {
+  std::string error;
+  body_.clear();  // its capacity stays, for the next batch
   if (config_.protocol == OtlpProtocol::kHttpProtobuf)
-    message.SerializeToString(&body);
-  else if (!to_otlp_json(message, &body, &error))
+    message.SerializeToString(&body_);
+  else if (!to_otlp_json(message, &body_, &error))
     fmt::print(stderr, "waggle: otlp: cannot encode JSON: {}\n", error);
-  return body;
+  return body_;
 }
 
 bool OtlpExporter::send(std::string_view signal, const std::string& body, size_t items) {
@@ -162,9 +176,7 @@ bool OtlpExporter::send(std::string_view signal, const std::string& body, size_t
 
 bool OtlpExporter::send_spans() {
   take_batch(spans_);
-  proto::collector::trace::v1::ExportTraceServiceRequest request;
-  add_spans(spans_.batch, host_, ids_, &request);
-  return send("traces", encode(request), spans_.batch.size()) && batch_done(spans_);
+  return send("traces", encode_traces(), spans_.batch.size()) && batch_done(spans_);
 }
 
 bool OtlpExporter::send_logs() {

@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include <google/protobuf/message.h>
+
 #include "config/config.hpp"
 #include "core/events.hpp"
 #include "export/metrics_registry.hpp"
@@ -83,15 +85,19 @@ class OtlpExporter {
   bool send_spans();
   bool send_logs();
   bool send_metrics();
-  std::string encode(const google::protobuf::Message& message);
+  const std::string& encode(const google::protobuf::Message& message);  // into body_
+  // The spans' request, already in protobuf's wire format: turned into JSON if need be.
+  const std::string& encode_traces();
   void drop(std::string_view signal, std::string_view reason, uint64_t n);
   uint64_t now_unix_ns() const;
 
   const OtlpConfig config_;
   metrics::Registry* registry_;
   HostResource host_;
+  SpanEncoder spans_encoder_;
   std::unique_ptr<OtlpClient> client_;
-  IdSource ids_;
+  // The sender's: the encoded request, reused batch after batch.
+  std::string body_;
   uint64_t start_ns_;
 
   mutable std::mutex mu_;

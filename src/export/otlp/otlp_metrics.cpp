@@ -22,6 +22,15 @@ void set_labels(const metrics::FamilySnapshot& family, const metrics::SeriesSnap
 
 }  // namespace
 
+void add_attribute(google::protobuf::RepeatedPtrField<proto::common::v1::KeyValue>* attributes,
+                   std::string_view key, std::string_view value) {
+  proto::common::v1::KeyValue* kv = attributes->Add();
+  kv->set_key(key.data(), key.size());
+  kv->mutable_value()->set_string_value(value.data(), value.size());
+}
+
+void set_scope(proto::common::v1::InstrumentationScope* scope) { scope->set_name("waggle"); }
+
 void add_metrics(const std::vector<metrics::FamilySnapshot>& families, const HostResource& host, uint64_t start_ns,
                  uint64_t now_ns, proto::collector::metrics::v1::ExportMetricsServiceRequest* request) {
   auto* resource_metrics = request->add_resource_metrics();

@@ -1,125 +1,171 @@
 #include "export/otlp/otlp_spans.hpp"
 
-#include <map>
+#include <algorithm>
+
+#include "export/otlp/otlp_wire.hpp"
 
 namespace waggle::otlp {
 namespace {
 
-using proto::common::v1::KeyValue;
-using proto::trace::v1::Span;
-using Attributes = google::protobuf::RepeatedPtrField<KeyValue>;
+using namespace wire;
 
-std::string random_bytes(std::mt19937_64& rng, size_t n) {
-  std::string out;
-  while (out.empty() || out.find_first_not_of('\0') == std::string::npos) {
-    out.clear();
-    while (out.size() < n) {
-      uint64_t r = rng();
-      out.append(reinterpret_cast<const char*>(&r), std::min(n - out.size(), sizeof(r)));
-    }
-  }
-  return out;
+// Field numbers of the OTLP messages written here (opentelemetry/proto/trace/v1/trace.proto,
+// resource/v1/resource.proto, common/v1/common.proto, collector/trace/v1/trace_service.proto).
+enum : uint32_t {
+  kRequestResourceSpans = 1,
+  kResourceSpansResource = 1,
+  kResourceSpansScopeSpans = 2,
+  kResourceAttributes = 1,
+  kScopeSpansScope = 1,
+  kScopeSpansSpans = 2,
+  kScopeName = 1,
+  kSpanTraceId = 1,
+  kSpanSpanId = 2,
+  kSpanParentSpanId = 4,
+  kSpanName = 5,
+  kSpanKind = 6,
+  kSpanStart = 7,
+  kSpanEnd = 8,
+  kSpanAttributes = 9,
+  kSpanStatus = 15,
+  kStatusCode = 3,
+};
+enum : uint64_t { kKindServer = 2, kKindClient = 3, kStatusError = 2 };
+
+std::string_view bytes_of(const auto& array) {
+  return std::string_view(reinterpret_cast<const char*>(array.data()), array.size());
 }
 
-std::string bytes_of(const auto& array) { return std::string(reinterpret_cast<const char*>(array.data()), array.size()); }
-
-void fill_span(const HttpEvent& e, IdSource& ids, Span* span) {
-  // A server span joins the caller's trace as its child; a client span is the span the
-  // traceparent it sent names (the caller's id for this request).
-  if (e.trace) {
-    span->set_trace_id(bytes_of(e.trace->trace_id));
-    if (e.server) {
-      span->set_span_id(ids.span_id());
-      span->set_parent_span_id(bytes_of(e.trace->parent_id));
-    } else {
-      span->set_span_id(bytes_of(e.trace->parent_id));
-    }
-  } else {
-    span->set_trace_id(ids.trace_id());
-    span->set_span_id(ids.span_id());
-  }
-  bool known_method = e.method != "_OTHER";
-  if (e.server)
-    span->set_name(known_method ? e.method + " " + e.route : "HTTP " + e.route);
-  else
-    span->set_name(known_method ? e.method : "HTTP");
-  span->set_kind(e.server ? Span::SPAN_KIND_SERVER : Span::SPAN_KIND_CLIENT);
-  span->set_start_time_unix_nano(e.time_ns - std::min(e.duration_ns, e.time_ns));
-  span->set_end_time_unix_nano(e.time_ns);
-  if (e.status >= 500 || (!e.server && e.status >= 400))
-    span->mutable_status()->set_code(proto::trace::v1::Status::STATUS_CODE_ERROR);
-
-  Attributes* a = span->mutable_attributes();
-  add_attribute(a, "http.request.method", e.method);
-  add_attribute(a, "http.response.status_code", int64_t(e.status));
-  const Endpoint& server = e.server ? e.local : e.remote;
-  if (e.server) {
-    size_t query = e.target.find('?');
-    add_attribute(a, "url.path", std::string_view(e.target).substr(0, query));
-    if (query != std::string::npos) add_attribute(a, "url.query", std::string_view(e.target).substr(query + 1));
-    add_attribute(a, "url.scheme", "http");
-    add_attribute(a, "http.route", e.route);
-    add_attribute(a, "client.address", e.remote.address);
-    add_attribute(a, "client.port", int64_t(e.remote.port));
-  } else {
-    bool v6 = server.address.find(':') != std::string::npos;
-    add_attribute(a, "url.full", "http://" + (v6 ? "[" + server.address + "]" : server.address) + ":" +
-                                     std::to_string(server.port) + e.target);
-  }
-  add_attribute(a, "server.address", server.address);
-  add_attribute(a, "server.port", int64_t(server.port));
-  add_attribute(a, "network.peer.address", e.remote.address);
-  add_attribute(a, "network.peer.port", int64_t(e.remote.port));
-  add_attribute(a, "network.transport", "tcp");
-  add_attribute(a, "network.protocol.name", "http");
-  add_attribute(a, "http.request.size", int64_t(e.request_bytes));
-  add_attribute(a, "http.response.size", int64_t(e.response_bytes));
-}
+void length_prefixed(std::string& out, uint32_t field, const std::string& body) { bytes_field(out, field, body); }
 
 }  // namespace
 
-std::string IdSource::span_id() { return random_bytes(rng_, 8); }
-std::string IdSource::trace_id() { return random_bytes(rng_, 16); }
+SpanEncoder::SpanEncoder(HostResource host, uint64_t seed) : host_(std::move(host)), rng_(seed) {}
 
-void add_attribute(Attributes* attributes, std::string_view key, std::string_view value) {
-  KeyValue* kv = attributes->Add();
-  kv->set_key(std::string(key));
-  kv->mutable_value()->set_string_value(std::string(value));
-}
-
-void add_attribute(Attributes* attributes, std::string_view key, int64_t value) {
-  KeyValue* kv = attributes->Add();
-  kv->set_key(std::string(key));
-  kv->mutable_value()->set_int_value(value);
-}
-
-void set_scope(proto::common::v1::InstrumentationScope* scope) {
-  scope->set_name("waggle");
-}
-
-void set_process_resource(const ProcessRef& process, const HostResource& host, proto::resource::v1::Resource* out) {
-  Attributes* a = out->mutable_attributes();
-  add_attribute(a, "service.name", service_name_view(process));
-  if (!host.host_name.empty()) add_attribute(a, "host.name", host.host_name);
-  if (!process) return;
-  add_attribute(a, "process.pid", int64_t(process->pid));
-  if (!process->binary.empty()) add_attribute(a, "process.executable.path", process->binary);
-  if (!process->comm.empty()) add_attribute(a, "process.executable.name", process->comm);
-  if (!process->container_id.empty()) add_attribute(a, "container.id", process->container_id);
-}
-
-void add_spans(const std::vector<HttpEvent>& events, const HostResource& host, IdSource& ids,
-               proto::collector::trace::v1::ExportTraceServiceRequest* request) {
-  std::map<const ProcessInfo*, proto::trace::v1::ScopeSpans*> by_process;
-  for (const HttpEvent& e : events) {
-    auto& scope_spans = by_process[e.process.get()];
-    if (!scope_spans) {
-      auto* resource_spans = request->add_resource_spans();
-      set_process_resource(e.process, host, resource_spans->mutable_resource());
-      scope_spans = resource_spans->add_scope_spans();
-      set_scope(scope_spans->mutable_scope());
+void SpanEncoder::random_id(char* out, size_t n) {
+  bool zero = true;
+  while (zero) {
+    for (size_t i = 0; i < n; i += 8) {
+      uint64_t r = rng_();
+      std::copy_n(reinterpret_cast<const char*>(&r), std::min<size_t>(8, n - i), out + i);
     }
-    fill_span(e, ids, scope_spans->add_spans());
+    zero = std::all_of(out, out + n, [](char c) { return c == 0; });
+  }
+}
+
+void SpanEncoder::span(const HttpEvent& e, std::string& out) {
+  char trace_id[16], span_id[8];
+  // A server span joins the caller's trace as its child; a client span is the span the
+  // traceparent it sent names (the caller's id for this request).
+  if (e.trace) {
+    bytes_field(out, kSpanTraceId, bytes_of(e.trace->trace_id));
+    if (e.server) {
+      random_id(span_id, sizeof(span_id));
+      bytes_field(out, kSpanSpanId, std::string_view(span_id, sizeof(span_id)));
+      bytes_field(out, kSpanParentSpanId, bytes_of(e.trace->parent_id));
+    } else {
+      bytes_field(out, kSpanSpanId, bytes_of(e.trace->parent_id));
+    }
+  } else {
+    random_id(trace_id, sizeof(trace_id));
+    random_id(span_id, sizeof(span_id));
+    bytes_field(out, kSpanTraceId, std::string_view(trace_id, sizeof(trace_id)));
+    bytes_field(out, kSpanSpanId, std::string_view(span_id, sizeof(span_id)));
+  }
+  bool known_method = e.method != "_OTHER";
+  std::string_view method = known_method ? std::string_view(e.method) : "HTTP";
+  if (e.server) {
+    tag(out, kSpanName, kLength);
+    varint(out, method.size() + 1 + e.route.size());
+    out.append(method).append(1, ' ').append(e.route);
+  } else {
+    bytes_field(out, kSpanName, method);
+  }
+  uint_field(out, kSpanKind, e.server ? kKindServer : kKindClient);
+  fixed64_field(out, kSpanStart, e.time_ns - std::min(e.duration_ns, e.time_ns));
+  fixed64_field(out, kSpanEnd, e.time_ns);
+
+  constexpr uint32_t a = kSpanAttributes;
+  string_attribute(out, a, "http.request.method", e.method);
+  int_attribute(out, a, "http.response.status_code", e.status);
+  const Endpoint& server = e.server ? e.local : e.remote;
+  if (e.server) {
+    size_t query = e.target.find('?');
+    string_attribute(out, a, "url.path", std::string_view(e.target).substr(0, query));
+    if (query != std::string::npos) string_attribute(out, a, "url.query", std::string_view(e.target).substr(query + 1));
+    string_attribute(out, a, "url.scheme", "http");
+    string_attribute(out, a, "http.route", e.route);
+    string_attribute(out, a, "client.address", e.remote.address);
+    int_attribute(out, a, "client.port", e.remote.port);
+  } else {
+    bool v6 = server.address.find(':') != std::string::npos;
+    scope_.assign("http://");  // scratch: the URL
+    if (v6) scope_.push_back('[');
+    scope_.append(server.address);
+    if (v6) scope_.push_back(']');
+    scope_.append(1, ':').append(std::to_string(server.port)).append(e.target);
+    string_attribute(out, a, "url.full", scope_);
+  }
+  string_attribute(out, a, "server.address", server.address);
+  int_attribute(out, a, "server.port", server.port);
+  string_attribute(out, a, "network.peer.address", e.remote.address);
+  int_attribute(out, a, "network.peer.port", e.remote.port);
+  string_attribute(out, a, "network.transport", "tcp");
+  string_attribute(out, a, "network.protocol.name", "http");
+  int_attribute(out, a, "http.request.size", int64_t(e.request_bytes));
+  int_attribute(out, a, "http.response.size", int64_t(e.response_bytes));
+  if (e.status >= 500 || (!e.server && e.status >= 400)) {
+    tag(out, kSpanStatus, kLength);
+    varint(out, 2);
+    uint_field(out, kStatusCode, kStatusError);
+  }
+}
+
+void SpanEncoder::resource(const ProcessRef& process, std::string& out) {
+  constexpr uint32_t a = kResourceAttributes;
+  string_attribute(out, a, "service.name", service_name_view(process));
+  if (!host_.host_name.empty()) string_attribute(out, a, "host.name", host_.host_name);
+  if (!process) return;
+  int_attribute(out, a, "process.pid", process->pid);
+  if (!process->binary.empty()) string_attribute(out, a, "process.executable.path", process->binary);
+  if (!process->comm.empty()) string_attribute(out, a, "process.executable.name", process->comm);
+  if (!process->container_id.empty()) string_attribute(out, a, "container.id", process->container_id);
+}
+
+void SpanEncoder::encode(const std::vector<HttpEvent>& events, std::string* out) {
+  group_of_.clear();
+  size_t used = 0;
+  for (const HttpEvent& e : events) {
+    auto [it, fresh] = group_of_.try_emplace(e.process.get(), used);
+    if (fresh) {
+      if (used == groups_.size()) groups_.emplace_back();
+      groups_[used].first = e.process;
+      groups_[used].second.clear();
+      used++;
+    }
+    span_.clear();
+    span(e, span_);
+    length_prefixed(groups_[it->second].second, kScopeSpansSpans, span_);
+  }
+  out->clear();
+  for (size_t g = 0; g < used; g++) {
+    auto& [process, spans] = groups_[g];
+    resource_.clear();
+    resource(process, resource_);
+    scope_.clear();
+    bytes_field(scope_, kScopeName, "waggle");
+    // ResourceSpans { resource, scope_spans { scope, spans... } }
+    size_t scope_spans = 1 + varint_size(scope_.size()) + scope_.size() + spans.size();
+    size_t resource_spans = 1 + varint_size(resource_.size()) + resource_.size() + 1 +
+                            varint_size(scope_spans) + scope_spans;
+    tag(*out, kRequestResourceSpans, kLength);
+    varint(*out, resource_spans);
+    length_prefixed(*out, kResourceSpansResource, resource_);
+    tag(*out, kResourceSpansScopeSpans, kLength);
+    varint(*out, scope_spans);
+    length_prefixed(*out, kScopeSpansScope, scope_);
+    out->append(spans);
+    process.reset();  // not kept past the batch
   }
 }
 

@@ -1,51 +1,44 @@
 // HTTP exchanges as OTLP spans, with OpenTelemetry's HTTP semantic conventions: one server or
 // client span per http.request, in the trace its request's traceparent names (else a new one).
+// Encoded straight into protobuf's wire format (otlp_wire.hpp): once warm, a batch allocates
+// nothing.
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/events.hpp"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace waggle::otlp {
-
-namespace proto = opentelemetry::proto;
 
 // Attributes every resource of this agent carries (host.name, ...).
 struct HostResource {
   std::string host_name;
 };
 
-// Span and trace ids: random, never all zeros.
-class IdSource {
+class SpanEncoder {
  public:
-  IdSource() : rng_(std::random_device{}()) {}
-  explicit IdSource(uint64_t seed) : rng_(seed) {}
-  std::string span_id();   // 8 bytes
-  std::string trace_id();  // 16 bytes
+  // `seed` for the span and trace ids (random: from std::random_device).
+  explicit SpanEncoder(HostResource host, uint64_t seed = std::random_device{}());
+
+  // An ExportTraceServiceRequest holding the spans of `events` (http.request events written
+  // out), into *out (replaced). Each process is one resource (service.name, process.pid, ...).
+  void encode(const std::vector<HttpEvent>& events, std::string* out);
 
  private:
+  void span(const HttpEvent& e, std::string& out);
+  void resource(const ProcessRef& process, std::string& out);
+  void random_id(char* out, size_t n);  // never all zeros
+
+  HostResource host_;
   std::mt19937_64 rng_;
+  // Reused from batch to batch: one buffer of spans per process, and scratch.
+  std::unordered_map<const ProcessInfo*, size_t> group_of_;
+  std::vector<std::pair<ProcessRef, std::string>> groups_;
+  std::string span_, resource_, scope_;
 };
-
-// The spans of `events` (http.request events written out), grouped by process: each process is
-// one resource (service.name, process.pid, ...).
-void add_spans(const std::vector<HttpEvent>& events, const HostResource& host, IdSource& ids,
-               proto::collector::trace::v1::ExportTraceServiceRequest* request);
-
-// The attributes of a process as an OTLP resource.
-void set_process_resource(const ProcessRef& process, const HostResource& host, proto::resource::v1::Resource* out);
-
-// An attribute appended to a list of them.
-void add_attribute(google::protobuf::RepeatedPtrField<proto::common::v1::KeyValue>* attributes,
-                   std::string_view key, std::string_view value);
-void add_attribute(google::protobuf::RepeatedPtrField<proto::common::v1::KeyValue>* attributes,
-                   std::string_view key, int64_t value);
-
-// The instrumentation scope waggle's data is sent under.
-void set_scope(proto::common::v1::InstrumentationScope* scope);
 
 }  // namespace waggle::otlp
