@@ -16,10 +16,13 @@
 #include "cli/event_history.hpp"
 #include "cli/policy_control.hpp"
 #include "cli/profile_routes.hpp"
+#include "cli/ui_bridge.hpp"
+#include "cli/ui_routes.hpp"
 #include "core/feature_probe.hpp"
 #include "core/host.hpp"
 #include "export/event_metrics.hpp"
 #include "export/exporter.hpp"
+#include "export/http_traffic.hpp"
 #include "export/otlp/otlp_exporter.hpp"
 #include "export/prometheus_endpoint.hpp"
 #include "policy/policy_sensor.hpp"
@@ -176,6 +179,9 @@ int run_agent(const AgentOptions& options) {
   std::unique_ptr<EventMetrics> event_metrics;
   std::unique_ptr<AgentHealth> health;
   std::unique_ptr<ContinuousProfiler> profiler;  // outlives the endpoint, whose requests use it
+  // The web UI's: requests answered on this loop, and the HTTP traffic over time.
+  UiBridge ui_bridge;
+  HttpTraffic traffic;
   std::unique_ptr<PrometheusEndpoint> endpoint;
   int stats_fd = -1;
   const bool otlp_on = !config.otlp.endpoint.empty();
@@ -199,10 +205,15 @@ int run_agent(const AgentOptions& options) {
         fmt::print(stderr, "waggle: profiler disabled: {}\n", why);  // everything else runs
     }
     if (xdp) add_xdp_metrics(registry);
+    if (config.metrics.ui) {
+      std::vector<HttpRoute> ui = ui_routes(ui_bridge, registry, traffic, config.metrics.address);
+      routes.insert(routes.end(), ui.begin(), ui.end());
+    }
     std::string why;
     endpoint = PrometheusEndpoint::start(config.metrics.address, registry, &why, std::move(routes));
     if (endpoint)
-      fmt::print(stderr, "waggle: metrics on http://{}/metrics\n", endpoint->address());
+      fmt::print(stderr, "waggle: metrics on http://{}/metrics{}\n", endpoint->address(),
+                 config.metrics.ui ? fmt::format(", UI on http://{}/", endpoint->address()) : "");
     else
       fmt::print(stderr, "waggle: metrics endpoint disabled: {}\n", why);  // the events still flow
   }
@@ -266,8 +277,9 @@ int run_agent(const AgentOptions& options) {
   // The events written out, for `waggle observe` (through the control socket).
   EventHistory history;
   const bool otlp_logs = otlp && config.otlp.logs;
-  if (control || otlp_logs)
-    exporter->set_json_tap([&history, &otlp, keep = bool(control), otlp_logs](std::string_view line) {
+  const bool ui_on = endpoint && config.metrics.ui;
+  if (control || otlp_logs || ui_on)
+    exporter->set_json_tap([&history, &otlp, keep = control || ui_on, otlp_logs](std::string_view line) {
       if (keep) history.add(line);
       if (otlp_logs) otlp->on_line(line);
     });
@@ -289,8 +301,16 @@ int run_agent(const AgentOptions& options) {
       control->serve([&](const std::string& request) {
         return request.rfind("observe", 0) == 0 ? history.handle(request) : policy_control.handle(request);
       });
+    if (ui_on)
+      ui_bridge.serve([&](const std::string& request) {
+        return request.rfind("observe", 0) == 0 ? history.handle(request) : policy_control.handle(request);
+      });
     if (xdp) xdp->poll(emit);
     auto now = clock::now();
+    if (ui_on) {
+      double now_s = std::chrono::duration<double>(now.time_since_epoch()).count();
+      if (traffic.due(now_s)) traffic.record(registry.collect(), now_s);
+    }
     if ((n == 0 || now >= next_housekeeping) && !exporter->flush())
       fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
     if (now >= next_housekeeping) {
@@ -327,6 +347,7 @@ int run_agent(const AgentOptions& options) {
   // What is queued for the collector goes now (at most a few seconds if it does not answer).
   if (otlp) otlp->stop(std::min(config.otlp.timeout_s, 5.0));
   if (profiler) profiler->stop();  // a window being collected ends now, and is served
+  ui_bridge.close();               // UI requests waiting for this loop give up
   if (endpoint) endpoint->stop();
   if (xdp) xdp->stop();
   if (stats_fd >= 0) close(stats_fd);

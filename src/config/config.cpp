@@ -155,9 +155,11 @@ void read_network(Reader& r, const Value& value, Config& config) {
 }
 
 void read_metrics(Reader& r, const Value& value, MetricsConfig& metrics) {
-  for (const Entry& e : r.mapping(value, {"enabled", "address", "program_stats"})) {
+  for (const Entry& e : r.mapping(value, {"enabled", "address", "program_stats", "ui"})) {
     if (e.key == "enabled") {
       metrics.enabled = r.boolean(e.value);
+    } else if (e.key == "ui") {
+      metrics.ui = r.boolean(e.value);
     } else if (e.key == "program_stats") {
       metrics.program_stats = r.boolean(e.value);
     } else {

@@ -44,6 +44,7 @@ struct MetricsConfig {
   bool enabled = true;
   std::string address = "127.0.0.1:9464";
   bool program_stats = false;  // per-program run counts and times (the kernel's BPF statistics)
+  bool ui = true;              // the web UI at http://ADDRESS/ (docs/ui.md)
 };
 
 // The CPU profiler of `waggle run`: sampling stays attached; stacks are unwound and named only

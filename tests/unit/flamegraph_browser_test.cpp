@@ -14,12 +14,12 @@
 #include <set>
 
 #include "export/flamegraph_svg.hpp"
+#include "headless_chromium.hpp"
 
 namespace waggle {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr const char* kChromium = "/usr/bin/chromium";
 
 // app: main (6) -> work (5), do_syscall_64 (1); node: main (4) -> LazyCompile:foo -> app+0x1234.
 Profile sample_profile() {
@@ -56,31 +56,13 @@ class TempDir {
   fs::path path_;
 };
 
-// Where the screenshot stays for people to look at: $WAGGLE_ARTIFACTS, else the build
-// directory's artifacts/ (the current directory's when built by hand).
-fs::path artifact_dir() {
-  if (const char* dir = getenv("WAGGLE_ARTIFACTS"); dir && *dir) return dir;
-#ifdef WAGGLE_BUILD_DIR
-  return fs::path(WAGGLE_BUILD_DIR) / "artifacts";
-#else
-  return fs::current_path() / "artifacts";
-#endif
-}
+using test::artifact_dir;
+using test::kChromium;
 
-// Runs Chromium headless on `url` with `args`; returns its standard output.
+// Chromium on `url`, its profile under the test's directory.
 std::string chromium(const TempDir& dir, const std::string& profile, const std::string& args,
                      const std::string& url) {
-  const std::string command =
-      std::string("timeout 120 ") + kChromium +
-      " --headless=new --no-sandbox --disable-gpu --user-data-dir=" + (dir.path() / profile).string() + " " +
-      args + " '" + url + "' 2>" + (dir.path() / (profile + ".log")).string();
-  std::string out;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-    pclose(pipe);
-  }
-  return out;
+  return test::chromium(dir.path(), profile, args, url);
 }
 
 std::string percent_encode(const std::string& s) {
