@@ -58,7 +58,7 @@ function writeFlowFilters() {
 // --- events (flows and processes) ------------------------------------------------------
 
 async function pullEvents() {
-  const r = await getJson(`/api/events?after=${state.after}`);
+  const r = await getJson(`/api/events?after=${state.after}&limit=${MAX_EVENTS}`);
   state.dropped += r.dropped;
   state.after = r.last;
   state.events.push(...r.events);

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <vector>
 
 namespace waggle {
 
@@ -27,15 +29,49 @@ void EventHistory::add(std::string_view json_line) {
 std::string EventHistory::handle(const std::string& request) const {
   std::string_view args = std::string_view(request).substr(std::string_view("observe").size());
   args = args.substr(0, args.find('\n'));
-  while (!args.empty() && args.front() == ' ') args.remove_prefix(1);
-  uint64_t after = 0;
-  auto [end, ec] = std::from_chars(args.data(), args.data() + args.size(), after);
-  if (ec != std::errc() || end != args.data() + args.size())
-    return "error\nobserve: expected the sequence number to read after, got \"" + std::string(args) + "\"\n";
-  const uint64_t first = std::max(after + 1, first_);
-  std::string out = fmt::format("ok\nlast {} dropped {}\n", last(), first - (after + 1));
+  // AFTER [MAX [TYPE,TYPE...]]
+  std::vector<std::string_view> words;
+  while (!args.empty()) {
+    while (!args.empty() && args.front() == ' ') args.remove_prefix(1);
+    if (args.empty()) break;
+    size_t space = args.find(' ');
+    words.push_back(args.substr(0, space));
+    args = space == std::string_view::npos ? std::string_view() : args.substr(space);
+  }
+  auto number = [](std::string_view w, uint64_t* n) {
+    auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), *n);
+    return ec == std::errc() && end == w.data() + w.size();
+  };
+  uint64_t after = 0, max = UINT64_MAX;
+  if (words.empty() || words.size() > 3 || !number(words[0], &after))
+    return "error\nobserve: expected the sequence number to read after, got \"" +
+           std::string(words.empty() ? std::string_view() : words[0]) + "\"\n";
+  if (words.size() >= 2 && !number(words[1], &max))
+    return "error\nobserve: expected how many events at most, got \"" + std::string(words[1]) + "\"\n";
+  std::vector<std::string_view> types;
+  if (words.size() == 3)
+    for (std::string_view rest = words[2]; !rest.empty();) {
+      size_t comma = rest.find(',');
+      types.push_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  // A line's type: every event line starts {"time":"...","type":"NAME" (json_events.cpp).
+  auto type_of = [](std::string_view l) {
+    constexpr std::string_view kKey = "\"type\":\"";
+    size_t at = l.substr(0, 64).find(kKey);
+    if (at == std::string_view::npos) return std::string_view();
+    l.remove_prefix(at + kKey.size());
+    return l.substr(0, l.find('"'));
+  };
+  // The newest `max` after AFTER; those skipped for the bound are not "dropped".
+  uint64_t first = std::max(after + 1, first_);
+  const uint64_t dropped = first - (after + 1);
+  if (next_ - first > max) first = next_ - max;
+  std::string out = fmt::format("ok\nlast {} dropped {}\n", last(), dropped);
   for (uint64_t seq = first; seq < next_; seq++) {
-    out += line(seq);
+    const std::string& l = line(seq);
+    if (!types.empty() && std::find(types.begin(), types.end(), type_of(l)) == types.end()) continue;
+    out += l;
     out += '\n';
   }
   return out;

@@ -18,9 +18,10 @@ class EventHistory {
   // One event as a JSON line (its newline included or not).
   void add(std::string_view json_line);
 
-  // Answers "observe AFTER": "ok", then "last N dropped M" (N the newest sequence number, M
-  // how many events after AFTER were dropped from the history before being read), then the
-  // lines of the events after AFTER, oldest first.
+  // Answers "observe AFTER [MAX [TYPE,...]]": "ok", then "last N dropped M" (N the newest
+  // sequence number, M how many events after AFTER were dropped from the history before being
+  // read), then the lines of the events after AFTER, oldest first: the newest MAX of them, and
+  // of those only the given event types (for the web UI).
   std::string handle(const std::string& request) const;
 
   uint64_t last() const { return next_ - 1; }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "cli/event_history.hpp"
 #include "cli/ui_assets.hpp"
 #include "core/net_address.hpp"
 #include "export/service_map.hpp"
@@ -18,7 +19,9 @@ constexpr auto kAskTimeout = std::chrono::seconds(2);
 
 HttpReply json_reply(std::string body) {
   HttpReply r;
-  r.content_type = "application/json";
+  // With a charset, httplib does not compress it (brotli at its default quality costs more CPU
+  // than the rest of the request; the UI is on loopback).
+  r.content_type = "application/json; charset=utf-8";
   r.body = std::move(body);
   r.headers["Cache-Control"] = "no-store";
   return r;
@@ -70,7 +73,9 @@ double steady_now_s() {
 HttpReply events(UiBridge& bridge, const std::map<std::string, std::string>& query) {
   auto after = number_param(query, "after", 0);
   if (!after) return error_reply(400, "after: expected a sequence number");
-  auto reply = bridge.ask(fmt::format("observe {}", *after), kAskTimeout);
+  auto limit = number_param(query, "limit", EventHistory::kMaxEvents);
+  if (!limit || *limit == 0) return error_reply(400, "limit: expected a number of events, 1 or more");
+  auto reply = bridge.ask(fmt::format("observe {} {}", *after, *limit), kAskTimeout);
   History h;
   if (!reply || !read_history(*reply, &h)) return error_reply(503, "the agent's event loop did not answer");
   // The lines are JSON objects already: joined, not parsed.
@@ -94,7 +99,9 @@ HttpReply services(UiBridge& bridge, const metrics::Registry& registry, const Ht
                    const std::string& self, const std::map<std::string, std::string>& query) {
   auto window = number_param(query, "window", 300);
   if (!window || *window == 0 || *window > 3600) return error_reply(400, "window: expected seconds, 1 to 3600");
-  auto reply = bridge.ask("observe 0", kAskTimeout);
+  // Only what the map uses: far less to copy than the whole history.
+  auto reply = bridge.ask("observe 0 " + std::to_string(EventHistory::kMaxEvents) + " http.request,network.tcp,dns.query",
+                          kAskTimeout);
   History h;
   if (!reply || !read_history(*reply, &h)) return error_reply(503, "the agent's event loop did not answer");
   HttpTraffic::Window w = traffic.window(double(*window), registry.collect(), steady_now_s());

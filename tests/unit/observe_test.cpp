@@ -19,12 +19,24 @@ TEST(EventHistory, GivesTheEventsAfterASequenceNumberAndSaysWhatWasDropped) {
   EXPECT_EQ(h.handle("observe 2\n"), "ok\nlast 3 dropped 0\n{\"n\":3}\n");
   EXPECT_EQ(h.handle("observe 3\n"), "ok\nlast 3 dropped 0\n");
   EXPECT_EQ(h.handle("observe x\n"), "error\nobserve: expected the sequence number to read after, got \"x\"\n");
+  // The newest MAX, and only some types.
+  EXPECT_EQ(h.handle("observe 0 2\n"), "ok\nlast 3 dropped 0\n{\"n\":2}\n{\"n\":3}\n");
+  EXPECT_EQ(h.handle("observe 1 y\n"), "error\nobserve: expected how many events at most, got \"y\"\n");
   for (size_t i = 4; i <= EventHistory::kMaxEvents + 5; i++) h.add("{\"n\":" + std::to_string(i) + "}");
   EXPECT_EQ(h.size(), EventHistory::kMaxEvents);
   // The oldest five left: a reader that had seen event 3 missed events 4 and 5.
   std::string reply = h.handle("observe 3\n");
   EXPECT_EQ(reply.substr(0, reply.find("\n{")), "ok\nlast 10005 dropped 2");
   EXPECT_EQ(reply.substr(reply.find('{'), 8), "{\"n\":6}\n");
+}
+
+TEST(EventHistory, KeepsOnlyTheTypesAsked) {
+  EventHistory h;
+  h.add("{\"time\":\"t\",\"type\":\"file.open\",\"path\":\"\\\"type\\\":\\\"dns.query\\\"\"}");
+  h.add("{\"time\":\"t\",\"type\":\"http.request\"}");
+  h.add("{\"time\":\"t\",\"type\":\"dns.query\"}");
+  EXPECT_EQ(h.handle("observe 0 100 http.request,dns.query"),
+            "ok\nlast 3 dropped 0\n{\"time\":\"t\",\"type\":\"http.request\"}\n{\"time\":\"t\",\"type\":\"dns.query\"}\n");
 }
 
 TEST(EventHistory, KeepsWithinItsByteBound) {
