@@ -63,7 +63,9 @@ std::string EventHistory::handle(const std::string& request) const {
     l.remove_prefix(at + kKey.size());
     return l.substr(0, l.find('"'));
   };
-  // The newest `max` after AFTER; those skipped for the bound are not "dropped".
+  // The newest `max` after AFTER; those skipped for the bound are not "dropped". AFTER at or
+  // past the newest (a reader of an agent that restarted): nothing, nothing dropped.
+  after = std::min(after, next_ - 1);
   uint64_t first = std::max(after + 1, first_);
   const uint64_t dropped = first - (after + 1);
   if (next_ - first > max) first = next_ - max;

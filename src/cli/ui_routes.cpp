@@ -17,6 +17,10 @@ namespace {
 using nlohmann::json;
 constexpr auto kAskTimeout = std::chrono::seconds(2);
 
+// Label values and event fields carry what clients sent: bytes that are not UTF-8 become
+// U+FFFD instead of an exception.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 HttpReply json_reply(std::string body) {
   HttpReply r;
   // With a charset, httplib does not compress it (brotli at its default quality costs more CPU
@@ -28,7 +32,7 @@ HttpReply json_reply(std::string body) {
 }
 
 HttpReply error_reply(int status, const std::string& message) {
-  HttpReply r = json_reply(json{{"error", message}}.dump());
+  HttpReply r = json_reply(dump(json{{"error", message}}));
   r.status = status;
   return r;
 }
@@ -115,7 +119,7 @@ HttpReply policies(UiBridge& bridge) {
   json out = {{"policies", json::array()}};
   if (reply->rfind("ok\n", 0) != 0) {
     out["error"] = reply->substr(reply->find('\n') + 1);
-    return json_reply(out.dump());
+    return json_reply(dump(out));
   }
   std::string_view text = std::string_view(*reply).substr(3);
   for (size_t pos = 0; pos < text.size();) {
@@ -139,7 +143,7 @@ HttpReply policies(UiBridge& bridge) {
           {{"name", fields[0]}, {"mode", fields[1]}, {"source", fields[3]}, {"rules", json::array()}});
     }
   }
-  return json_reply(out.dump());
+  return json_reply(dump(out));
 }
 
 HttpReply health(const metrics::Registry& registry) {
@@ -157,7 +161,7 @@ HttpReply health(const metrics::Registry& registry) {
     }
     families.push_back({{"name", f.name}, {"help", f.help}, {"series", series}});
   }
-  return json_reply(json{{"families", families}}.dump());
+  return json_reply(dump(json{{"families", families}}));
 }
 
 }  // namespace
@@ -185,6 +189,7 @@ std::vector<HttpRoute> ui_routes(UiBridge& bridge, const metrics::Registry& regi
                     }});
   routes.push_back({"/api/policies", [&bridge](const auto&) { return policies(bridge); }});
   routes.push_back({"/api/health", [&registry](const auto&) { return health(registry); }});
+  for (HttpRoute& route : routes) route.address_hosts_only = true;
   return routes;
 }
 

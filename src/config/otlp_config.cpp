@@ -41,8 +41,14 @@ void read_headers(Reader& r, const Value& value, OtlpConfig& otlp) {
       Reader::fail_message(key, "\"" + name + "\" is not a header name (letters, digits and !#$%&'*+-.^_`|~)");
     Value v{item.second, value.path + "." + name, item.second.Mark()};
     std::string text = r.string(v, "a header value");
-    if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 && c != '\t'; }))
+    if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }))
       Reader::fail_message(v, "a header value cannot hold control characters or line breaks");
+    // The exporter sets these itself.
+    for (std::string_view reserved : {"content-type", "content-length", "host", "transfer-encoding", "connection",
+                                      "content-encoding"})
+      if (std::equal(name.begin(), name.end(), reserved.begin(), reserved.end(),
+                     [](char a, char b) { return std::tolower(a) == b; }))
+        Reader::fail_message(key, "header " + name + " is set by the exporter itself");
     for (const auto& [other, _] : otlp.headers)
       if (std::equal(other.begin(), other.end(), name.begin(), name.end(),
                      [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
@@ -72,12 +78,15 @@ std::string parse_otlp_endpoint(std::string_view endpoint, std::string* origin, 
   bool tls = endpoint.starts_with("https://");
   if (!tls && !endpoint.starts_with("http://")) return fmt::format("{}, got \"{}\"", kExpected, endpoint);
   std::string_view rest = endpoint.substr(tls ? 8 : 7);
+  if (rest.find_first_of("?#@ \t\\") != std::string_view::npos ||
+      std::any_of(rest.begin(), rest.end(), [](unsigned char c) { return c < 0x20 || c >= 0x7f; }))
+    return fmt::format("{} without user, query, fragment or spaces, got \"{}\"", kExpected, endpoint);
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string_view p = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   while (p.ends_with('/')) p.remove_suffix(1);
-  if (p.find_first_of("?# ") != std::string_view::npos || authority.find('@') != std::string_view::npos)
-    return fmt::format("{} without user, query or fragment, got \"{}\"", kExpected, endpoint);
+  if (!authority.starts_with('[') && std::count(authority.begin(), authority.end(), ':') > 1)
+    return fmt::format("{}: an IPv6 address goes in brackets (http://[::1]:4318), got \"{}\"", kExpected, endpoint);
   std::string_view host = authority;
   uint16_t port = 4318;
   size_t colon = authority.rfind(':');

@@ -20,9 +20,8 @@ int number(std::string_view text) {
 
 void add(TrafficTotals& t, const metrics::SeriesSnapshot& s, int status) {
   uint64_t n = 0;
-  if (t.buckets.size() < s.buckets.size()) t.buckets.resize(s.buckets.size());
   for (size_t i = 0; i < s.buckets.size(); i++) {
-    t.buckets[i] += s.buckets[i];
+    t.buckets[std::min(i, TrafficTotals::kBuckets - 1)] += s.buckets[i];
     n += s.buckets[i];
   }
   t.requests += n;
@@ -32,7 +31,7 @@ void add(TrafficTotals& t, const metrics::SeriesSnapshot& s, int status) {
 
 }  // namespace
 
-double histogram_quantile(double q, const std::vector<double>& bounds, const std::vector<uint64_t>& buckets) {
+double histogram_quantile(double q, const std::vector<double>& bounds, std::span<const uint64_t> buckets) {
   uint64_t total = 0;
   for (uint64_t n : buckets) total += n;
   if (total == 0) return 0;
@@ -110,11 +109,12 @@ HttpTraffic::Window HttpTraffic::window(double seconds, const std::vector<metric
       d.requests -= it->second.requests;
       d.errors -= it->second.errors;
       d.client_errors -= it->second.client_errors;
-      for (size_t i = 0; i < d.buckets.size() && i < it->second.buckets.size(); i++) d.buckets[i] -= it->second.buckets[i];
+      for (size_t i = 0; i < d.buckets.size(); i++) d.buckets[i] -= it->second.buckets[i];
     }
     if (d.requests == 0) continue;
     TrafficStats s{key.service, key.address, key.port, d.requests, d.errors, d.client_errors,
-                   histogram_quantile(0.5, bounds, d.buckets), histogram_quantile(0.99, bounds, d.buckets)};
+                   histogram_quantile(0.5, bounds, std::span(d.buckets).first(std::min(d.buckets.size(), bounds.size() + 1))),
+                   histogram_quantile(0.99, bounds, std::span(d.buckets).first(std::min(d.buckets.size(), bounds.size() + 1)))};
     (key.edge ? w.edges : w.services).push_back(std::move(s));
   }
   return w;

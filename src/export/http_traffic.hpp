@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,11 @@
 namespace waggle {
 
 struct TrafficTotals {
+  static constexpr size_t kBuckets = 16;  // the duration families have 15 (14 bounds and +Inf)
   uint64_t requests = 0;
-  uint64_t errors = 0;          // status 500 and over
-  uint64_t client_errors = 0;   // 400 to 499
-  std::vector<uint64_t> buckets;  // per duration bucket, +Inf last
+  uint64_t errors = 0;         // status 500 and over
+  uint64_t client_errors = 0;  // 400 to 499
+  std::array<uint64_t, kBuckets> buckets{};  // per duration bucket, +Inf last; beyond kBuckets: in the last
 };
 
 struct TrafficStats {
@@ -35,13 +37,15 @@ struct TrafficStats {
 // The q-quantile (0..1) of a histogram's observations, interpolated linearly inside the bucket
 // it falls in (as Prometheus' histogram_quantile): `bounds` are the upper bounds, `buckets` the
 // counts per bucket with +Inf last. Past the last bound, the last bound.
-double histogram_quantile(double q, const std::vector<double>& bounds, const std::vector<uint64_t>& buckets);
+double histogram_quantile(double q, const std::vector<double>& bounds, std::span<const uint64_t> buckets);
 
 class HttpTraffic {
  public:
-  static constexpr size_t kMaxKeys = 2000;        // edges plus services per snapshot; more are left out
-  static constexpr size_t kMaxSnapshots = 360;    // an hour, one every 10 s
-  static constexpr double kSnapshotSeconds = 10;
+  // Edges plus services per snapshot (more are left out), and an hour of snapshots: at most
+  // about 240 x 500 x 270 bytes (32 MiB) with 500 edges; a few hundred KiB with a few dozen.
+  static constexpr size_t kMaxKeys = 500;
+  static constexpr size_t kMaxSnapshots = 240;
+  static constexpr double kSnapshotSeconds = 15;
 
   // Sums the client and server duration families of `families` (a registry's collect()) per
   // edge and per service, as at `now_s` (a steady clock, seconds).
@@ -55,7 +59,7 @@ class HttpTraffic {
   // The traffic of the last `seconds`, up to `families` (a collect() of now, not kept) at now_s.
   Window window(double seconds, const std::vector<metrics::FamilySnapshot>& families, double now_s) const;
 
-  // Whether a snapshot is due at now_s.
+  // Whether a snapshot is due at now_s (every kSnapshotSeconds).
   bool due(double now_s) const;
 
  private:

@@ -177,6 +177,22 @@ bool is_valid_utf8(std::string_view raw) {
   return true;
 }
 
+std::string_view valid_utf8(std::string_view raw, std::string* scratch) {
+  if (is_valid_utf8(raw)) return raw;
+  const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
+  scratch->clear();
+  for (size_t i = 0; i < raw.size();) {
+    if (size_t len = utf8_sequence_length(p + i, raw.size() - i)) {
+      scratch->append(raw.data() + i, len);
+      i += len;
+    } else {
+      scratch->append("\xEF\xBF\xBD");  // U+FFFD
+      i++;
+    }
+  }
+  return *scratch;
+}
+
 void append_base64(std::string& out, std::string_view raw) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const auto* p = reinterpret_cast<const unsigned char*>(raw.data());

@@ -16,6 +16,10 @@ bool append_json_string(std::string& out, std::string_view raw);
 // True when `raw` is valid UTF-8 (the same rules as above).
 bool is_valid_utf8(std::string_view raw);
 
+// `raw` when it is valid UTF-8; otherwise a copy in *scratch with each byte that is not part of
+// a valid sequence replaced by U+FFFD (for protobuf strings, which must be UTF-8).
+std::string_view valid_utf8(std::string_view raw, std::string* scratch);
+
 // Length of the valid UTF-8 sequence starting at p[0] (1 to 4), or 0 when p[0] does not start
 // one. `n` (at least 1) is how many bytes are readable from p.
 size_t utf8_sequence_length(const unsigned char* p, size_t n);

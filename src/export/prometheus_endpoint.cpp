@@ -1,5 +1,6 @@
 #include "export/prometheus_endpoint.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>
 #include <netdb.h>
@@ -49,6 +50,24 @@ struct PrometheusEndpoint::Impl {
   std::atomic<uint64_t> render_ns{0};
 };
 
+bool is_address_host(std::string_view host) {
+  std::string_view name = host;
+  if (name.starts_with('[')) {  // [v6] or [v6]:port
+    size_t close = name.find(']');
+    if (close == std::string_view::npos) return false;
+    std::string_view rest = name.substr(close + 1);
+    if (!rest.empty() && (rest[0] != ':' || rest.size() == 1)) return false;
+    name = name.substr(1, close - 1);
+    in6_addr a6;
+    return inet_pton(AF_INET6, std::string(name).c_str(), &a6) == 1;
+  }
+  size_t colon = name.rfind(':');
+  if (colon != std::string_view::npos) name = name.substr(0, colon);
+  if (name == "localhost") return true;
+  in_addr a4;
+  return inet_pton(AF_INET, std::string(name).c_str(), &a4) == 1;
+}
+
 void PrometheusEndpoint::Impl::serve(const httplib::Request& req, httplib::Response& res) {
   for (const HttpRoute& route : routes) {
     if (req.path != route.path) continue;
@@ -56,6 +75,12 @@ void PrometheusEndpoint::Impl::serve(const httplib::Request& req, httplib::Respo
       res.status = 405;
       res.set_header("Allow", "GET, HEAD");
       res.set_content("Method not allowed: use GET or HEAD\n", "text/plain; charset=utf-8");
+      return;
+    }
+    if (route.address_hosts_only && !is_address_host(req.get_header_value("Host"))) {
+      res.status = 403;
+      res.set_content("Forbidden: open this page by the agent's address (e.g. http://127.0.0.1:9464/), not by a name\n",
+                      "text/plain; charset=utf-8");
       return;
     }
     std::map<std::string, std::string> query;

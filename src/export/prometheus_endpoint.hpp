@@ -24,7 +24,13 @@ struct HttpReply {
 struct HttpRoute {
   std::string path;
   std::function<HttpReply(const std::map<std::string, std::string>& query)> handler;
+  // Served only when the request's Host is an IP address or "localhost" (with any port): a web
+  // page cannot reach it through DNS rebinding (its name resolving to the agent's address).
+  bool address_hosts_only = false;
 };
+
+// Whether a Host header names an IP address or localhost, with or without a port.
+bool is_address_host(std::string_view host);
 
 class PrometheusEndpoint {
  public:

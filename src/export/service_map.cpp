@@ -162,7 +162,7 @@ std::string service_map_json(const HttpTraffic::Window& window, std::string_view
   json out = {{"window_s", window.seconds}, {"nodes", json::array()}, {"edges", json::array()}};
   for (auto& [id, n] : nodes) out["nodes"].push_back(std::move(n));
   for (auto& [id, e] : edges) out["edges"].push_back(std::move(e));
-  return out.dump();
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);  // names carry what clients sent
 }
 
 }  // namespace waggle

@@ -31,17 +31,26 @@ std::string ReceivedSpan::attribute(const std::string& key) const {
   return "";
 }
 
-OtlpReceiver::OtlpReceiver(int port) {
+OtlpReceiver::OtlpReceiver(int port) : server_(std::make_unique<httplib::Server>()) { start(port); }
+
+OtlpReceiver::OtlpReceiver(const Tls& tls, int port)
+    : server_(std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(), tls.key_file.c_str(),
+                                                   tls.client_ca.empty() ? nullptr : tls.client_ca.c_str())) {
+  start(port);
+}
+
+void OtlpReceiver::start(int port) {
   for (std::string signal : {"traces", "metrics", "logs"})
-    server_.Post("/v1/" + signal, [this, signal](const httplib::Request& req, httplib::Response& res) {
+    server_->Post("/v1/" + signal, [this, signal](const httplib::Request& req, httplib::Response& res) {
       handle(signal, req, res);
     });
-  port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
-  if (port_ > 0) thread_ = std::thread([this] { server_.listen_after_bind(); });
+  if (!server_->is_valid()) return;
+  port_ = port == 0 ? server_->bind_to_any_port("127.0.0.1") : (server_->bind_to_port("127.0.0.1", port) ? port : -1);
+  if (port_ > 0) thread_ = std::thread([this] { server_->listen_after_bind(); });
 }
 
 OtlpReceiver::~OtlpReceiver() {
-  server_.stop();
+  server_->stop();
   if (thread_.joinable()) thread_.join();
 }
 

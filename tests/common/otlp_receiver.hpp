@@ -30,6 +30,12 @@ class OtlpReceiver {
  public:
   // Listens on 127.0.0.1:port (0: any free port).
   explicit OtlpReceiver(int port = 0);
+  // The same over TLS with this certificate and key; with `client_ca`, clients must present a
+  // certificate it signed.
+  struct Tls {
+    std::string cert_file, key_file, client_ca;
+  };
+  OtlpReceiver(const Tls& tls, int port = 0);
   ~OtlpReceiver();
   int port() const { return port_; }
 
@@ -49,8 +55,9 @@ class OtlpReceiver {
 
  private:
   void handle(const std::string& signal, const httplib::Request& req, httplib::Response& res);
+  void start(int port);
 
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
   mutable std::mutex mu_;

@@ -93,15 +93,14 @@ TEST_F(OtlpTest, SpansAndMetricsOfKnownRequestsAreExact) {
         EXPECT_EQ(s.attribute("client.address"), "127.0.0.1");
       }
       bool traced = s.attribute(server ? "url.path" : "url.full").find("/users/7") != std::string::npos;
-      if (traced) {
+      if (traced) {  // both ends are children of the span the header names
         EXPECT_EQ(hex(s.span.trace_id()), trace_id);
-        if (server) {
-          EXPECT_EQ(hex(s.span.parent_span_id()), parent);
+        EXPECT_EQ(hex(s.span.parent_span_id()), parent);
+        EXPECT_NE(hex(s.span.span_id()), parent);
+        if (server)
           EXPECT_EQ(s.attribute("url.query"), "x=1");
-        } else {
-          EXPECT_EQ(hex(s.span.span_id()), parent);  // the id curl sent is its span's
+        else
           EXPECT_EQ(s.attribute("url.full"), url + "/users/7?x=1");
-        }
       } else {
         EXPECT_NE(hex(s.span.trace_id()), trace_id);
         EXPECT_TRUE(s.span.parent_span_id().empty());
@@ -145,11 +144,11 @@ TEST_F(OtlpTest, ACollectorDownThenUpLosesNothingWithinTheQueueBound) {
   ASSERT_TRUE(OtlpReceiver::wait_for(
       [&] { return otlp_metric_value(receiver.metrics(), "waggle_otlp_sent_total", {{"signal", "traces"}}) >= 6; }, 15));
   EXPECT_EQ(spans_of(receiver, nginx.port()).size(), 6u);
-  // The first six exchanges (three requests, both ends) were kept, in order.
-  std::multiset<std::string> targets;
+  // The first six exchanges (three requests, both ends) were kept, and arrived in order.
+  std::vector<std::string> targets;
   for (const ReceivedSpan& s : spans_of(receiver, nginx.port()))
-    if (s.span.kind() == otlp_proto::trace::v1::Span::SPAN_KIND_SERVER) targets.insert(s.attribute("url.path"));
-  EXPECT_EQ(targets, (std::multiset<std::string>{"/users/0", "/users/1", "/users/2"}));
+    if (s.span.kind() == otlp_proto::trace::v1::Span::SPAN_KIND_SERVER) targets.push_back(s.attribute("url.path"));
+  EXPECT_EQ(targets, (std::vector<std::string>{"/users/0", "/users/1", "/users/2"}));
   EXPECT_EQ(otlp_metric_value(receiver.metrics(), "waggle_otlp_dropped_total", {{"signal", "traces"}, {"reason", "queue_full"}}),
             4);
   EXPECT_GT(otlp_metric_value(receiver.metrics(), "waggle_otlp_failed_requests_total", {{"signal", "traces"}}), 0);

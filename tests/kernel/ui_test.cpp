@@ -4,6 +4,8 @@
 // health. A screenshot of each page is kept in the build's artifacts/ui/.
 #include <gtest/gtest.h>
 
+#include <httplib.h>
+
 #include <regex>
 
 #include "agent_runner.hpp"
@@ -102,26 +104,47 @@ TEST_F(UiTest, PagesShowExactlyWhatTheTestMade) {
   ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
 }
 
-TEST_F(UiTest, ApiRejectsBadParametersAndCanBeTurnedOff) {
+// The status and body of GET path on the agent's port, with this Host header (or the default).
+std::pair<int, std::string> get(int port, const std::string& path, const std::string& host = "") {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(5);
+  httplib::Headers headers;
+  if (!host.empty()) headers.emplace("Host", host);
+  auto response = client.Get(path.c_str(), headers);
+  return response ? std::pair{response->status, response->body} : std::pair{-1, std::string()};
+}
+
+TEST_F(UiTest, ApiRejectsBadParametersForeignHostsAndCanBeTurnedOff) {
   int port = free_port();
   std::string config = dir_.file("config.yaml", "sensors:\n  file: {enabled: false}\nprofiler: {enabled: false}\n"
                                                 "metrics: {address: 127.0.0.1:" + std::to_string(port) + "}\n");
   {
     AgentRun agent({"run", "--config", config});
     ASSERT_TRUE(agent.ready()) << agent.stderr_text();
-    EXPECT_EQ(http_get(port, "/api/services?window=0"), "");  // 400: http_get returns the body of 200s only
-    EXPECT_NE(http_get(port, "/api/services?window=60").find("\"window_s\""), std::string::npos);
-    EXPECT_NE(http_get(port, "/").find("<title>waggle</title>"), std::string::npos);
-    EXPECT_EQ(http_get(port, "/api/events?after=x"), "");
-    EXPECT_NE(http_get(port, "/api/events?after=0").find("\"events\":["), std::string::npos);
+    EXPECT_EQ(get(port, "/api/services?window=0"),
+              (std::pair<int, std::string>{400, "{\"error\":\"window: expected seconds, 1 to 3600\"}"}));
+    EXPECT_EQ(get(port, "/api/services?window=60").first, 200);
+    EXPECT_EQ(get(port, "/api/events?after=x").first, 400);
+    EXPECT_EQ(get(port, "/api/events?after=0&limit=0").first, 400);
+    EXPECT_NE(get(port, "/api/events?after=0").second.find("\"events\":["), std::string::npos);
+    EXPECT_NE(get(port, "/").second.find("<title>waggle</title>"), std::string::npos);
+    EXPECT_EQ(get(port, "/favicon.ico").first, 204);
+    // A page whose name resolves to the agent's address (DNS rebinding) reads nothing.
+    EXPECT_EQ(get(port, "/api/events?after=0", "attacker.example:" + std::to_string(port)).first, 403);
+    EXPECT_EQ(get(port, "/", "attacker.example").first, 403);
+    EXPECT_EQ(get(port, "/api/health", "localhost:" + std::to_string(port)).first, 200);
+    EXPECT_EQ(get(port, "/api/health", "[::1]:" + std::to_string(port)).first, 200);
+    // /metrics is for Prometheus, which may name the host.
+    EXPECT_EQ(get(port, "/metrics", "node-1.example:" + std::to_string(port)).first, 200);
     ASSERT_EQ(agent.stop(), 0);
   }
   std::string off = dir_.file("off.yaml", "sensors:\n  file: {enabled: false}\nprofiler: {enabled: false}\n"
                                           "metrics: {address: 127.0.0.1:" + std::to_string(port) + ", ui: false}\n");
   AgentRun agent({"run", "--config", off});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
-  EXPECT_EQ(http_get(port, "/"), "");
-  EXPECT_NE(http_get(port, "/metrics").find("# TYPE waggle_"), std::string::npos) << agent.stderr_text();
+  EXPECT_EQ(get(port, "/").first, 404);
+  EXPECT_EQ(get(port, "/api/events?after=0").first, 404);
+  EXPECT_NE(get(port, "/metrics").second.find("# TYPE waggle_"), std::string::npos) << agent.stderr_text();
   ASSERT_EQ(agent.stop(), 0);
 }
 

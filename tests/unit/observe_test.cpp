@@ -22,6 +22,9 @@ TEST(EventHistory, GivesTheEventsAfterASequenceNumberAndSaysWhatWasDropped) {
   // The newest MAX, and only some types.
   EXPECT_EQ(h.handle("observe 0 2\n"), "ok\nlast 3 dropped 0\n{\"n\":2}\n{\"n\":3}\n");
   EXPECT_EQ(h.handle("observe 1 y\n"), "error\nobserve: expected how many events at most, got \"y\"\n");
+  // Past the newest: nothing (no wrap-around into old slots).
+  EXPECT_EQ(h.handle("observe 7\n"), "ok\nlast 3 dropped 0\n");
+  EXPECT_EQ(h.handle("observe 18446744073709551615\n"), "ok\nlast 3 dropped 0\n");
   for (size_t i = 4; i <= EventHistory::kMaxEvents + 5; i++) h.add("{\"n\":" + std::to_string(i) + "}");
   EXPECT_EQ(h.size(), EventHistory::kMaxEvents);
   // The oldest five left: a reader that had seen event 3 missed events 4 and 5.

@@ -2,6 +2,9 @@
 // configuration, and the exporter's batching, retries and drops against an in-process receiver.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "config/config.hpp"
 #include "export/otlp/otlp_exporter.hpp"
 #include "export/otlp/otlp_json.hpp"
@@ -93,8 +96,10 @@ TEST(OtlpSpans, ServerAndClientSpansFollowTheSemanticConventions) {
   const auto& c = request.resource_spans(1).scope_spans(0).spans(0);
   EXPECT_EQ(c.name(), "GET");
   EXPECT_EQ(c.kind(), proto::trace::v1::Span::SPAN_KIND_CLIENT);
-  EXPECT_EQ(c.span_id(), std::string(8, '\xcd'));  // the id the client sent
-  EXPECT_TRUE(c.parent_span_id().empty());
+  EXPECT_EQ(c.trace_id(), std::string(16, '\xab'));
+  EXPECT_EQ(c.parent_span_id(), std::string(8, '\xcd'));  // a child of the span the client named
+  EXPECT_EQ(c.span_id().size(), 8u);
+  EXPECT_NE(c.span_id(), std::string(8, '\xcd'));
   EXPECT_EQ(c.status().code(), proto::trace::v1::Status::STATUS_CODE_ERROR);  // a 4xx, for a client
   EXPECT_EQ(attribute(c, "url.full"), "http://127.0.0.1:8080/users/7?x=1");
   EXPECT_EQ(attribute(c, "server.port"), "8080");
@@ -104,6 +109,18 @@ TEST(OtlpSpans, ServerAndClientSpansFollowTheSemanticConventions) {
   EXPECT_EQ(plain.trace_id().size(), 16u);
   EXPECT_NE(plain.trace_id(), s.trace_id());
   EXPECT_EQ(plain.status().code(), proto::trace::v1::Status::STATUS_CODE_UNSET);
+}
+
+TEST(OtlpSpans, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  HttpEvent e = exchange(true, "/caf\xe9?q=\xff", 200);
+  e.route = "/caf\xe9";
+  auto request = encoded({e});  // parses: every string is UTF-8
+  const auto& s = request.resource_spans(0).scope_spans(0).spans(0);
+  EXPECT_EQ(s.name(), "GET /caf\xEF\xBF\xBD");
+  EXPECT_EQ(attribute(s, "url.path"), "/caf\xEF\xBF\xBD");
+  EXPECT_EQ(attribute(s, "url.query"), "q=\xEF\xBF\xBD");
+  std::string json, error;
+  EXPECT_TRUE(to_otlp_json(request, &json, &error)) << error;
 }
 
 TEST(OtlpSpans, OneResourcePerProcessWithItsSpansInOrder) {
@@ -210,6 +227,10 @@ TEST(OtlpConfig, BadValuesSayWhereAndWhatWasExpected) {
             "waggle.yaml:2:13: otlp.endpoint: expected http://HOST[:PORT][/PATH] or https://... (e.g. "
             "http://127.0.0.1:4318), got \"collector:4318\"");
   EXPECT_NE(parse_error("otlp:\n  endpoint: http://c:99999\n").find("waggle.yaml:2:13: otlp.endpoint: "), std::string::npos);
+  EXPECT_NE(parse_error("otlp:\n  endpoint: http://c?x\n").find("without user, query"), std::string::npos);
+  EXPECT_NE(parse_error("otlp:\n  endpoint: http://::1\n").find("in brackets"), std::string::npos);
+  EXPECT_NE(parse_error("otlp:\n  endpoint: http://c\n  headers: {Content-Type: text/plain}\n").find("set by the exporter"),
+            std::string::npos);
   EXPECT_NE(parse_error("otlp:\n  endpoint: http://c\n  protocol: grpc\n").find("waggle.yaml:3:13: otlp.protocol: expected http/protobuf or http/json"),
             std::string::npos);
   EXPECT_NE(parse_error("otlp:\n  batch_size: 5\n").find("endpoint is missing"), std::string::npos);
@@ -308,6 +329,74 @@ TEST(OtlpExporter, SendsTheMetricsOnceMoreAtStop) {
   exporter->stop(2);
   EXPECT_EQ(test::otlp_metric_value(receiver.metrics(), "things_total"), 5);
   EXPECT_EQ(exporter->counts().sent_metrics, 1u);
+}
+
+// A self-signed certificate for 127.0.0.1 (and its key) made with openssl in `dir`.
+struct Certificate {
+  std::string cert, key;
+};
+Certificate make_certificate(const std::filesystem::path& dir, const std::string& name) {
+  Certificate c{(dir / (name + ".pem")).string(), (dir / (name + ".key")).string()};
+  std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                        "-addext subjectAltName=IP:127.0.0.1 -keyout " + c.key + " -out " + c.cert + " 2>/dev/null";
+  EXPECT_EQ(system(command.c_str()), 0) << command;
+  return c;
+}
+
+// Sends one span with `config` to `receiver`; whether it arrived.
+bool delivered(OtlpConfig config, OtlpReceiver& receiver) {
+  metrics::Registry registry;
+  std::string error;
+  auto exporter = OtlpExporter::start(config, &registry, "h", &error);
+  EXPECT_TRUE(exporter) << error;
+  if (!exporter) return false;
+  exporter->on_event(Event(exchange(true, "/tls", 200)));
+  bool ok = OtlpReceiver::wait_for([&] { return receiver.spans().size() == 1; }, 3);
+  exporter->stop(0);
+  return ok;
+}
+
+TEST(OtlpExporter, HttpsWithTheCollectorsCaClientCertificatesOrNoVerification) {
+  char pattern[] = "/tmp/waggle-otlp-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  std::filesystem::path dir = pattern;
+  struct Remove {
+    std::filesystem::path dir;
+    ~Remove() { std::filesystem::remove_all(dir); }
+  } remove{dir};  // also when an assertion fails
+  Certificate server = make_certificate(dir, "server"), client = make_certificate(dir, "client");
+  {
+    OtlpReceiver receiver(OtlpReceiver::Tls{server.cert, server.key, ""});
+    ASSERT_GT(receiver.port(), 0);
+    OtlpConfig config = exporter_config(receiver.port());
+    config.endpoint = "https://127.0.0.1:" + std::to_string(receiver.port());
+    ASSERT_EQ(parse_otlp_endpoint(config.endpoint, &config.origin, &config.path), "");
+    config.timeout_s = 1;
+    EXPECT_FALSE(delivered(config, receiver));  // a self-signed certificate the system does not trust
+    config.insecure_skip_verify = true;
+    EXPECT_TRUE(delivered(config, receiver));
+  }
+  {
+    OtlpReceiver receiver(OtlpReceiver::Tls{server.cert, server.key, ""});
+    OtlpConfig config = exporter_config(receiver.port());
+    config.endpoint = "https://127.0.0.1:" + std::to_string(receiver.port());
+    ASSERT_EQ(parse_otlp_endpoint(config.endpoint, &config.origin, &config.path), "");
+    config.ca_file = server.cert;
+    EXPECT_TRUE(delivered(config, receiver));
+  }
+  {
+    // A collector that wants a client certificate signed by `client`: given, then not.
+    OtlpReceiver receiver(OtlpReceiver::Tls{server.cert, server.key, client.cert});
+    OtlpConfig config = exporter_config(receiver.port());
+    config.endpoint = "https://127.0.0.1:" + std::to_string(receiver.port());
+    ASSERT_EQ(parse_otlp_endpoint(config.endpoint, &config.origin, &config.path), "");
+    config.ca_file = server.cert;
+    config.timeout_s = 1;
+    EXPECT_FALSE(delivered(config, receiver));
+    config.cert_file = client.cert;
+    config.key_file = client.key;
+    EXPECT_TRUE(delivered(config, receiver));
+  }
 }
 
 TEST(OtlpExporter, UnreadableTlsFilesStopItFromStarting) {

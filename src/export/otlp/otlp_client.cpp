@@ -49,6 +49,8 @@ OtlpClient::OtlpClient(const OtlpConfig& config) : config_(config) {
 
 OtlpClient::~OtlpClient() = default;
 
+void OtlpClient::stop() { http_->stop(); }
+
 PostResult OtlpClient::post(std::string_view signal, const std::string& body) {
   httplib::Headers headers;
   for (const auto& [name, value] : config_.headers) headers.emplace(name, value);

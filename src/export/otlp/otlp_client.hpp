@@ -31,6 +31,9 @@ class OtlpClient {
   // `signal`: "traces", "metrics" or "logs".
   PostResult post(std::string_view signal, const std::string& body);
 
+  // From another thread: cuts a request in flight short (it fails, worth retrying).
+  void stop();
+
  private:
   explicit OtlpClient(const OtlpConfig& config);
   OtlpConfig config_;

@@ -83,13 +83,16 @@ void OtlpExporter::on_line(std::string_view json_line) {
 }
 
 void OtlpExporter::stop(double grace_s) {
-  {
-    std::lock_guard lock(mu_);
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-    stop_deadline_ = clock::now() + seconds(grace_s);
-  }
+  std::unique_lock lock(mu_);
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  stop_deadline_ = clock::now() + seconds(grace_s);
   wake_.notify_one();
+  // A request still in flight at the deadline is cut short (its batch is then dropped, as
+  // what is left at stop): stopping takes the grace, not a request's timeout on top.
+  bool finished = finished_cv_.wait_until(lock, stop_deadline_ + std::chrono::milliseconds(100), [&] { return finished_; });
+  lock.unlock();
+  if (!finished) client_->stop();
   thread_.join();
 }
 
@@ -137,7 +140,11 @@ const std::string& OtlpExporter::encode_traces() {
   spans_encoder_.encode(spans_.batch, &body_);
   if (config_.protocol == OtlpProtocol::kHttpProtobuf) return body_;
   proto::collector::trace::v1::ExportTraceServiceRequest request;
-  request.ParseFromString(body_);
+  if (!request.ParseFromString(body_)) {  // cannot happen: the encoder writes valid messages
+    fmt::print(stderr, "waggle: otlp: spans do not parse back for JSON\n");
+    body_.clear();
+    return body_;
+  }
   return encode(request);
 }
 
@@ -247,6 +254,8 @@ void OtlpExporter::run() {
   size_t left_spans = spans_.size(), left_logs = logs_.size();
   spans_.waiting.clear();
   logs_.waiting.clear();
+  finished_ = true;
+  finished_cv_.notify_all();
   lock.unlock();
   drop("traces", "shutdown", left_spans);
   drop("logs", "shutdown", left_logs);

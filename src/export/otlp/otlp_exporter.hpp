@@ -105,6 +105,8 @@ class OtlpExporter {
   Queue<HttpEvent> spans_;
   Queue<std::string> logs_;
   bool stopping_ = false;
+  bool finished_ = false;  // run() is past its loop
+  std::condition_variable finished_cv_;
   double retry_after_s_ = 0;  // the last failure's Retry-After
   std::chrono::steady_clock::time_point stop_deadline_;
   Counts counts_;

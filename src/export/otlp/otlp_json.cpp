@@ -77,9 +77,13 @@ bool to_otlp_json(const google::protobuf::Message& message, std::string* out, st
     *error = std::string(status.message());
     return false;
   }
-  nlohmann::json j = nlohmann::json::parse(json);
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded()) {
+    *error = "protobuf wrote JSON that does not parse";
+    return false;
+  }
   convert_ids(j, base64_to_hex);
-  *out = j.dump();
+  *out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return true;
 }
 
@@ -90,7 +94,8 @@ bool from_otlp_json(const std::string& json, google::protobuf::Message* message,
     return false;
   }
   convert_ids(j, hex_to_base64);
-  auto status = google::protobuf::util::JsonStringToMessage(j.dump(), message);
+  auto status = google::protobuf::util::JsonStringToMessage(
+      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), message);
   if (!status.ok()) {
     *error = std::string(status.message());
     return false;

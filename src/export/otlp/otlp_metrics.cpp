@@ -2,6 +2,8 @@
 
 #include <numeric>
 
+#include "export/json_string.hpp"
+
 namespace waggle::otlp {
 namespace {
 
@@ -24,6 +26,8 @@ void set_labels(const metrics::FamilySnapshot& family, const metrics::SeriesSnap
 
 void add_attribute(google::protobuf::RepeatedPtrField<proto::common::v1::KeyValue>* attributes,
                    std::string_view key, std::string_view value) {
+  thread_local std::string scratch;
+  value = valid_utf8(value, &scratch);  // protobuf strings are UTF-8; labels carry what clients sent
   proto::common::v1::KeyValue* kv = attributes->Add();
   kv->set_key(key.data(), key.size());
   kv->mutable_value()->set_string_value(value.data(), value.size());

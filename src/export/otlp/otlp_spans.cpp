@@ -55,17 +55,14 @@ void SpanEncoder::random_id(char* out, size_t n) {
 
 void SpanEncoder::span(const HttpEvent& e, std::string& out) {
   char trace_id[16], span_id[8];
-  // A server span joins the caller's trace as its child; a client span is the span the
-  // traceparent it sent names (the caller's id for this request).
+  // With a traceparent, both ends join its trace as children of the span it names: the
+  // caller's (an instrumented client exports that span itself; reusing its id would make two
+  // spans of one id).
   if (e.trace) {
+    random_id(span_id, sizeof(span_id));
     bytes_field(out, kSpanTraceId, bytes_of(e.trace->trace_id));
-    if (e.server) {
-      random_id(span_id, sizeof(span_id));
-      bytes_field(out, kSpanSpanId, std::string_view(span_id, sizeof(span_id)));
-      bytes_field(out, kSpanParentSpanId, bytes_of(e.trace->parent_id));
-    } else {
-      bytes_field(out, kSpanSpanId, bytes_of(e.trace->parent_id));
-    }
+    bytes_field(out, kSpanSpanId, std::string_view(span_id, sizeof(span_id)));
+    bytes_field(out, kSpanParentSpanId, bytes_of(e.trace->parent_id));
   } else {
     random_id(trace_id, sizeof(trace_id));
     random_id(span_id, sizeof(span_id));
@@ -75,11 +72,10 @@ void SpanEncoder::span(const HttpEvent& e, std::string& out) {
   bool known_method = e.method != "_OTHER";
   std::string_view method = known_method ? std::string_view(e.method) : "HTTP";
   if (e.server) {
-    tag(out, kSpanName, kLength);
-    varint(out, method.size() + 1 + e.route.size());
-    out.append(method).append(1, ' ').append(e.route);
+    resource_.assign(method).append(1, ' ').append(e.route);  // scratch: the name
+    string_field(out, kSpanName, resource_);
   } else {
-    bytes_field(out, kSpanName, method);
+    string_field(out, kSpanName, method);
   }
   uint_field(out, kSpanKind, e.server ? kKindServer : kKindClient);
   fixed64_field(out, kSpanStart, e.time_ns - std::min(e.duration_ns, e.time_ns));
@@ -153,7 +149,7 @@ void SpanEncoder::encode(const std::vector<HttpEvent>& events, std::string* out)
     resource_.clear();
     resource(process, resource_);
     scope_.clear();
-    bytes_field(scope_, kScopeName, "waggle");
+    string_field(scope_, kScopeName, "waggle");
     // ResourceSpans { resource, scope_spans { scope, spans... } }
     size_t scope_spans = 1 + varint_size(scope_.size()) + scope_.size() + spans.size();
     size_t resource_spans = 1 + varint_size(resource_.size()) + resource_.size() + 1 +

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "export/json_string.hpp"
+
 namespace waggle::otlp::wire {
 
 inline void varint(std::string& out, uint64_t v) {
@@ -56,8 +58,17 @@ inline void attribute_head(std::string& out, uint32_t field, std::string_view ke
   varint(out, any);
 }
 
+// A protobuf string: UTF-8, bytes that are not replaced by U+FFFD (targets and routes are what
+// clients sent; a strict decoder rejects a whole request for one bad string).
+inline void string_field(std::string& out, uint32_t field, std::string_view text) {
+  thread_local std::string scratch;
+  bytes_field(out, field, valid_utf8(text, &scratch));
+}
+
 // A KeyValue whose AnyValue is a string_value (1) or an int_value (3).
 inline void string_attribute(std::string& out, uint32_t field, std::string_view key, std::string_view value) {
+  thread_local std::string scratch;
+  value = valid_utf8(value, &scratch);
   attribute_head(out, field, key, 1 + varint_size(value.size()) + value.size());
   bytes_field(out, 1, value);
 }
