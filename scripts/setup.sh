@@ -12,7 +12,7 @@ packages=(
   libdw-dev linux-perf chromium golang-go
   libpcap-dev tcpdump xdp-tools netsniff-ng
   nginx-light wrk curl dnsmasq-base dnsutils prometheus
-  protobuf-compiler libprotobuf-dev python3-protobuf
+  protobuf-compiler libprotobuf-dev libgrpc++-dev
 )
 
 missing=()

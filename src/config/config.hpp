@@ -72,11 +72,11 @@ struct XdpAttachConfig {
 
 // OTLP export of `waggle run` (docs/otlp.md): HTTP exchanges as spans, the metrics, and
 // optionally the events as logs, to an OpenTelemetry collector. Off while endpoint is empty.
-enum class OtlpProtocol { kHttpProtobuf, kHttpJson };
+enum class OtlpProtocol { kHttpProtobuf, kHttpJson, kGrpc };
 
 struct OtlpConfig {
   std::string endpoint;  // as written: http[s]://host[:port][/path]; signals go to path/v1/traces, ...
-  std::string origin;    // http[s]://host:port of the endpoint (port 4318 when not given)
+  std::string origin;    // http[s]://host:port of the endpoint (port 4318 when not given, 4317 for grpc)
   std::string path;      // its path, without a trailing '/' ("" for none)
   OtlpProtocol protocol = OtlpProtocol::kHttpProtobuf;
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
@@ -97,7 +97,8 @@ struct OtlpConfig {
 
 // Checks an OTLP endpoint and splits it into origin and path. Returns "" when valid, else
 // what is wrong.
-std::string parse_otlp_endpoint(std::string_view endpoint, std::string* origin, std::string* path);
+std::string parse_otlp_endpoint(std::string_view endpoint, std::string* origin, std::string* path,
+                                uint16_t default_port = 4318);
 
 struct Config {
   OutputConfig output;

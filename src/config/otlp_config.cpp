@@ -73,7 +73,8 @@ void read_tls(Reader& r, const Value& value, OtlpConfig& otlp) {
 
 }  // namespace
 
-std::string parse_otlp_endpoint(std::string_view endpoint, std::string* origin, std::string* path) {
+std::string parse_otlp_endpoint(std::string_view endpoint, std::string* origin, std::string* path,
+                                uint16_t default_port) {
   constexpr std::string_view kExpected = "expected http://HOST[:PORT][/PATH] or https://... (e.g. http://127.0.0.1:4318)";
   bool tls = endpoint.starts_with("https://");
   if (!tls && !endpoint.starts_with("http://")) return fmt::format("{}, got \"{}\"", kExpected, endpoint);
@@ -88,7 +89,7 @@ std::string parse_otlp_endpoint(std::string_view endpoint, std::string* origin, 
   if (!authority.starts_with('[') && std::count(authority.begin(), authority.end(), ':') > 1)
     return fmt::format("{}: an IPv6 address goes in brackets (http://[::1]:4318), got \"{}\"", kExpected, endpoint);
   std::string_view host = authority;
-  uint16_t port = 4318;
+  uint16_t port = default_port;
   size_t colon = authority.rfind(':');
   bool bracketed = authority.starts_with('[');
   if (colon != std::string_view::npos && (!bracketed || colon > authority.find(']'))) {
@@ -114,12 +115,14 @@ void read_otlp(Reader& r, const Value& value, OtlpConfig& otlp) {
       std::string problem = parse_otlp_endpoint(otlp.endpoint, &otlp.origin, &otlp.path);
       if (!problem.empty()) Reader::fail_message(e.value, problem);
     } else if (e.key == "protocol") {
-      constexpr std::string_view kProtocols = "http/protobuf or http/json";
+      constexpr std::string_view kProtocols = "http/protobuf, http/json or grpc";
       std::string protocol = r.string(e.value, kProtocols);
       if (protocol == "http/protobuf")
         otlp.protocol = OtlpProtocol::kHttpProtobuf;
       else if (protocol == "http/json")
         otlp.protocol = OtlpProtocol::kHttpJson;
+      else if (protocol == "grpc")
+        otlp.protocol = OtlpProtocol::kGrpc;
       else
         r.fail(e.value, kProtocols);
     } else if (e.key == "headers") {
@@ -141,6 +144,13 @@ void read_otlp(Reader& r, const Value& value, OtlpConfig& otlp) {
     } else {
       otlp.max_backoff_s = read_seconds(r, e.value, 0.5, 3600);
     }
+  }
+  if (otlp.protocol == OtlpProtocol::kGrpc && !otlp.endpoint.empty()) {
+    parse_otlp_endpoint(otlp.endpoint, &otlp.origin, &otlp.path, 4317);  // gRPC's port by default
+    if (!otlp.path.empty())
+      Reader::fail_message(value, "a grpc endpoint has no path (e.g. http://127.0.0.1:4317), got " + otlp.endpoint);
+    if (otlp.insecure_skip_verify)
+      Reader::fail_message(value, "insecure_skip_verify is not available with grpc: give the collector's ca_file");
   }
   if (otlp.endpoint.empty() && value.node.IsMap() && value.node.size() > 0)
     Reader::fail_message(value, "endpoint is missing (e.g. endpoint: http://127.0.0.1:4318)");

@@ -1,5 +1,6 @@
 #include "otlp_receiver.hpp"
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <unistd.h>
 
 #include "export/otlp/otlp_json.hpp"
@@ -15,12 +16,12 @@ std::string text_of(const otlp_proto::common::v1::AnyValue& v) {
 }
 
 template <typename Message>
-bool decode(const httplib::Request& req, Message* message) {
-  if (req.get_header_value("Content-Type") == "application/json") {
+bool decode(const std::string& body, bool json, Message* message) {
+  if (json) {
     std::string error;
-    return otlp::from_otlp_json(req.body, message, &error);
+    return otlp::from_otlp_json(body, message, &error);
   }
-  return message->ParseFromString(req.body);
+  return message->ParseFromString(body);
 }
 
 }  // namespace
@@ -49,8 +50,66 @@ void OtlpReceiver::start(int port) {
   if (port_ > 0) thread_ = std::thread([this] { server_->listen_after_bind(); });
 }
 
+// Each Export call: one request message read, kept, answered with an empty response (or the
+// status fail_next asked for).
+class GrpcReceiverService : public grpc::CallbackGenericService {
+ public:
+  explicit GrpcReceiverService(OtlpReceiver* receiver) : receiver_(receiver) {}
+
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    class Reactor : public grpc::ServerGenericBidiReactor {
+     public:
+      Reactor(OtlpReceiver* receiver, grpc::GenericCallbackServerContext* ctx) : receiver_(receiver), ctx_(ctx) {
+        grpc::Slice empty;  // an Export response with no partial_success: no bytes
+        response_ = grpc::ByteBuffer(&empty, 1);
+        StartRead(&request_);
+      }
+      void OnReadDone(bool ok) override {
+        if (!ok) return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+        std::string method = ctx_->method(), signal;
+        for (const char* s : {"trace", "metrics", "logs"})
+          if (method.find(std::string(".") + s + ".v1.") != std::string::npos) signal = s;
+        if (signal == "trace") signal = "traces";
+        std::vector<grpc::Slice> slices;
+        request_.Dump(&slices);
+        std::string body;
+        for (const auto& slice : slices) body.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+        httplib::Headers headers;
+        for (const auto& [key, value] : ctx_->client_metadata())
+          headers.emplace(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
+        std::string retry_after;
+        int status = signal.empty() ? 404 : receiver_->store(signal, body, false, headers, "application/grpc", &retry_after);
+        if (status == 200) return StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+        Finish(grpc::Status(status == 503 ? grpc::StatusCode::UNAVAILABLE : grpc::StatusCode::INVALID_ARGUMENT,
+                            "refused"));
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      OtlpReceiver* receiver_;
+      grpc::GenericCallbackServerContext* ctx_;
+      grpc::ByteBuffer request_, response_;
+    };
+    return new Reactor(receiver_, ctx);
+  }
+
+ private:
+  OtlpReceiver* receiver_;
+};
+
+OtlpReceiver::OtlpReceiver(Grpc, int port) {
+  grpc_service_ = std::make_unique<GrpcReceiverService>(this);
+  grpc::ServerBuilder builder;
+  int picked = 0;
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(), &picked);
+  builder.RegisterCallbackGenericService(grpc_service_.get());
+  grpc_server_ = builder.BuildAndStart();
+  port_ = grpc_server_ && picked > 0 ? picked : -1;
+}
+
 OtlpReceiver::~OtlpReceiver() {
-  server_->stop();
+  if (grpc_server_) grpc_server_->Shutdown();
+  if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -62,26 +121,31 @@ void OtlpReceiver::fail_next(int n, int status, const std::string& retry_after) 
 }
 
 void OtlpReceiver::handle(const std::string& signal, const httplib::Request& req, httplib::Response& res) {
+  std::string retry_after;
+  res.status = store(signal, req.body, req.get_header_value("Content-Type") == "application/json", req.headers,
+                     req.get_header_value("Content-Type"), &retry_after);
+  if (!retry_after.empty()) res.set_header("Retry-After", retry_after);
+  if (res.status == 200) res.set_content("", req.get_header_value("Content-Type"));
+}
+
+int OtlpReceiver::store(const std::string& signal, const std::string& body, bool json, const httplib::Headers& headers,
+                        const std::string& content_type, std::string* retry_after) {
   std::lock_guard lock(mu_);
-  content_types_.push_back(req.get_header_value("Content-Type"));
-  headers_.push_back(req.headers);
+  content_types_.push_back(content_type);
+  headers_.push_back(headers);
   if (fail_next_ > 0) {
     fail_next_--;
     failed_++;
-    res.status = fail_status_;
-    if (!retry_after_.empty()) res.set_header("Retry-After", retry_after_);
-    return;
+    *retry_after = retry_after_;
+    return fail_status_;
   }
   bool ok = false;
-  if (signal == "traces") ok = decode(req, &traces_.emplace_back());
-  if (signal == "metrics") ok = decode(req, &metrics_.emplace_back());
-  if (signal == "logs") ok = decode(req, &logs_.emplace_back());
-  if (!ok) {
-    res.status = 400;
-    return;
-  }
+  if (signal == "traces") ok = decode(body, json, &traces_.emplace_back());
+  if (signal == "metrics") ok = decode(body, json, &metrics_.emplace_back());
+  if (signal == "logs") ok = decode(body, json, &logs_.emplace_back());
+  if (!ok) return 400;
   ok_++;
-  res.set_content("", req.get_header_value("Content-Type"));
+  return 200;
 }
 
 std::vector<ReceivedSpan> OtlpReceiver::spans() const {

@@ -3,6 +3,7 @@
 // requests with an error to exercise the exporter's retries.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
 #include <functional>
@@ -36,6 +37,9 @@ class OtlpReceiver {
     std::string cert_file, key_file, client_ca;
   };
   OtlpReceiver(const Tls& tls, int port = 0);
+  // The same over gRPC (plaintext): the collector services' Export calls.
+  struct Grpc {};
+  explicit OtlpReceiver(Grpc, int port = 0);
   ~OtlpReceiver();
   int port() const { return port_; }
 
@@ -56,8 +60,14 @@ class OtlpReceiver {
  private:
   void handle(const std::string& signal, const httplib::Request& req, httplib::Response& res);
   void start(int port);
+  // Keeps one request of `signal` (protobuf, or JSON): the HTTP status to answer.
+  int store(const std::string& signal, const std::string& body, bool json, const httplib::Headers& headers,
+            const std::string& content_type, std::string* retry_after);
+  friend class GrpcReceiverService;
 
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<grpc::CallbackGenericService> grpc_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
   std::thread thread_;
   int port_ = 0;
   mutable std::mutex mu_;

@@ -54,9 +54,11 @@ class OtlpTest : public ::testing::Test {
 };
 
 TEST_F(OtlpTest, SpansAndMetricsOfKnownRequestsAreExact) {
-  for (std::string protocol : {"http/protobuf", "http/json"}) {
+  for (std::string protocol : {"http/protobuf", "http/json", "grpc"}) {
     SCOPED_TRACE(protocol);
-    OtlpReceiver receiver;
+    std::unique_ptr<OtlpReceiver> made = protocol == "grpc" ? std::make_unique<OtlpReceiver>(OtlpReceiver::Grpc{})
+                                                            : std::make_unique<OtlpReceiver>();
+    OtlpReceiver& receiver = *made;
     ASSERT_GT(receiver.port(), 0);
     TempDir nginx_dir;
     Nginx nginx(nginx_dir);
@@ -124,7 +126,9 @@ TEST_F(OtlpTest, SpansAndMetricsOfKnownRequestsAreExact) {
               1);
     EXPECT_EQ(otlp_metric_value(metrics, "waggle_otlp_dropped_total"), -1);  // nothing dropped: no series
     for (const std::string& type : receiver.content_types())
-      EXPECT_EQ(type, protocol == "http/json" ? "application/json" : "application/x-protobuf");
+      EXPECT_EQ(type, protocol == "http/json" ? "application/json"
+                      : protocol == "grpc"    ? "application/grpc"
+                                              : "application/x-protobuf");
     for (const std::string& value : receiver.header_values("Authorization")) EXPECT_EQ(value, "Bearer test-token");
     EXPECT_EQ(nginx.access_log().size(), 3u);
   }

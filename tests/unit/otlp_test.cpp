@@ -231,8 +231,11 @@ TEST(OtlpConfig, BadValuesSayWhereAndWhatWasExpected) {
   EXPECT_NE(parse_error("otlp:\n  endpoint: http://::1\n").find("in brackets"), std::string::npos);
   EXPECT_NE(parse_error("otlp:\n  endpoint: http://c\n  headers: {Content-Type: text/plain}\n").find("set by the exporter"),
             std::string::npos);
-  EXPECT_NE(parse_error("otlp:\n  endpoint: http://c\n  protocol: grpc\n").find("waggle.yaml:3:13: otlp.protocol: expected http/protobuf or http/json"),
+  EXPECT_NE(parse_error("otlp:\n  endpoint: http://c\n  protocol: thrift\n").find("waggle.yaml:3:13: otlp.protocol: expected http/protobuf, http/json or grpc"),
             std::string::npos);
+  EXPECT_NE(parse_error("otlp:\n  endpoint: http://c/otlp\n  protocol: grpc\n").find("a grpc endpoint has no path"),
+            std::string::npos);
+  EXPECT_EQ(parse_ok("otlp: {endpoint: \"http://c\", protocol: grpc}\n").otlp.origin, "http://c:4317");
   EXPECT_NE(parse_error("otlp:\n  batch_size: 5\n").find("endpoint is missing"), std::string::npos);
   EXPECT_NE(parse_error("otlp:\n  endpoint: http://c\n  tls: {ca_file: /x}\n").find("the endpoint is not https://"),
             std::string::npos);
@@ -285,6 +288,30 @@ TEST(OtlpExporter, RetriesUntilTheCollectorTakesTheBatchAndLosesNothing) {
   EXPECT_EQ(counts.failed_requests, 2u);
   EXPECT_EQ(receiver.logs()[0].resource_logs(0).scope_logs(0).log_records(0).body().string_value(),
             "{\"type\":\"process.exec\"}");
+}
+
+TEST(OtlpExporter, OverGrpcWithMetadataAndRetries) {
+  OtlpReceiver receiver(OtlpReceiver::Grpc{});
+  ASSERT_GT(receiver.port(), 0);
+  receiver.fail_next(1, 503);  // UNAVAILABLE: tried again
+  OtlpConfig config = exporter_config(receiver.port());
+  config.protocol = OtlpProtocol::kGrpc;
+  config.headers = {{"X-Scope-OrgID", "team-a"}};
+  config.metrics = true;
+  config.metrics_interval_s = 3600;
+  metrics::Registry registry;
+  registry.counter("things_total", "Things.", {})->add({}, 3);
+  std::string start_error;
+  auto exporter = OtlpExporter::start(config, &registry, "h", &start_error);
+  ASSERT_TRUE(exporter) << start_error;
+  for (int i = 0; i < 3; i++) exporter->on_event(Event(exchange(true, "/g/" + std::to_string(i), 200)));
+  ASSERT_TRUE(OtlpReceiver::wait_for([&] { return receiver.spans().size() == 3; }, 10));
+  exporter->stop(2);
+  EXPECT_EQ(receiver.spans()[2].attribute("url.path"), "/g/2");
+  EXPECT_EQ(test::otlp_metric_value(receiver.metrics(), "things_total"), 3);
+  EXPECT_EQ(receiver.failed(), 1u);
+  for (const std::string& v : receiver.header_values("x-scope-orgid")) EXPECT_EQ(v, "team-a");
+  EXPECT_EQ(exporter->counts().failed_requests, 1u);
 }
 
 TEST(OtlpExporter, RejectedBatchesAndWhatIsLeftAtStopAreDroppedAndCounted) {

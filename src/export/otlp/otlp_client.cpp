@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "export/otlp/otlp_grpc.hpp"
+
 namespace waggle::otlp {
 namespace {
 
@@ -33,7 +35,12 @@ std::unique_ptr<OtlpClient> OtlpClient::create(const OtlpConfig& config, std::st
     *error = check_readable(what, *path);
     if (!error->empty()) return nullptr;
   }
-  return std::unique_ptr<OtlpClient>(new OtlpClient(config));
+  auto client = std::unique_ptr<OtlpClient>(new OtlpClient(config));
+  if (config.protocol == OtlpProtocol::kGrpc) {
+    client->grpc_ = GrpcTransport::create(config, error);
+    if (!client->grpc_) return nullptr;
+  }
+  return client;
 }
 
 OtlpClient::OtlpClient(const OtlpConfig& config) : config_(config) {
@@ -49,9 +56,13 @@ OtlpClient::OtlpClient(const OtlpConfig& config) : config_(config) {
 
 OtlpClient::~OtlpClient() = default;
 
-void OtlpClient::stop() { http_->stop(); }
+void OtlpClient::stop() {
+  if (grpc_) grpc_->stop();
+  http_->stop();
+}
 
 PostResult OtlpClient::post(std::string_view signal, const std::string& body) {
+  if (grpc_) return grpc_->post(signal, body);
   httplib::Headers headers;
   for (const auto& [name, value] : config_.headers) headers.emplace(name, value);
   bool json = config_.protocol == OtlpProtocol::kHttpJson;

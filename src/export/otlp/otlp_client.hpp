@@ -1,5 +1,6 @@
-// OTLP/HTTP requests to a collector: one POST per batch to PATH/v1/traces, /v1/metrics or
-// /v1/logs, with the configured headers and TLS options. Blocking; used from one thread.
+// OTLP requests to a collector: over HTTP, one POST per batch to PATH/v1/traces, /v1/metrics
+// or /v1/logs; over gRPC, one Export call (otlp_grpc.hpp). With the configured headers and TLS
+// options. Blocking; used from one thread (stop() from another).
 #pragma once
 
 #include <memory>
@@ -13,6 +14,8 @@ class Client;
 }
 
 namespace waggle::otlp {
+
+class GrpcTransport;
 
 struct PostResult {
   bool ok = false;
@@ -37,7 +40,8 @@ class OtlpClient {
  private:
   explicit OtlpClient(const OtlpConfig& config);
   OtlpConfig config_;
-  std::unique_ptr<httplib::Client> http_;
+  std::unique_ptr<httplib::Client> http_;  // http/protobuf and http/json
+  std::unique_ptr<GrpcTransport> grpc_;    // grpc
 };
 
 }  // namespace waggle::otlp

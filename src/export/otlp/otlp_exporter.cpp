@@ -138,7 +138,7 @@ bool OtlpExporter::batch_done(Queue<T>& q) {
 
 const std::string& OtlpExporter::encode_traces() {
   spans_encoder_.encode(spans_.batch, &body_);
-  if (config_.protocol == OtlpProtocol::kHttpProtobuf) return body_;
+  if (config_.protocol != OtlpProtocol::kHttpJson) return body_;
   proto::collector::trace::v1::ExportTraceServiceRequest request;
   if (!request.ParseFromString(body_)) {  // cannot happen: the encoder writes valid messages
     fmt::print(stderr, "waggle: otlp: spans do not parse back for JSON\n");
@@ -151,7 +151,7 @@ const std::string& OtlpExporter::encode_traces() {
 const std::string& OtlpExporter::encode(const google::protobuf::Message& message) {
   std::string error;
   body_.clear();  // its capacity stays, for the next batch
-  if (config_.protocol == OtlpProtocol::kHttpProtobuf)
+  if (config_.protocol != OtlpProtocol::kHttpJson)
     message.SerializeToString(&body_);
   else if (!to_otlp_json(message, &body_, &error))
     fmt::print(stderr, "waggle: otlp: cannot encode JSON: {}\n", error);
