@@ -42,6 +42,12 @@ function readHash() {
   if (state.page === "flows")
     for (const input of document.querySelectorAll("#flow-filters [data-filter]"))
       input.value = state.params.get(input.dataset.filter) || "";
+  // #flamegraph&seconds=N[&pid=P]: a link that profiles at once.
+  if (state.page === "flamegraph" && state.params.get("seconds")) {
+    document.getElementById("flame-seconds").value = state.params.get("seconds");
+    document.getElementById("flame-pid").value = state.params.get("pid") || "";
+    profile();
+  }
   refresh();
 }
 

@@ -52,7 +52,7 @@ TEST_F(UiTest, PagesShowExactlyWhatTheTestMade) {
                                  "apiVersion: waggle.dev/v1\nkind: Policy\nmetadata: {name: audit}\nspec:\n"
                                  "  rules:\n    - name: watched-files\n      on: file.open\n"
                                  "      match: {path: {prefix: [" + watched + "/]}}\n      action: log\n");
-  std::string config = dir_.file("config.yaml", "sensors:\n  file: {enabled: false}\nprofiler: {enabled: false}\n"
+  std::string config = dir_.file("config.yaml", "sensors:\n  file: {enabled: false}\n"
                                                 "metrics: {address: 127.0.0.1:" + std::to_string(port) + "}\n");
   AgentRun agent({"run", "--config", config, "--policy", policy});
   ASSERT_TRUE(agent.ready()) << agent.stderr_text();
@@ -99,8 +99,16 @@ TEST_F(UiTest, PagesShowExactlyWhatTheTestMade) {
   std::string health = dom("#health");
   EXPECT_EQ(count(health, "<table class=\"data\" data-family=\"waggle_events_total\">"), 1u) << health;
 
-  for (const char* page : {"map", "flows", "processes", "policies", "flamegraph", "health"})
-    screenshot(std::string("#") + page + (std::string(page) == "flows" ? "&status=404" : ""), page);
+  // The flame graph page, linked to profile the agent's host for a second: it shows the
+  // profiler's flame graph.
+  std::string flame = dom("#flamegraph&seconds=1");
+  EXPECT_EQ(count(flame, "<iframe src=\"/debug/flamegraph[?]seconds=1\" title=\"flame graph\">"), 1u) << flame;
+  EXPECT_NE(http_get(port, "/debug/flamegraph?seconds=1").find("<svg"), std::string::npos);
+
+  for (const char* page : {"map", "flows", "processes", "policies", "flamegraph", "health"}) {
+    std::string extra = std::string(page) == "flows" ? "&status=404" : std::string(page) == "flamegraph" ? "&seconds=1" : "";
+    screenshot(std::string("#") + page + extra, page);
+  }
   ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
 }
 
