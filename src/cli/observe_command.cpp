@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/control_socket.hpp"
+#include "export/json_events.hpp"
 
 namespace waggle {
 
@@ -23,19 +24,8 @@ json field(const json& v, const char* key) { return v.is_object() && v.contains(
 
 std::string basename_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
-// "2026-12-06T23:24:00.123456789Z" as ns since the epoch; 0 when it is not that.
-uint64_t time_ns_of(const json& event) {
-  std::string t = text_of(field(event, "time"));
-  struct tm tm {};
-  if (t.size() < 20 || !strptime(t.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
-  uint64_t ns = uint64_t(timegm(&tm)) * 1000000000ull;
-  if (t[19] == '.') {
-    uint64_t scale = 100000000;
-    for (size_t i = 20; i < t.size() && isdigit(static_cast<unsigned char>(t[i])) && scale; i++, scale /= 10)
-      ns += uint64_t(t[i] - '0') * scale;
-  }
-  return ns;
-}
+// The event's time as ns since the epoch; 0 when it has none.
+uint64_t time_ns_of(const json& event) { return parse_rfc3339_ns(text_of(field(event, "time"))); }
 
 std::string endpoint(const json& e) {
   if (!e.is_object()) return "?";

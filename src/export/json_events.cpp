@@ -18,6 +18,7 @@
 #include "export/json_events.hpp"
 
 #include <fmt/format.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstring>
@@ -371,6 +372,18 @@ void append_event(std::string& out, const PacketSampleEvent& e) { append_json_ne
 void append_json_head(std::string& out, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
                       const ProcessRef& process) {
   append_head(out, time_ns, type_and_process, tid, process);
+}
+
+uint64_t parse_rfc3339_ns(std::string_view text) {
+  struct tm tm {};
+  if (text.size() < 20 || !strptime(std::string(text.substr(0, 19)).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  uint64_t ns = uint64_t(timegm(&tm)) * kNsPerSec;
+  if (text[19] == '.') {
+    uint64_t scale = kNsPerSec / 10;
+    for (size_t i = 20; i < text.size() && text[i] >= '0' && text[i] <= '9' && scale; i++, scale /= 10)
+      ns += uint64_t(text[i] - '0') * scale;
+  }
+  return ns;
 }
 
 void append_rfc3339(std::string& out, uint64_t time_ns) {

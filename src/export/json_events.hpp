@@ -32,4 +32,8 @@ void append_json_network_event(std::string& out, const PacketSampleEvent& e);
 // quotes: "2026-11-21T16:30:00.123456789Z".
 void append_rfc3339(std::string& out, uint64_t time_ns);
 
+// The reverse: a time as the events write it ("2026-12-07T01:02:03.123456789Z", fewer fraction
+// digits allowed) as Unix ns; 0 when it is not that.
+uint64_t parse_rfc3339_ns(std::string_view text);
+
 }  // namespace waggle

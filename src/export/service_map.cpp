@@ -1,6 +1,6 @@
 #include "export/service_map.hpp"
 
-#include <time.h>
+#include "export/json_events.hpp"
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -77,23 +77,6 @@ Recent read_recent(std::string_view history, uint64_t since_ns) {
 double ms(double s) { return s * 1e3; }
 
 }  // namespace
-
-uint64_t parse_rfc3339_ns(std::string_view text) {
-  struct tm tm {};
-  if (text.size() < 20) return 0;
-  std::string head(text.substr(0, 19));
-  if (!strptime(head.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
-  uint64_t ns = uint64_t(timegm(&tm)) * 1'000'000'000;
-  if (text[19] == '.') {
-    uint64_t frac = 0, scale = 1'000'000'000;
-    for (size_t i = 20; i < text.size() && text[i] >= '0' && text[i] <= '9' && scale > 1; i++) {
-      scale /= 10;
-      frac += uint64_t(text[i] - '0') * scale;
-    }
-    ns += frac;
-  }
-  return ns;
-}
 
 std::string service_map_json(const HttpTraffic::Window& window, std::string_view history, uint64_t now_unix_ns,
                              const std::string& self) {

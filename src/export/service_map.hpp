@@ -24,8 +24,4 @@ namespace waggle {
 std::string service_map_json(const HttpTraffic::Window& window, std::string_view history, uint64_t now_unix_ns,
                              const std::string& self = "");
 
-// An RFC 3339 time as the events write it ("2026-12-07T01:02:03.123456789Z"), as Unix ns; 0
-// when malformed.
-uint64_t parse_rfc3339_ns(std::string_view text);
-
 }  // namespace waggle

@@ -8,6 +8,7 @@
 
 #include "cli/ui_bridge.hpp"
 #include "export/http_traffic.hpp"
+#include "export/json_events.hpp"
 #include "export/service_map.hpp"
 
 namespace waggle {

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "export/json_string.hpp"
+
 namespace waggle::otlp {
 namespace {
 
@@ -40,15 +42,7 @@ std::string hex_to_base64(std::string_view hex) {
     bytes.push_back(char(hi << 4 | lo));
   }
   std::string out;
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t chunk = uint32_t(uint8_t(bytes[i])) << 16;
-    if (i + 1 < bytes.size()) chunk |= uint32_t(uint8_t(bytes[i + 1])) << 8;
-    if (i + 2 < bytes.size()) chunk |= uint8_t(bytes[i + 2]);
-    out.push_back(kBase64[chunk >> 18 & 63]);
-    out.push_back(kBase64[chunk >> 12 & 63]);
-    out.push_back(i + 1 < bytes.size() ? kBase64[chunk >> 6 & 63] : '=');
-    out.push_back(i + 2 < bytes.size() ? kBase64[chunk & 63] : '=');
-  }
+  append_base64(out, bytes);
   return out;
 }
 
