@@ -274,8 +274,12 @@ int run_agent(const AgentOptions& options) {
   auto next_sweep = start + std::chrono::seconds(30);
   auto next_stats = start + std::chrono::seconds(10);
   PolicyControl policy_control(enforcer, enforcer_missing, *ring, options.policies, options.policy_dir);
-  // The events written out, for `waggle observe` (through the control socket).
+  // The events written out, for `waggle observe` (through the control socket) and the web UI.
   EventHistory history;
+  // What the control socket and the UI ask this loop: the history, or the policies.
+  auto answer = [&](const std::string& request) {
+    return request.rfind("observe", 0) == 0 ? history.handle(request) : policy_control.handle(request);
+  };
   const bool otlp_logs = otlp && config.otlp.logs;
   const bool ui_on = endpoint && config.metrics.ui;
   if (control || otlp_logs || ui_on)
@@ -297,14 +301,8 @@ int run_agent(const AgentOptions& options) {
       status = 1;
       break;
     }
-    if (control)
-      control->serve([&](const std::string& request) {
-        return request.rfind("observe", 0) == 0 ? history.handle(request) : policy_control.handle(request);
-      });
-    if (ui_on)
-      ui_bridge.serve([&](const std::string& request) {
-        return request.rfind("observe", 0) == 0 ? history.handle(request) : policy_control.handle(request);
-      });
+    if (control) control->serve(answer);
+    if (ui_on) ui_bridge.serve(answer);
     if (xdp) xdp->poll(emit);
     auto now = clock::now();
     if (ui_on) {
