@@ -27,6 +27,7 @@ enum wg_record_type {
   WG_REC_POLICY_EXEC = 7,
   WG_REC_TCP = 8,
   WG_REC_SOCK_DATA = 9,
+  WG_REC_HTTP_EXCHANGE = 10,
 };
 
 /* Which sensor a drop is charged to: index into the drops map is sensor * WG_DROP_CAUSES + cause. */
@@ -342,5 +343,69 @@ struct wg_sock_data {
   __u8 remote_addr[16];
   char data[];
 };
+
+/* --- HTTP exchanges parsed in the kernel ---------------------------------------------- */
+
+/* Longest request target the kernel keeps; a longer one makes the connection captured. */
+#define WG_HTTP_TARGET_MAX 128
+/* A W3C traceparent value: "00-" 32 hex "-" 16 hex "-" 2 hex. */
+#define WG_HTTP_TRACE_LEN 55
+
+/* The methods the kernel parses, in the order of http_parser.cpp's kMethods. */
+enum wg_http_method {
+  WG_HTTP_GET = 0,
+  WG_HTTP_HEAD = 1,
+  WG_HTTP_POST = 2,
+  WG_HTTP_PUT = 3,
+  WG_HTTP_DELETE = 4,
+  WG_HTTP_CONNECT = 5, /* never parsed in the kernel: a tunnel */
+  WG_HTTP_OPTIONS = 6,
+  WG_HTTP_TRACE = 7,
+  WG_HTTP_PATCH = 8,
+};
+
+enum wg_http_role {
+  WG_HTTP_SERVER = 1, /* the process received the requests */
+  WG_HTTP_CLIENT = 2,
+};
+
+/* One HTTP/1.x request and its response on connection sk, parsed in the kernel. With handoff
+ * set it is the request alone: the kernel could not delimit its response (chunked, no length,
+ * an upgrade, headers beyond the first call's WG_HEAD_BYTES), which follows as the
+ * connection's wg_sock_data records, as does everything after it. h is the process that made
+ * the request's first call; times are CLOCK_BOOTTIME ns. */
+struct wg_http_exchange {
+  struct wg_header h;
+  __u64 sk;
+  __u64 start_ktime;    /* the call holding the first request byte */
+  __u64 end_ktime;      /* the call holding the last response byte (handoff: 0) */
+  __u64 request_bytes;  /* start line, headers and body */
+  __u64 response_bytes; /* interim responses included (handoff: the interim ones so far) */
+  __u16 status;         /* of the final response (handoff: 0) */
+  __u8 method;          /* enum wg_http_method */
+  __u8 role;            /* enum wg_http_role */
+  __u8 handoff;
+  __u8 target_len;
+  __u8 trace_len;       /* 0 or WG_HTTP_TRACE_LEN: the traceparent header's value, unchecked */
+  __u8 pad;
+  __u16 family;
+  __u16 local_port;
+  __u16 remote_port;
+  __u16 pad2;
+  __u8 local_addr[16];
+  __u8 remote_addr[16];
+  char trace[56];
+  char target[WG_HTTP_TARGET_MAX];
+};
+
+/* Counters of the kernel's HTTP parsing (a per-CPU array, by index). */
+enum wg_http_count {
+  WG_HTTP_COUNT_EXCHANGES = 0, /* exchanges posted whole */
+  WG_HTTP_COUNT_CAPTURED = 1,  /* connections handed to user space's parser at a request */
+  WG_HTTP_COUNT_HANDOFFS = 2,  /* connections handed over with a request awaiting its response */
+  WG_HTTP_COUNT_GAVE_UP = 3,   /* exchanges in flight dropped: bytes that could not be delimited */
+  WG_HTTP_COUNT_NO_STATE = 4,  /* connections captured because the state table was full */
+};
+#define WG_HTTP_COUNTS 5
 
 #endif

@@ -122,7 +122,8 @@ uint32_t http_events(Reader& r, const Value& value) {
 void read_network(Reader& r, const Value& value, Config& config) {
   NetworkConfig& n = config.network;
   for (const Entry& e :
-       r.mapping(value, {"enabled", "tcp", "http", "http_events", "dns", "ports", "binaries", "containers", "routes"})) {
+       r.mapping(value, {"enabled", "tcp", "http", "http_events", "http_parsing", "dns", "ports", "binaries", "containers",
+                       "routes"})) {
     if (e.key == "enabled") {
       config.network_enabled = r.boolean(e.value);
     } else if (e.key == "tcp") {
@@ -131,6 +132,11 @@ void read_network(Reader& r, const Value& value, Config& config) {
       n.http = r.boolean(e.value);
     } else if (e.key == "http_events") {
       n.http_events_every = http_events(r, e.value);
+    } else if (e.key == "http_parsing") {
+      constexpr std::string_view kParsing = "kernel or user";
+      std::string where = r.string(e.value, kParsing);
+      if (where != "kernel" && where != "user") r.fail(e.value, kParsing);
+      n.http_in_kernel = where == "kernel";
     } else if (e.key == "dns") {
       n.dns = r.boolean(e.value);
     } else if (e.key == "ports") {

@@ -37,6 +37,9 @@ struct NetworkConfig {
   // Which HTTP exchanges become http.request events (the metrics count every one): 1 all,
   // 0 none, N one in N of each service's route and role (`http_events: sampled N`).
   uint32_t http_events_every = 1;
+  // `http_parsing: kernel`: exchanges the kernel can delimit are parsed there and posted once
+  // each; `user`: every call of an HTTP connection is posted and parsed in user space.
+  bool http_in_kernel = true;
 };
 
 // The Prometheus endpoint of `waggle run`.

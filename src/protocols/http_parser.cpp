@@ -37,6 +37,21 @@ void Connection::on_chunk(const Chunk& chunk) {
   sync(chunk);
 }
 
+void Connection::expect_response(Exchange request) {
+  if (state_ != State::kActive || closed_) return;
+  if (synced_ || !candidate_.empty() || request.role == Role::kUnknown)
+    return give_up("a request handed over to a connection already parsed");
+  synced_ = true;
+  role_ = request.role;
+  request_direction_ = role_ == Role::kServer ? Direction::kIngress : Direction::kEgress;
+  Pending p;
+  p.head = request.method == "HEAD";
+  p.connect = request.method == "CONNECT";
+  p.request_done = true;
+  p.exchange = std::move(request);
+  inflight_.push_back(std::move(p));
+}
+
 bool Connection::accepts(const StartLineShape& shape, Direction direction) const {
   // Once a status line gave the role, only requests in the request direction start the parse.
   if (role_ == Role::kUnknown) return shape.request || shape.response;

@@ -77,6 +77,10 @@ class Connection {
   static constexpr size_t kMaxSyncChunks = 64;
 
   void on_chunk(const protocols::Chunk& chunk);
+  // A request parsed elsewhere (in the kernel), complete, as the connection's first: its
+  // response is parsed from the chunks that follow. `request` has the role, method, target,
+  // start, request bytes, trace, and the bytes of interim responses already seen.
+  void expect_response(Exchange request);
   // Completes a response delimited by the close; requests still waiting are dropped.
   void on_close(uint64_t time_ns);
 

@@ -18,10 +18,12 @@ class HttpNginxTest : public ::testing::Test {
 
   // The agent with the network sensor and its metrics on a free port. Its output is not rotated
   // during a test (wrk's requests are well over 100 MiB of events).
-  std::unique_ptr<AgentRun> start_agent() {
+  // `network`: the network sensor's settings, if any (e.g. "{ports: [8080]}").
+  std::unique_ptr<AgentRun> start_agent(const std::string& network = "") {
     metrics_port_ = free_port();
     std::string config = dir_.file("config.yaml",
-                                   "output: {rotate: {max_size: 4GiB}}\nsensors:\n  file: {enabled: false}\n"
+                                   "output: {rotate: {max_size: 4GiB}}\nsensors:\n  file: {enabled: false}\n" +
+                                       (network.empty() ? std::string() : "  network: " + network + "\n") +
                                    "metrics: {address: 127.0.0.1:" +
                                        std::to_string(metrics_port_) + "}\n");
     return std::make_unique<AgentRun>(std::vector<std::string>{"run", "--config", config});
@@ -182,6 +184,19 @@ TEST_F(HttpNginxTest, MalformedRequestsNeitherStopTheAgentNorMislabelOthers) {
   EXPECT_EQ(agent->final_stats()["lost"], 0);
 }
 
+// A counter the agent exports without labels, waiting up to 3 s for it to reach `at_least`
+// (counters are read once a second).
+double counter(int metrics_port, const std::string& name, double at_least) {
+  double value = -1;
+  for (int i = 0; i < 30; i++) {
+    auto found = samples(http_get(metrics_port, "/metrics"), name);
+    value = found.size() == 1 ? found.begin()->second : -1;
+    if (value >= at_least) break;
+    usleep(100000);
+  }
+  return value;
+}
+
 // Waits until the server histogram of nginx counts `n` requests; returns the page.
 std::string wait_for_requests(int metrics_port, double n) {
   std::string page;
@@ -201,7 +216,7 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
   Spawned older;
   std::thread client([&] { older = spawn({helper_path(), "http-keepalive", port, "3", "4", go}); });
   for (int i = 0; i < 100 && nginx.access_log().size() < 3; i++) usleep(50000);
-  auto agent = start_agent();
+  auto agent = start_agent("{ports: [" + port + "]}");  // the kernel's counters: nginx's traffic only
   ASSERT_TRUE(agent->ready()) << agent->stderr_text();
   dir_.file("go");
   client.join();
@@ -219,6 +234,10 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
   double seen = 0;
   for (auto& [labels, v] : client_side) seen += v;
   EXPECT_EQ(seen, 7);  // 4 from the older connection, 3 from the pipelined one
+  // The older connection's exchanges were parsed in the kernel (both ends); the pipelined one
+  // went to user space's parser at its first call, at both ends.
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 8), 8);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 2), 2);
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 }
 
@@ -287,7 +306,7 @@ TEST_F(HttpNginxTest, HttpEventsNoneOrSampledKeepTheMetricsExact) {
     metrics_port_ = free_port();
     std::string config = dir_.file("events.yaml",
                                    "sensors:\n  file: {enabled: false}\n  network: {http_events: " + mode +
-                                       "}\nmetrics: {address: 127.0.0.1:" + std::to_string(metrics_port_) + "}\n");
+                                       ", ports: [" + std::to_string(nginx.port()) + "]}\nmetrics: {address: 127.0.0.1:" + std::to_string(metrics_port_) + "}\n");
     AgentRun agent({"run", "--config", config});
     ASSERT_TRUE(agent.ready()) << agent.stderr_text();
     std::vector<std::string> args;
@@ -302,6 +321,9 @@ TEST_F(HttpNginxTest, HttpEventsNoneOrSampledKeepTheMetricsExact) {
     for (auto& [labels, value] : samples(page, "http_client_request_duration_seconds_count", {{"service_name", "curl"}}))
       curl_seen += value;
     EXPECT_EQ(curl_seen, 7);
+    // One keep-alive connection, both ends: every exchange parsed in the kernel.
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 14), 14);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 0), 0);
     ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
     std::map<std::string, std::vector<std::string>> written;  // server or client -> targets
     for (auto& e : agent.events())
@@ -314,6 +336,63 @@ TEST_F(HttpNginxTest, HttpEventsNoneOrSampledKeepTheMetricsExact) {
       EXPECT_EQ(written["nginx"], sampled);
       EXPECT_EQ(written["curl"], sampled);
     }
+  }
+}
+
+// A response the kernel cannot delimit (here one ended by the close: HTTP/1.0, gzip on the
+// fly) is handed to user space with its request, at both ends; a keep-alive connection next to
+// it is parsed whole in the kernel. With `http_parsing: user` every exchange is parsed in user
+// space, to the same counts and bytes.
+TEST_F(HttpNginxTest, AResponseTheKernelCannotDelimitIsHandedToUserSpaceWithTheSameCounts) {
+  Nginx nginx(dir_);
+  for (std::string parsing : {"kernel", "user"}) {
+    SCOPED_TRACE(parsing);
+    metrics_port_ = free_port();
+    std::string config = dir_.file("parsing.yaml", "sensors:\n  file: {enabled: false}\n  network: {http_parsing: " +
+                                                       parsing + ", ports: [" + std::to_string(nginx.port()) +
+                                                       "]}\nmetrics: {address: 127.0.0.1:" +
+                                                       std::to_string(metrics_port_) + "}\n");
+    AgentRun agent({"run", "--config", config});
+    ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+    size_t logged = nginx.access_log().size();
+    Spawned closed = curl({"--http1.0", "-H", "Accept-Encoding: gzip", "-o", "/dev/null", "-w",
+                           "%{size_download} %{size_header}", url(nginx, "/zipped/big.bin")});
+    ASSERT_EQ(WEXITSTATUS(closed.status), 0);
+    ASSERT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", "-o", "/dev/null", url(nginx, "/users/2"), url(nginx, "/")}).status),
+              0);
+    std::string page = wait_for_requests(metrics_port_, 3);
+    std::map<std::string, double> expected;
+    auto log = nginx.access_log();
+    for (size_t i = logged; i < log.size(); i++) {
+      std::istringstream in(log[i]);
+      std::string method, uri, status;
+      in >> method >> uri >> status;
+      expected[method + " " + expected_route(uri) + " " + status]++;
+    }
+    EXPECT_EQ(expected, (std::map<std::string, double>{
+                            {"GET /zipped/big.bin 200", 1}, {"GET /users/{id} 200", 1}, {"GET / 200", 1}}));
+    EXPECT_EQ(measured(page), expected);
+    double curl_seen = 0;
+    for (auto& [labels, value] : samples(page, "http_client_request_duration_seconds_count", {{"service_name", "curl"}}))
+      curl_seen += value;
+    EXPECT_EQ(curl_seen, 3);
+    const bool kernel = parsing == "kernel";
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", kernel ? 2 : 0), kernel ? 2 : 0);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", kernel ? 4 : 0), kernel ? 4 : 0);
+    ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+    std::istringstream in(closed.out);
+    uint64_t body = 0, header = 0;
+    in >> body >> header;
+    ASSERT_GT(body, 0u);
+    ASSERT_LT(body, 100000u) << "nginx should have compressed it";
+    int matched = 0;
+    for (auto& e : agent.events()) {
+      if (e["type"] != "http.request" || e["target"] != "/zipped/big.bin") continue;
+      matched++;
+      EXPECT_EQ(e["response_bytes"], body + header) << e.dump();
+      EXPECT_EQ(e["status"], 200);
+    }
+    EXPECT_EQ(matched, 2);  // nginx's view and curl's
   }
 }
 

@@ -144,6 +144,10 @@ Nginx::Nginx(const TempDir& dir) : port_(free_port()) {
                                   "    location /users/ { return 200 \"user\\n\"; }\n"
                                   "    location /api/orders { return 201 \"created\\n\"; }\n"
                                   "    location /static/ { }\n"
+                                  // Compressed on the fly: chunked for HTTP/1.1, delimited by the
+                                  // close for HTTP/1.0 (no length known in advance).
+                                  "    location /zipped/ { alias " +
+                                  root + "/www/static/; gzip on; gzip_types *; gzip_min_length 1; gzip_http_version 1.0; }\n"
                                   "  }\n"
                                   "}\n");
   process_ = std::make_unique<Background>(

@@ -40,7 +40,7 @@ class Nginx {
   int port() const { return port_; }
   // "METHOD URI STATUS" per served request, in order.
   std::vector<std::string> access_log() const;
-  std::string static_file() const { return static_file_; }  // served at /static/big.bin
+  std::string static_file() const { return static_file_; }  // served at /static/big.bin, and gzipped at /zipped/big.bin
 
  private:
   int port_;

@@ -208,6 +208,39 @@ TEST(HttpConnection, ChunkedResponseWithVisibleChunks) {
   EXPECT_EQ(e.response_bytes, 53u + 10u + 43u + 19u);
 }
 
+// A request the kernel parsed, handed over with the interim response it had counted: the
+// chunked response that follows is parsed here, then the connection's next requests.
+TEST(HttpConnection, ARequestHandedOverGetsTheResponseThatFollows) {
+  Wire w;
+  Exchange request;
+  request.role = Role::kServer;
+  request.method = "POST";
+  request.target = "/api/orders";
+  request.start_ns = 1;
+  request.request_bytes = 300;
+  request.response_bytes = 25;  // "HTTP/1.1 100 Continue\r\n\r\n"
+  w.conn.expect_response(request);
+  EXPECT_EQ(w.conn.role(), Role::kServer);
+  w.out(2, "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  EXPECT_TRUE(w.conn.take_exchanges().empty());
+  w.out(3, "0\r\n\r\n");
+  Exchange e = w.one();
+  EXPECT_EQ(e.method, "POST");
+  EXPECT_EQ(e.target, "/api/orders");
+  EXPECT_EQ(e.status, 201);
+  EXPECT_EQ(e.start_ns, 1u);
+  EXPECT_EQ(e.end_ns, 3u);
+  EXPECT_EQ(e.request_bytes, 300u);
+  EXPECT_EQ(e.response_bytes, 25u + 62u + 5u);
+  w.in(4, kGet);
+  w.out(5, kOk);
+  EXPECT_EQ(w.one().target, "/users/42?x=1");
+  EXPECT_FALSE(w.conn.gave_up());
+  // Handed over to a connection already parsing: it gives up rather than guess.
+  w.conn.expect_response(request);
+  EXPECT_TRUE(w.conn.gave_up());
+}
+
 TEST(HttpConnection, ChunkedDataCountedThroughUncapturedBytes) {
   // One syscall: a 1000-byte chunk and the last chunk. The data runs through the gap and the
   // tail shows its CRLF and the zero chunk: parsed exactly, no heuristic.

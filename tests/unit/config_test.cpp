@@ -241,6 +241,18 @@ TEST(Config, NetworkAndMetricsSettingsAreRead) {
   EXPECT_FALSE(config->metrics.program_stats);
 }
 
+TEST(Config, HttpParsingInTheKernelOrInUserSpace) {
+  std::string error;
+  auto defaults = parse_config("sensors: {}\n", "waggle.yaml", &error);
+  ASSERT_TRUE(defaults) << error;
+  EXPECT_TRUE(defaults->network.http_in_kernel);
+  auto user = parse_config("sensors:\n  network: {http_parsing: user}\n", "waggle.yaml", &error);
+  ASSERT_TRUE(user) << error;
+  EXPECT_FALSE(user->network.http_in_kernel);
+  EXPECT_EQ(parse_error("sensors:\n  network:\n    http_parsing: bpf\n"),
+            "waggle.yaml:3:19: sensors.network.http_parsing: expected kernel or user, got \"bpf\"");
+}
+
 TEST(Config, HttpEventsAllNoneOrSampled) {
   auto every = [](const std::string& value) {
     std::string error;

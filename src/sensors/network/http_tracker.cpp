@@ -39,16 +39,20 @@ void HttpTracker::evict_oldest() {
   evicted_ += n;
 }
 
-void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process,
-                           const EndpointsFn& endpoints, std::vector<HttpEvent>* out) {
+HttpTracker::Conn& HttpTracker::conn_of(uint64_t sk, uint64_t time_ns, const EndpointsFn& endpoints) {
   auto it = conns_.find(sk);
   if (it == conns_.end()) {
     if (conns_.size() >= kMaxConnections) evict_oldest();
     it = conns_.emplace(sk, Conn{}).first;
     endpoints(&it->second.local, &it->second.remote);
   }
-  Conn& conn = it->second;
-  conn.last_ns = chunk.time_ns;
+  it->second.last_ns = time_ns;
+  return it->second;
+}
+
+void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process,
+                           const EndpointsFn& endpoints, std::vector<HttpEvent>* out) {
+  Conn& conn = conn_of(sk, chunk.time_ns, endpoints);
   if (conn.abandoned) return;
   conn.process = process;  // the latest: a connection handed to another process follows it
   conn.parser.on_chunk(chunk);
@@ -58,6 +62,18 @@ void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const Pro
     conn.abandoned = true;
     conn.parser = http::Connection();
     conn.process.reset();
+  }
+}
+
+void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff, const ProcessRef& process,
+                              const EndpointsFn& endpoints, std::vector<HttpEvent>* out) {
+  Conn& conn = conn_of(sk, handoff ? exchange.start_ns : exchange.end_ns, endpoints);
+  if (conn.abandoned) return;
+  conn.process = process;
+  if (handoff) {
+    conn.parser.expect_response(std::move(exchange));
+  } else {
+    out->push_back(event_of(conn, exchange));
   }
 }
 
@@ -71,27 +87,29 @@ void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>
 
 void HttpTracker::take(Conn& conn, std::vector<HttpEvent>* out) {
   conn.parser.take_exchanges(&taken_);
-  for (http::Exchange& x : taken_) {
-    HttpEvent e;
-    e.time_ns = x.end_ns;
-    e.process = conn.process;
-    e.server = x.role == http::Role::kServer;
-    e.method = std::move(x.method);
-    Route& route = route_of(conn.process, x.target);
-    e.route = route.name;
-    if (e.route == protocols::RouteLimiter::kOverflowRoute) routes_overflowed_++;
-    uint64_t n = route.exchanges[e.server ? 0 : 1]++;
-    e.metrics_only = events_every_ == 0 || n % events_every_ != 0;
-    if (!e.metrics_only) e.target = std::move(x.target);
-    e.status = x.status;
-    e.duration_ns = x.end_ns > x.start_ns ? x.end_ns - x.start_ns : 0;
-    e.request_bytes = x.request_bytes;
-    e.response_bytes = x.response_bytes;
-    e.trace = x.trace;
-    e.local = conn.local;
-    e.remote = conn.remote;
-    out->push_back(std::move(e));
-  }
+  for (http::Exchange& x : taken_) out->push_back(event_of(conn, x));
+}
+
+HttpEvent HttpTracker::event_of(const Conn& conn, http::Exchange& x) {
+  HttpEvent e;
+  e.time_ns = x.end_ns;
+  e.process = conn.process;
+  e.server = x.role == http::Role::kServer;
+  e.method = std::move(x.method);
+  Route& route = route_of(conn.process, x.target);
+  e.route = route.name;
+  if (e.route == protocols::RouteLimiter::kOverflowRoute) routes_overflowed_++;
+  uint64_t n = route.exchanges[e.server ? 0 : 1]++;
+  e.metrics_only = events_every_ == 0 || n % events_every_ != 0;
+  if (!e.metrics_only) e.target = std::move(x.target);
+  e.status = x.status;
+  e.duration_ns = x.end_ns > x.start_ns ? x.end_ns - x.start_ns : 0;
+  e.request_bytes = x.request_bytes;
+  e.response_bytes = x.response_bytes;
+  e.trace = x.trace;
+  e.local = conn.local;
+  e.remote = conn.remote;
+  return e;
 }
 
 }  // namespace waggle

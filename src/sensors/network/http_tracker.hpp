@@ -38,6 +38,10 @@ class HttpTracker {
   // One captured call on connection `sk` of `process`; completed exchanges go to `out`.
   void on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process,
                 const EndpointsFn& endpoints, std::vector<HttpEvent>* out);
+  // An exchange the kernel parsed on connection `sk`: complete (its event goes to `out`), or,
+  // with `handoff`, a request whose response follows as chunks.
+  void on_exchange(uint64_t sk, http::Exchange exchange, bool handoff, const ProcessRef& process,
+                   const EndpointsFn& endpoints, std::vector<HttpEvent>* out);
   // The connection closed: a response delimited by the close ends here.
   void on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out);
 
@@ -62,7 +66,9 @@ class HttpTracker {
     uint64_t last_ns = 0;
     bool abandoned = false;  // not HTTP after all: its data is ignored until it closes
   };
+  Conn& conn_of(uint64_t sk, uint64_t time_ns, const EndpointsFn& endpoints);
   void take(Conn& conn, std::vector<HttpEvent>* out);
+  HttpEvent event_of(const Conn& conn, http::Exchange& x);
   std::vector<http::Exchange> taken_;  // reused by take()
   // Drops the least recently active eighth of the connections: amortized O(1) per connection.
   void evict_oldest();

@@ -28,7 +28,8 @@ struct conn {
   u8 established;
   u8 end;             /* enum wg_tcp_end */
   u8 ended;           /* reported as ended; kept until released: unread data may follow */
-  u8 pad[3];
+  u8 capture;         /* HTTP: every call goes to user space's parser (see http_kernel.bpf.h) */
+  u8 pad[2];
   /* Taken when established: by the time a socket closes, its local port may be released. */
   struct wg_endpoints e;
 };
@@ -105,6 +106,18 @@ struct {
   __type(value, struct data_scratch);
 } data_scratch_map SEC(".maps");
 
+/* Where the bytes of a call start and how many of them are in that first piece. */
+struct span {
+  u64 base;
+  u64 len;
+  u64 name; /* msghdr's address, or 0 */
+  u64 total; /* bytes the call moved (or tried to) */
+  u64 base2; /* the second buffer of a vector call (a length prefix often comes alone) */
+  u64 len2;
+};
+
+#include "http_kernel.bpf.h"
+
 static __always_inline bool port_selected(u16 local, u16 remote) {
   if (!has_ports) return true;
   return bpf_map_lookup_elem(&ports, &local) || bpf_map_lookup_elem(&ports, &remote);
@@ -148,12 +161,15 @@ static __always_inline void emit_tcp(struct sock *sk, struct conn *c, u32 what) 
 /* The last record of a connection whose socket goes (or is reused): its end, if not reported
  * yet, and for followed protocols the release of their state. */
 static __always_inline void release(struct sock *sk, struct conn *c) {
+  u64 key = (u64)sk;
+  if (c->l7 == WG_L7_HTTP) bpf_map_delete_elem(&http_states, &key); /* a response under way is dropped */
   u32 what = c->l7 == WG_L7_HTTP || c->l7 == WG_L7_DNS ? WG_TCP_RELEASED : 0;
   if (!c->ended && c->direction != WG_TCP_UNKNOWN) what |= WG_TCP_ENDED;
   if (what) emit_tcp(sk, c, what);
 }
 
 static __always_inline void track(u64 key, struct conn *c) {
+  if (parse_http) bpf_map_delete_elem(&http_states, &key); /* a socket reused before its release was seen */
   if (bpf_map_update_elem(&conns, &key, c, BPF_ANY) == -7 /* E2BIG: table full */)
     wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
 }
@@ -329,16 +345,6 @@ static __always_inline int on_io_enter(u8 kind, u8 direction, u32 fd, u64 ptr, u
   return 0;
 }
 
-/* Where the bytes of a call start and how many of them are in that first piece. */
-struct span {
-  u64 base;
-  u64 len;
-  u64 name; /* msghdr's address, or 0 */
-  u64 total; /* bytes the call moved (or tried to) */
-  u64 base2; /* the second buffer of a vector call (a length prefix often comes alone) */
-  u64 len2;
-};
-
 /* Bytes in the first iovecs (at most 8) of a vector call: what a failed send tried to send. */
 #define MAX_IOVS 8
 static __always_inline u64 iov_total(u64 iov_ptr, u64 count) {
@@ -438,6 +444,24 @@ static __always_inline bool take_pending(struct io *io) {
   return true;
 }
 
+/* Copies the first bytes of a call (at most WG_HEAD_BYTES) to data: their number. */
+static __always_inline u32 copy_head(char *data, struct span *span) {
+  u32 head = span->len < WG_HEAD_BYTES ? span->len : WG_HEAD_BYTES;
+  barrier_var(head);
+  head &= DATA_ROOM - 1;
+  if (head > 0 && bpf_probe_read_user(data, head, (void *)span->base)) head = 0;
+  /* A vector call's second buffer, after a short first one (e.g. a DNS length prefix). */
+  if (head == span->len && head < WG_HEAD_BYTES && span->len2 > 0) {
+    u32 more = WG_HEAD_BYTES - head;
+    if (span->len2 < more) more = span->len2;
+    barrier_var(more);
+    more &= WG_HEAD_BYTES - 1;
+    u32 at = head & (WG_HEAD_BYTES - 1);
+    if (more > 0 && !bpf_probe_read_user(&data[at], more, (void *)span->base2)) head = at + more;
+  }
+  return head;
+}
+
 /* Posts what call `io` moved (for sendmmsg and recvmmsg: its message `index`). */
 static __always_inline int emit_io(struct io *in, long ret, u32 index) {
   struct io io = *in;
@@ -513,16 +537,11 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
     }
     if ((protocol == WG_L7_HTTP && !capture_http) || (protocol == WG_L7_DNS && !capture_dns)) return 0;
   }
-  if (head > 0 && bpf_probe_read_user(data, head, (void *)span.base)) head = 0;
-  /* A vector call's second buffer, after a short first one (e.g. a DNS length prefix). */
-  if (head == span.len && head < WG_HEAD_BYTES && span.len2 > 0) {
-    u32 more = WG_HEAD_BYTES - head;
-    if (span.len2 < more) more = span.len2;
-    barrier_var(more);
-    more &= WG_HEAD_BYTES - 1;
-    u32 at = head & (WG_HEAD_BYTES - 1);
-    if (more > 0 && !bpf_probe_read_user(&data[at], more, (void *)span.base2)) head = at + more;
+  if (protocol == WG_L7_HTTP && parse_http) {
+    if (!c) c = bpf_map_lookup_elem(&conns, &io.sk);
+    if (c && !c->capture && http_step(c, io.sk, io.direction, size, &span, s) == HTTP_KEPT) return 0;
   }
+  head = copy_head(data, &span);
 
   /* The end of a large call, where the last chunk of a chunked body shows. */
   u32 tail = 0;

@@ -6,11 +6,13 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "core/bpf_loader.hpp"
 #include "core/net_address.hpp"
 #include "network.skel.h"
+#include "protocols/trace_context.hpp"
 #include "sensors/network/dns_tracker.hpp"
 #include "sensors/network/http_tracker.hpp"
 
@@ -67,14 +69,23 @@ class NetworkSensor final : public Sensor {
 
   std::string_view name() const override { return "network"; }
   std::string_view hook() const override { return hook_; }
-  bool handles(uint16_t type) const override { return type == WG_REC_TCP || type == WG_REC_SOCK_DATA; }
+  bool handles(uint16_t type) const override {
+    return type == WG_REC_TCP || type == WG_REC_SOCK_DATA || type == WG_REC_HTTP_EXCHANGE;
+  }
   void detach() override { attachment_.detach(); }
   // A lost record may have been a piece of some HTTP message: every parser starts over (each
   // waits for the next request line), and queries waiting for an answer are forgotten.
   void counters(std::vector<Counter>* out) const override {
+    const auto kernel = kernel_http_counts();
     out->push_back({"waggle_http_connections_abandoned_total",
                     "HTTP connections given up because their bytes could not be parsed exactly.",
-                    http_.abandoned()});
+                    http_.abandoned() + kernel[WG_HTTP_COUNT_GAVE_UP]});
+    out->push_back({"waggle_http_exchanges_kernel_total",
+                    "HTTP exchanges parsed in the kernel and posted whole.", kernel[WG_HTTP_COUNT_EXCHANGES]});
+    out->push_back({"waggle_http_connections_captured_total",
+                    "HTTP connections the kernel handed to user space's parser (at a request it does not take, "
+                    "or with a request whose response it cannot delimit, or its state table full).",
+                    kernel[WG_HTTP_COUNT_CAPTURED] + kernel[WG_HTTP_COUNT_HANDOFFS] + kernel[WG_HTTP_COUNT_NO_STATE]});
     out->push_back({"waggle_http_connections_evicted_total",
                     "HTTP connections dropped to stay within the parser's connection limit.",
                     http_.evicted()});
@@ -100,6 +111,8 @@ class NetworkSensor final : public Sensor {
       decode_tcp(*static_cast<const wg_tcp*>(record), now, emit);
     else if (h.type == WG_REC_SOCK_DATA && size >= sizeof(wg_sock_data))
       decode_data(*static_cast<const wg_sock_data*>(record), size, now, emit);
+    else if (h.type == WG_REC_HTTP_EXCHANGE && size >= sizeof(wg_http_exchange))
+      decode_exchange(*static_cast<const wg_http_exchange*>(record), emit);
     if (now > last_expire_ + 1'000'000'000) {
       last_expire_ = now;
       dns_.expire(now, &dns_events_);
@@ -169,6 +182,50 @@ class NetworkSensor final : public Sensor {
     flush(emit);
   }
 
+  // The kernel's HTTP counters, summed over CPUs (zeros when it does not parse HTTP).
+  std::array<uint64_t, WG_HTTP_COUNTS> kernel_http_counts() const {
+    std::array<uint64_t, WG_HTTP_COUNTS> sums{};
+    if (!skel_->rodata->parse_http) return sums;
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return sums;
+    std::vector<uint64_t> per_cpu(size_t(cpus), 0);
+    for (uint32_t i = 0; i < WG_HTTP_COUNTS; i++) {
+      if (bpf_map__lookup_elem(skel_->maps.http_counts, &i, sizeof(i), per_cpu.data(),
+                               per_cpu.size() * sizeof(uint64_t), 0) != 0)
+        continue;
+      for (uint64_t v : per_cpu) sums[i] += v;
+    }
+    return sums;
+  }
+
+  void decode_exchange(const wg_http_exchange& rec, const EventCallback& emit) {
+    static constexpr std::array<std::string_view, 9> kMethods = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                                 "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    if (rec.method >= kMethods.size() || rec.target_len > WG_HTTP_TARGET_MAX || rec.trace_len > sizeof(rec.trace))
+      return;
+    ProcessRef process = process_of(cache_, rec.h);
+    if (!selected(process)) return;
+    const HostInfo& host = cache_.host();
+    http::Exchange x;
+    x.role = rec.role == WG_HTTP_SERVER ? http::Role::kServer : http::Role::kClient;
+    x.method = kMethods[rec.method];
+    x.target.assign(rec.target, rec.target_len);
+    x.status = rec.status;
+    x.start_ns = host.wall_ns(rec.start_ktime);
+    x.end_ns = rec.handoff ? 0 : host.wall_ns(rec.end_ktime);
+    x.request_bytes = rec.request_bytes;
+    x.response_bytes = rec.response_bytes;
+    if (rec.trace_len) x.trace = parse_traceparent(std::string_view(rec.trace, rec.trace_len));
+    http_.on_exchange(
+        rec.sk, std::move(x), rec.handoff, process,
+        [&rec](Endpoint* local, Endpoint* remote) {
+          *local = endpoint(rec.family, rec.local_addr, rec.local_port);
+          *remote = endpoint(rec.family, rec.remote_addr, rec.remote_port);
+        },
+        &http_events_);
+    flush(emit);
+  }
+
   void flush(const EventCallback& emit) {
     for (HttpEvent& e : http_events_) emit(Event{std::move(e)});
     http_events_.clear();
@@ -208,6 +265,7 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
   skel->rodata->track_tcp = config.tcp;
   skel->rodata->capture_http = config.http;
   skel->rodata->capture_dns = config.dns;
+  skel->rodata->parse_http = config.http && config.http_in_kernel;
   skel->rodata->has_ports = !config.ports.empty();
   // The exits read a call's arguments from the saved registers where the kernel allows it (no
   // entry programs); otherwise the entries keep calls in flight with their thread where the
@@ -255,7 +313,8 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
                   socket_tracepoints ? "tp_btf/sock_{send,recv}_length; tracepoint/syscalls/sys_exit_{recvfrom,recvmsg} "
                                        "(unconnected UDP); "
                                      : "",
-                  args_at_exit ? "exit" : "{enter,exit}", joined));
+                  args_at_exit ? "exit" : "{enter,exit}", joined) +
+      (skel->rodata->parse_http ? "; HTTP parsed in the kernel" : config.http ? "; HTTP parsed in user space" : ""));
 
   if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "network", error))
     return nullptr;
