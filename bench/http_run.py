@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """waggle HTTP benchmark: nginx under wrk on loopback, without and with the agent (its network
 sensor and metrics endpoint on, as `waggle run` starts them; and the same in metrics-only mode,
-`http_events: none`), measured in the same run with the variants interleaved round by round
+`http_events: none`, and with HTTP parsed in user space, `http_parsing: user`), measured in the same run with the variants interleaved round by round
 (and, as the floor of the hooks, bpftrace with empty programs on the same tracepoints).
 
 Prints, per variant: median throughput and p99 latency over the rounds, and their ratios to the
@@ -141,15 +141,20 @@ def main():
     with open(metrics_config, "w") as f:
         f.write(f"sensors:\n  file: {{enabled: false}}\n  network: {{http_events: none}}\n"
                 f"metrics: {{address: 127.0.0.1:{free_port()}}}\n")
-    argv_of = {"waggle": agent_argv, "metrics-only": [waggle, "run", "--config", metrics_config]}
+    user_config = os.path.join(tmp, "user-parsing.yaml")
+    with open(user_config, "w") as f:
+        f.write(f"sensors:\n  file: {{enabled: false}}\n  network: {{http_parsing: user}}\n"
+                f"metrics: {{address: 127.0.0.1:{free_port()}}}\n")
+    argv_of = {"waggle": agent_argv, "metrics-only": [waggle, "run", "--config", metrics_config],
+               "user-parsing": [waggle, "run", "--config", user_config]}
     results = {"baseline": {"rps": [], "p99": []}, "floor": {"rps": [], "p99": []}}
     for name in argv_of:
         results[name] = {"rps": [], "p99": [], "cpu": [], "rss": [], "lost": []}
-    variants = ["baseline", "waggle", "metrics-only", "floor"]
+    variants = ["baseline", "waggle", "metrics-only", "user-parsing", "floor"]
     try:
         wrk(port, 1, args.connections)  # warm up nginx
         for r in range(args.rounds):
-            for name in variants[r % 4:] + variants[:r % 4]:
+            for name in variants[r % len(variants):] + variants[:r % len(variants)]:
                 floor = Agent(["bpftrace", "-e", FLOOR_PROGRAM], None) if name == "floor" else None
                 if floor and floor.proc.poll() is not None:  # a probe it could not attach
                     raise RuntimeError("bpftrace exited: " + floor.proc.stderr.read())
@@ -229,6 +234,9 @@ def main():
     mo = results["metrics-only"]
     print(f"  metrics-only (http_events: none) {statistics.median(mo['rps']):10.0f} req/s, per round: "
           f"{per_round(mo)}; {agent_cpu(mo)}, lost {sum(mo['lost'])}")
+    up = results["user-parsing"]
+    print(f"  user-parsing (http_parsing: user) {statistics.median(up['rps']):10.0f} req/s, per round: "
+          f"{per_round(up)}; {agent_cpu(up)}, lost {sum(up['lost'])}")
     print(f"at {paced_rps:.0f} req/s (paced): agent CPU {paced_cpu * 100:.1f}% of a core, "
           f"peak RSS {paced_rss / 1024:.1f} MiB")
     print(f"per request, with BPF statistics on ({stats_rps:.0f} req/s): network programs "

@@ -96,6 +96,18 @@ enum http_run { RUN_NAME = 0, RUN_TEXT = 1 };
  * what follows a loop is verified once, not once per iteration it may stop at. */
 __attribute__((noinline)) u32 http_run_end(struct data_scratch *d, u32 from, u32 len, u32 run) {
   if (!d) return len;
+  /* Text, eight bytes at a time while none of them is below 0x20 (HTAB and CR included) or
+   * DEL: a value costs a few instructions per word, not per byte. */
+  if (run == RUN_TEXT) {
+    for (int k = 0; k < WG_HEAD_BYTES / 8; k++) {
+      if (from + 8 > len) break;
+      u64 v = *(u64 *)&d->bytes[sizeof(struct wg_sock_data) + (from & (WG_HEAD_BYTES - 1))];
+      u64 below = (v - 0x2020202020202020ULL) & ~v & 0x8080808080808080ULL;
+      u64 del = v ^ 0x7f7f7f7f7f7f7f7fULL;
+      if (below | ((del - 0x0101010101010101ULL) & ~del & 0x8080808080808080ULL)) break;
+      from += 8;
+    }
+  }
   for (int k = 0; k < WG_HEAD_BYTES; k++) {
     if (from >= len) return len;
     u8 c = HB(d, from);
@@ -199,9 +211,13 @@ __attribute__((noinline)) int http_field(struct data_scratch *d, struct http_hea
   u32 start = h->pos, vs = colon + 1, ve = eol;
   if (colon < start || vs > ve || ve > WG_HEAD_BYTES) return 0;
   u32 name_len = colon - start;
-  vs = http_ows(d, vs, ve, 1);
-  ve = http_ows(d, ve, vs, -1);
-  if (name_len == 14 && http_name_is(d, start, "content-length", 14)) {
+  bool length = name_len == 14 && http_name_is(d, start, "content-length", 14);
+  bool trace = !length && name_len == 11 && http_name_is(d, start, "traceparent", 11);
+  if (length || trace) { /* the value without the spaces around it */
+    vs = http_ows(d, vs, ve, 1);
+    ve = http_ows(d, ve, vs, -1);
+  }
+  if (length) {
     u32 n = ve - vs;
     if (n == 0 || n > 13) return 0;
     u64 v = 0;
@@ -217,7 +233,7 @@ __attribute__((noinline)) int http_field(struct data_scratch *d, struct http_hea
     h->length = v;
   } else if (name_len == 17 && http_name_is(d, start, "transfer-encoding", 17)) {
     h->has_te = 1;
-  } else if (name_len == 11 && http_name_is(d, start, "traceparent", 11)) {
+  } else if (trace) {
     if (h->trace_seen) return 0;
     h->trace_seen = 1;
     if (ve - vs == WG_HTTP_TRACE_LEN) h->trace_at = vs;
@@ -363,7 +379,10 @@ static __always_inline int http_step(struct conn *c, u64 sk, u8 direction, u64 s
     u64 message = h.end + (h.has_length ? h.length : 0);
     if (size > message) return http_capture(c, sk, WG_HTTP_COUNT_CAPTURED); /* pipelined, or bytes after it */
     if (st->role == 0) st->role = egress ? WG_HTTP_CLIENT : WG_HTTP_SERVER;
-    fill_header(&st->h, WG_REC_HTTP_EXCHANGE);
+    /* The process that connected or accepted it (the one serving it, for nginx's workers and
+     * most servers); for a connection older than the agent, the first that used it. */
+    if (c->h.pid == 0) fill_header(&c->h, WG_REC_TCP);
+    st->h = c->h;
     st->start = now;
     st->last = now;
     st->req_bytes = size;
