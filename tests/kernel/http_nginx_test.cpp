@@ -241,6 +241,29 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 }
 
+// Bytes past where a request must end (its body, then a request pipelined behind it in the same
+// call): the kernel cannot delimit them, gives the connection up at both ends (counted) and
+// ignores it from then on. Nothing is paired wrongly: the later request is not taken as the
+// one the first response answers.
+TEST_F(HttpNginxTest, AConnectionGivenUpInTheKernelIsIgnoredUntilItCloses) {
+  Nginx nginx(dir_);
+  std::string port = std::to_string(nginx.port());
+  auto agent = start_agent("{ports: [" + port + "]}");
+  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  Spawned sent = spawn({helper_path(), "tcp-send", port, "POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n",
+                        "helloGET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+                        "GET /users/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+  ASSERT_EQ(WEXITSTATUS(sent.status), 0);
+  for (int i = 0; i < 50 && nginx.access_log().size() < 3; i++) usleep(100000);
+  EXPECT_EQ(nginx.access_log().size(), 3u);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 2), 2);
+  std::string page = http_get(metrics_port_, "/metrics");
+  EXPECT_TRUE(measured(page).empty());
+  EXPECT_TRUE(samples(page, "http_client_request_duration_seconds_count").empty());
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 0), 0);
+  ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+}
+
 // A connection is judged by its first bytes: blank lines before a request (which servers skip)
 // leave it undecided; bytes that are neither HTTP nor DNS leave it in the kernel from then on.
 TEST_F(HttpNginxTest, AConnectionIsJudgedByItsFirstBytesBlankLinesAside) {

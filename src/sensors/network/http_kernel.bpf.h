@@ -236,7 +236,8 @@ __attribute__((noinline)) int http_field(struct data_scratch *d, struct http_hea
   } else if (trace) {
     if (h->trace_seen) return 0;
     h->trace_seen = 1;
-    if (ve - vs == WG_HTTP_TRACE_LEN) h->trace_at = vs;
+    if (ve - vs != WG_HTTP_TRACE_LEN) return 0; /* another version's, or spaces: user space reads it */
+    h->trace_at = vs;
   }
   return 1;
 }
@@ -278,6 +279,13 @@ static __always_inline bool http_parse_head(struct data_scratch *d, struct http_
   return h->end && !h->bad;
 }
 
+/* conn.capture */
+enum http_capture_state {
+  CAPTURE_NONE = 0,    /* parsed here */
+  CAPTURE_POSTED = 1,  /* every call goes to user space's parser */
+  CAPTURE_IGNORED = 2, /* given up: nothing more until it is released */
+};
+
 enum http_verdict {
   HTTP_KEPT = 0, /* taken here: nothing to post */
   HTTP_POST = 1, /* the connection is captured: post this call */
@@ -285,16 +293,18 @@ enum http_verdict {
 
 /* The connection goes to user space's parser from this call on. */
 static __always_inline int http_capture(struct conn *c, u64 sk, u32 count) {
-  c->capture = 1;
+  c->capture = CAPTURE_POSTED;
   bpf_map_delete_elem(&http_states, &sk);
   http_count(count);
   return HTTP_POST;
 }
 
-/* Bytes that cannot be delimited: the exchange in flight is dropped, and user space's parser
- * takes the connection from its next call (it waits there for a request line). */
+/* Bytes that cannot be delimited: the exchange in flight is dropped and the connection is
+ * ignored until it is released, as user space's parser does when it gives up (responses may
+ * still be owed to requests never parsed: no later request line is safe to start from). */
 static __always_inline int http_give_up(struct conn *c, u64 sk) {
   http_capture(c, sk, WG_HTTP_COUNT_GAVE_UP);
+  c->capture = CAPTURE_IGNORED;
   return HTTP_KEPT;
 }
 
@@ -335,6 +345,16 @@ static __always_inline int http_hand_off(struct conn *c, u64 sk, struct http_sta
 }
 
 static __always_inline u32 copy_head(char *data, struct span *span);
+static __always_inline bool looks_like_http(const char *d, u32 len);
+
+/* A body's call that begins like a start line: bytes were missed (sendfile, splice, losses)
+ * or the message is ambiguous, and user space's parser would give up. Wider than its test (a
+ * complete start line): the kernel gives up on a little more, never on less. */
+static __always_inline bool http_starts_message(struct span *span) {
+  char peek[8] = {};
+  if (span->len < 5 || bpf_probe_read_user(peek, span->len < 8 ? 5 : 8, (void *)span->base)) return false;
+  return looks_like_http(peek, span->len < 8 ? 5 : 8);
+}
 
 /* One call of `size` bytes on HTTP connection c (not captured), in `direction`. */
 static __always_inline int http_step(struct conn *c, u64 sk, u8 direction, u64 size, struct span *span,
@@ -353,14 +373,14 @@ static __always_inline int http_step(struct conn *c, u64 sk, u8 direction, u64 s
   u8 phase = st->phase;
 
   if (phase == PH_REQUEST && request) {
-    if (size > st->left) return http_give_up(c, sk);
+    if (size > st->left || http_starts_message(span)) return http_give_up(c, sk);
     st->req_bytes += size;
     st->left -= size;
     if (st->left == 0) st->phase = PH_WAIT;
     return HTTP_KEPT;
   }
   if (phase == PH_RESPONSE) {
-    if (request || size > st->left) return http_give_up(c, sk);
+    if (request || size > st->left || http_starts_message(span)) return http_give_up(c, sk);
     st->resp_bytes += size;
     st->left -= size;
     st->last = now;
@@ -382,7 +402,10 @@ static __always_inline int http_step(struct conn *c, u64 sk, u8 direction, u64 s
     /* The process that connected or accepted it (the one serving it, for nginx's workers and
      * most servers); for a connection older than the agent, the first that used it. */
     if (c->h.pid == 0) fill_header(&c->h, WG_REC_TCP);
-    st->h = c->h;
+    if (c->h.pid == bpf_get_current_pid_tgid() >> 32)
+      st->h = c->h;
+    else /* handed to another process (a server's primary accepts, its workers serve) */
+      fill_header(&st->h, WG_REC_HTTP_EXCHANGE);
     st->start = now;
     st->last = now;
     st->req_bytes = size;

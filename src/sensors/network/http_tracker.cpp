@@ -57,12 +57,15 @@ void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const Pro
   conn.process = process;  // the latest: a connection handed to another process follows it
   conn.parser.on_chunk(chunk);
   take(conn, out);
-  if (conn.parser.gave_up()) {  // remembered until it closes, without its parser's memory
-    abandoned_++;
-    conn.abandoned = true;
-    conn.parser = http::Connection();
-    conn.process.reset();
-  }
+  forget_if_given_up(conn);
+}
+
+void HttpTracker::forget_if_given_up(Conn& conn) {
+  if (!conn.parser.gave_up()) return;
+  abandoned_++;  // remembered until it closes, without its parser's memory
+  conn.abandoned = true;
+  conn.parser = http::Connection();
+  conn.process.reset();
 }
 
 void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff, const ProcessRef& process,
@@ -72,6 +75,7 @@ void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff
   conn.process = process;
   if (handoff) {
     conn.parser.expect_response(std::move(exchange));
+    forget_if_given_up(conn);
   } else {
     out->push_back(event_of(conn, exchange));
   }

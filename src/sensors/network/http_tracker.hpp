@@ -68,6 +68,7 @@ class HttpTracker {
   };
   Conn& conn_of(uint64_t sk, uint64_t time_ns, const EndpointsFn& endpoints);
   void take(Conn& conn, std::vector<HttpEvent>* out);
+  void forget_if_given_up(Conn& conn);
   HttpEvent event_of(const Conn& conn, http::Exchange& x);
   std::vector<http::Exchange> taken_;  // reused by take()
   // Drops the least recently active eighth of the connections: amortized O(1) per connection.
