@@ -351,7 +351,7 @@ struct wg_sock_data {
 /* A W3C traceparent value: "00-" 32 hex "-" 16 hex "-" 2 hex. */
 #define WG_HTTP_TRACE_LEN 55
 
-/* The methods the kernel parses, in the order of http_parser.cpp's kMethods. */
+/* The methods the kernel parses, in the order of http::standard_methods() (src/protocols/http_parser.hpp). */
 enum wg_http_method {
   WG_HTTP_GET = 0,
   WG_HTTP_HEAD = 1,

@@ -23,6 +23,8 @@ bool looks_like_http(std::string_view head) {
   return false;
 }
 
+const std::array<std::string_view, 9>& standard_methods() { return kMethods; }
+
 std::string_view method_name(std::string_view method) {
   for (std::string_view known : kMethods) {
     if (method == known) return known;

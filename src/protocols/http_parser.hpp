@@ -36,6 +36,7 @@
 //   request, a split first line (<= 16 KiB).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -65,6 +66,9 @@ struct Exchange {
 // True when `head`, the first bytes of a message, start with a standard method and a space
 // ("GET ", ..., "PATCH ") or with "HTTP/1.". The kernel side applies the same test.
 bool looks_like_http(std::string_view head);
+
+// The nine standard methods, in a fixed order (the kernel's enum wg_http_method follows it).
+const std::array<std::string_view, 9>& standard_methods();
 
 // `method` if it is a standard method (case-sensitive), else "_OTHER" (OpenTelemetry's name for
 // methods it does not know).

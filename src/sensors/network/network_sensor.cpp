@@ -199,8 +199,7 @@ class NetworkSensor final : public Sensor {
   }
 
   void decode_exchange(const wg_http_exchange& rec, const EventCallback& emit) {
-    static constexpr std::array<std::string_view, 9> kMethods = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                                                 "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    const auto& kMethods = http::standard_methods();
     if (rec.method >= kMethods.size() || rec.target_len > WG_HTTP_TARGET_MAX || rec.trace_len > sizeof(rec.trace))
       return;
     ProcessRef process = process_of(cache_, rec.h);
