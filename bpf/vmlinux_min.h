@@ -60,6 +60,7 @@ enum {
 
 enum {
   BPF_RB_AVAIL_DATA = 0,
+  BPF_RB_CONS_POS = 2,
 };
 
 typedef struct {
