@@ -14,6 +14,8 @@
  *   exchange in flight is dropped (counted) and the connection captured from its next call.
  * User space's parser is the reference: the kernel takes less, never more. */
 
+#include "http_bytes.h"
+
 /* Set by user space: HTTP parsed here (otherwise every call of an HTTP connection is posted). */
 const volatile bool parse_http = false;
 
@@ -92,23 +94,19 @@ static __always_inline bool http_name_is(struct data_scratch *d, u32 at, const c
 enum http_run { RUN_NAME = 0, RUN_TEXT = 1 };
 
 /* The end of the run of name characters (letters, digits, '-', '_', '.') or text characters
- * (HTAB, SP, visible ASCII, bytes >= 0x80) from `from`: the first other byte, or len. Global:
- * what follows a loop is verified once, not once per iteration it may stop at. */
+ * (HTAB, SP, visible ASCII, bytes >= 0x80) from `from`: the first other byte, or len. Eight
+ * bytes at a time, then byte by byte for the last few. Global: what follows a loop is verified
+ * once, not once per iteration it may stop at. */
 __attribute__((noinline)) u32 http_run_end(struct data_scratch *d, u32 from, u32 len, u32 run) {
   if (!d) return len;
-  /* Text, eight bytes at a time while none of them is below 0x20 (HTAB and CR included) or
-   * DEL: a value costs a few instructions per word, not per byte. */
-  if (run == RUN_TEXT) {
-    for (int k = 0; k < WG_HEAD_BYTES / 8; k++) {
-      if (from + 8 > len) break;
-      u64 v = *(u64 *)&d->bytes[sizeof(struct wg_sock_data) + (from & (WG_HEAD_BYTES - 1))];
-      u64 below = (v - 0x2020202020202020ULL) & ~v & 0x8080808080808080ULL;
-      u64 del = v ^ 0x7f7f7f7f7f7f7f7fULL;
-      if (below | ((del - 0x0101010101010101ULL) & ~del & 0x8080808080808080ULL)) break;
-      from += 8;
-    }
+  for (int k = 0; k < WG_HEAD_BYTES / 8; k++) {
+    if (from + 8 > len) break;
+    u64 v = *(u64 *)&d->bytes[sizeof(struct wg_sock_data) + (from & (WG_HEAD_BYTES - 1))];
+    u64 other = run == RUN_NAME ? http_bytes_not_name(v) : http_bytes_not_text(v);
+    if (other) return from + http_bytes_first(other);
+    from += 8;
   }
-  for (int k = 0; k < WG_HEAD_BYTES; k++) {
+  for (int k = 0; k < 8; k++) {
     if (from >= len) return len;
     u8 c = HB(d, from);
     bool in = run == RUN_NAME ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -344,7 +342,7 @@ static __always_inline int http_hand_off(struct conn *c, u64 sk, struct http_sta
   return http_capture(c, sk, WG_HTTP_COUNT_HANDOFFS);
 }
 
-static __always_inline u32 copy_head(char *data, struct span *span);
+static __always_inline u32 copy_bytes(char *data, struct span *span, bool second);
 static __always_inline bool looks_like_http(const char *d, u32 len);
 
 /* A body's call that begins like a start line: bytes were missed (sendfile, splice, losses)
@@ -391,7 +389,10 @@ static __always_inline int http_step(struct conn *c, u64 sk, u8 direction, u64 s
   }
   if (phase == PH_WAIT && request) return http_hand_off(c, sk, st, now); /* pipelined */
 
-  h.len = copy_head((char *)d->bytes + sizeof(struct wg_sock_data), span);
+  /* A head is taken from the call's first buffer only (a server writing its head and body
+   * with one writev gives the head a buffer of its own): one read of user memory less. A head
+   * split over buffers goes to user space. */
+  h.len = copy_bytes((char *)d->bytes + sizeof(struct wg_sock_data), span, false);
   if (phase == PH_IDLE) {
     /* A response with no request (or one begun before the agent saw the connection) goes to
      * user space, which knows what to skip. */

@@ -391,13 +391,15 @@ static __always_inline bool first_span(struct io *io, long ret, struct span *s) 
     if (msg.msg_iovlen == 0) return false;
   }
   if (failed) s->total = iov_total(iov_ptr, iov_count);
+  /* Both first iovecs in one read where there are two (each read of user memory costs more
+   * than the bytes it moves). */
   struct iovec iov[2] = {};
-  if (bpf_probe_read_user(&iov[0], sizeof(iov[0]), (void *)iov_ptr)) return false;
+  if (bpf_probe_read_user(iov, iov_count > 1 ? sizeof(iov) : sizeof(iov[0]), (void *)iov_ptr)) return false;
   s->base = (u64)iov[0].iov_base;
   s->len = iov[0].iov_len < s->total ? iov[0].iov_len : s->total;
   s->base2 = 0;
   s->len2 = 0;
-  if (iov_count > 1 && s->len < s->total && !bpf_probe_read_user(&iov[1], sizeof(iov[1]), (void *)(iov_ptr + 16))) {
+  if (iov_count > 1 && s->len < s->total) {
     s->base2 = (u64)iov[1].iov_base;
     s->len2 = iov[1].iov_len < s->total - s->len ? iov[1].iov_len : s->total - s->len;
   }
@@ -444,14 +446,15 @@ static __always_inline bool take_pending(struct io *io) {
   return true;
 }
 
-/* Copies the first bytes of a call (at most WG_HEAD_BYTES) to data: their number. */
-static __always_inline u32 copy_head(char *data, struct span *span) {
+/* Copies the first bytes of a call (at most WG_HEAD_BYTES) to data: their number. With
+ * `second`, a vector call's second buffer follows a short first one. */
+static __always_inline u32 copy_bytes(char *data, struct span *span, bool second) {
   u32 head = span->len < WG_HEAD_BYTES ? span->len : WG_HEAD_BYTES;
   barrier_var(head);
   head &= DATA_ROOM - 1;
   if (head > 0 && bpf_probe_read_user(data, head, (void *)span->base)) head = 0;
   /* A vector call's second buffer, after a short first one (e.g. a DNS length prefix). */
-  if (head == span->len && head < WG_HEAD_BYTES && span->len2 > 0) {
+  if (second && head == span->len && head < WG_HEAD_BYTES && span->len2 > 0) {
     u32 more = WG_HEAD_BYTES - head;
     if (span->len2 < more) more = span->len2;
     barrier_var(more);
@@ -461,6 +464,8 @@ static __always_inline u32 copy_head(char *data, struct span *span) {
   }
   return head;
 }
+
+static __always_inline u32 copy_head(char *data, struct span *span) { return copy_bytes(data, span, true); }
 
 /* Posts what call `io` moved (for sendmmsg and recvmmsg: its message `index`). */
 static __always_inline int emit_io(struct io *in, long ret, u32 index) {
