@@ -52,18 +52,16 @@ static __always_inline void wg_count_drop(u32 sensor, u32 cause) {
 static volatile u64 wg_woken_at = ~0ULL;
 
 static __always_inline int wg_emit(u32 sensor, void *record, u64 size) {
-  u64 flags = BPF_RB_NO_WAKEUP;
+  u64 flags = BPF_RB_NO_WAKEUP, reader = 0;
   if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
-    u64 reader = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
-    if (reader != wg_woken_at) {
-      wg_woken_at = reader;
-      flags = BPF_RB_FORCE_WAKEUP;
-    }
+    reader = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
+    if (reader != wg_woken_at) flags = BPF_RB_FORCE_WAKEUP;
   }
   if (bpf_ringbuf_output(&events, record, size, flags) != 0) {
     wg_count_drop(sensor, WG_DROP_RINGBUF_FULL);
     return -1;
   }
+  if (flags == BPF_RB_FORCE_WAKEUP) wg_woken_at = reader; /* only a record that went out woke it */
   return 0;
 }
 

@@ -391,8 +391,9 @@ static __always_inline int http_step(struct conn *c, u64 sk, u8 direction, u64 s
 
   /* A head is taken from the call's first buffer only (a server writing its head and body
    * with one writev gives the head a buffer of its own): one read of user memory less. A head
-   * split over buffers goes to user space. */
-  h.len = copy_bytes((char *)d->bytes + sizeof(struct wg_sock_data), span, false);
+   * split over buffers goes to user space; while a request's body is under way, where a head
+   * not taken would give the connection up (an interim response), both buffers are read. */
+  h.len = copy_bytes((char *)d->bytes + sizeof(struct wg_sock_data), span, phase == PH_REQUEST);
   if (phase == PH_IDLE) {
     /* A response with no request (or one begun before the agent saw the connection) goes to
      * user space, which knows what to skip. */
