@@ -47,8 +47,9 @@ static __always_inline void wg_count_drop(u32 sensor, u32 cause) {
 /* The reader's position when a record last woke it. Until the reader moves on from there it
  * is awake (or about to be) and will read on: the records submitted meanwhile do not wake it
  * again. Every forced wakeup costs an inter-processor interrupt (a VM exit in a guest); waking
- * at every record past the threshold cost a saturated server a tenth of its records'. Per
- * object: each sensor wakes the reader at most once per position. */
+ * at every record past the threshold, until the reader caught up, took 2% of all CPU time of
+ * a saturated HTTP server (docs/benchmarks.md). Per object: each sensor wakes the reader at
+ * most once per position. */
 static volatile u64 wg_woken_at = ~0ULL;
 
 static __always_inline int wg_emit(u32 sensor, void *record, u64 size) {
