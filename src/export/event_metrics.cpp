@@ -64,23 +64,53 @@ EventMetrics::EventMetrics(metrics::Registry& r) {
 }
 
 void EventMetrics::on_event(const Event& event) {
-  events_->add({event_type_name(event)});
+  const size_t type = event.index();
+  if (!event_series_found_[type]) {
+    std::string_view name = event_type_name(event);
+    event_series_[type] = events_->series(metrics::LabelValues(&name, 1));
+    event_series_found_[type] = true;
+  }
+  event_series_[type].add();
   std::visit([this](const auto& e) { on(e); }, event);
 }
 
-// Without an allocation: the labels are views and numbers formatted on the stack.
-void EventMetrics::on(const HttpEvent& e) {
-  std::string_view service = service_name_view(e.process);
+metrics::HistogramSeries& EventMetrics::http_series(const HttpEvent& e, std::string_view service) {
+  const uint16_t port = e.server ? 0 : e.remote.port;
+  std::string_view address = e.server ? std::string_view() : std::string_view(e.remote.address);
+  size_t h = std::hash<std::string_view>{}(e.route);
+  h ^= (size_t(e.status) << 17) ^ (size_t(port) << 1) ^ size_t(e.server) ^ (service.size() << 40) ^
+       (e.method.empty() ? 0 : size_t(uint8_t(e.method[0])) << 48);
+  h ^= h >> 29;
+  HttpSlot& slot = (*http_slots_)[h % kHttpSlots];
+  const HttpKey& k = slot.key;
+  if (slot.used && k.server == e.server && k.status == e.status && k.port == port && k.route == e.route &&
+      k.method == e.method && k.service == service && k.address == address)
+    return slot.series;
+  // Without an allocation for the labels: views, and numbers formatted on the stack.
   std::string_view binary = service;  // the executable's name, as OpenTelemetry's process.executable.name
   char status_text[16], port_text[8];
   std::string_view status = decimal(status_text, e.status);
-  double seconds = double(e.duration_ns) / 1e9;
   if (e.server) {
-    http_server_->observe({e.method, e.route, status, service, binary}, seconds);
+    std::array<std::string_view, 5> labels = {e.method, e.route, status, service, binary};
+    slot.series = http_server_->series(labels);
   } else {
-    std::string_view port = decimal(port_text, e.remote.port);
-    http_client_->observe({e.method, e.route, status, service, binary, e.remote.address, port}, seconds);
+    std::array<std::string_view, 7> labels = {e.method, e.route, status, service, binary, address,
+                                              decimal(port_text, port)};
+    slot.series = http_client_->series(labels);
   }
+  slot.used = true;
+  slot.key.server = e.server;
+  slot.key.status = e.status;
+  slot.key.port = port;
+  slot.key.service.assign(service);
+  slot.key.route.assign(e.route);
+  slot.key.method.assign(e.method);
+  slot.key.address.assign(address);
+  return slot.series;
+}
+
+void EventMetrics::on(const HttpEvent& e) {
+  http_series(e, service_name_view(e.process)).observe(double(e.duration_ns) / 1e9);
 }
 
 void EventMetrics::on(const TcpEvent& e) {

@@ -91,7 +91,7 @@ size_t Family::series_count() const {
   return series_.size();
 }
 
-detail::Series* Family::find(LabelValues values) {
+detail::Series* Family::find(LabelValues values, bool count_drop) {
   if (values.size() == label_names_.size()) {
     std::lock_guard lock(mu_);
     auto it = series_.find(values);
@@ -105,11 +105,11 @@ detail::Series* Family::find(LabelValues values) {
       return inserted.first->second.get();
     }
   }
-  count_dropped();  // outside mu_: the dropped counter is another family
+  if (count_drop) count_dropped();  // outside mu_: the dropped counter is another family
   return nullptr;
 }
 
-void Family::count_dropped() {
+void Family::count_dropped() const {
   if (dropped_) dropped_->add({std::string_view(name_)}, 1);
 }
 
@@ -149,6 +149,16 @@ void Counter::add(LabelValues values, double n) {
   if (detail::Series* s = find(values)) s->value.fetch_add(n, std::memory_order_relaxed);
 }
 
+CounterSeries Counter::series(LabelValues values) { return CounterSeries(this, find(values, false)); }
+
+void CounterSeries::add(double n) const {
+  if (!(n >= 0) || !family_) return;
+  if (series_)
+    series_->value.fetch_add(n, std::memory_order_relaxed);
+  else
+    family_->count_dropped();
+}
+
 void Gauge::set(LabelValues values, double v) {
   if (detail::Series* s = find(values)) s->value.store(v, std::memory_order_relaxed);
 }
@@ -159,12 +169,21 @@ void Gauge::add(LabelValues values, double d) {
 
 void Histogram::observe(LabelValues values, double v) {
   if (std::isnan(v)) return;
-  detail::Series* s = find(values);
-  if (!s) return;
-  const std::vector<double>& b = bounds();
+  if (detail::Series* s = find(values)) HistogramSeries(this, s).observe(v);
+}
+
+HistogramSeries Histogram::series(LabelValues values) { return HistogramSeries(this, find(values, false)); }
+
+void HistogramSeries::observe(double v) const {
+  if (std::isnan(v) || !family_) return;
+  if (!series_) {
+    family_->count_dropped();
+    return;
+  }
+  const std::vector<double>& b = family_->bounds();
   const size_t i = static_cast<size_t>(std::lower_bound(b.begin(), b.end(), v) - b.begin());
-  s->buckets[i].fetch_add(1, std::memory_order_relaxed);
-  s->value.fetch_add(v, std::memory_order_relaxed);
+  series_->buckets[i].fetch_add(1, std::memory_order_relaxed);
+  series_->value.fetch_add(v, std::memory_order_relaxed);
 }
 
 // --- Collectors -------------------------------------------------------------------------------

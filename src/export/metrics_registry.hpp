@@ -75,6 +75,36 @@ struct LabelsEqual {
 }  // namespace detail
 
 class Counter;
+class Histogram;
+
+// A counter's series, looked up once and then updated without a lookup (what Prometheus
+// clients call a child). Empty when its family was full or its label values did not fit: each
+// add is then counted as dropped, as Counter::add counts it. Series are never removed, so a
+// handle stays valid as long as its registry.
+class CounterSeries {
+ public:
+  CounterSeries() = default;
+  void add(double n = 1) const;
+
+ private:
+  friend class Counter;
+  CounterSeries(const Counter* family, detail::Series* series) : family_(family), series_(series) {}
+  const Counter* family_ = nullptr;
+  detail::Series* series_ = nullptr;
+};
+
+// The same for a histogram's series.
+class HistogramSeries {
+ public:
+  HistogramSeries() = default;
+  void observe(double v) const;
+
+ private:
+  friend class Histogram;
+  HistogramSeries(const Histogram* family, detail::Series* series) : family_(family), series_(series) {}
+  const Histogram* family_ = nullptr;
+  detail::Series* series_ = nullptr;
+};
 
 // What counters, gauges and histograms share. Thread-safe: updates may come from any thread
 // while another renders. An update looks its series up under the family's mutex (a hash of the
@@ -100,13 +130,14 @@ class Family {
   Family(Type type, std::string name, std::string help, std::vector<std::string> label_names,
          std::vector<double> bounds, size_t max_series, Counter* dropped);
 
-  // The series for `values`, created if missing; null when the update must be dropped (counted).
-  detail::Series* find(LabelValues values);
+  // The series for `values`, created if missing; null when the update must be dropped (counted
+  // unless `count_drop` is false).
+  detail::Series* find(LabelValues values, bool count_drop = true);
+  void count_dropped() const;
 
  private:
   friend class Registry;
   void snapshot(FamilySnapshot* out) const;
-  void count_dropped();
 
   const Type type_;
   const std::string name_;
@@ -129,9 +160,12 @@ class Counter : public Family {
   void add(std::initializer_list<std::string_view> values, double n = 1) {
     add(LabelValues(values.begin(), values.size()), n);
   }
+  // The series for `values` (created if missing), to add to without looking it up again.
+  CounterSeries series(LabelValues values);
 
  private:
   friend class Registry;
+  friend class CounterSeries;
   using Family::Family;
 };
 
@@ -160,9 +194,12 @@ class Histogram : public Family {
   void observe(std::initializer_list<std::string_view> values, double v) {
     observe(LabelValues(values.begin(), values.size()), v);
   }
+  // The series for `values` (created if missing), to observe into without looking it up again.
+  HistogramSeries series(LabelValues values);
 
  private:
   friend class Registry;
+  friend class HistogramSeries;
   using Family::Family;
 };
 

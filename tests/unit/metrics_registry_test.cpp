@@ -206,6 +206,43 @@ TEST(MetricsRegistry, SeriesBeyondTheBoundAreCountedAsDropped) {
   EXPECT_EQ(value_of(registry, Registry::kDroppedName, {"h"}), 2);
 }
 
+TEST(MetricsRegistry, SeriesHandlesUpdateTheirSeriesAndCountDropsOncePerUpdate) {
+  Registry registry(1);
+  Counter* c = registry.counter("c_total", "C.", {"k"});
+  Histogram* h = registry.histogram("h", "H.", {"k"}, kHttpDurationBuckets);
+  ASSERT_NE(c, nullptr);
+  ASSERT_NE(h, nullptr);
+  const std::string_view a = "a", b = "b";
+  CounterSeries ca = c->series(LabelValues(&a, 1));
+  ca.add();
+  ca.add(2);
+  ca.add(-1);  // a counter only goes up
+  c->add({"a"});
+  EXPECT_EQ(value_of(registry, "c_total", {"a"}), 4);
+  CounterSeries cb = c->series(LabelValues(&b, 1));  // the family is full: an empty handle
+  cb.add();
+  cb.add(7);
+  EXPECT_EQ(c->series_count(), 1u);
+  EXPECT_EQ(value_of(registry, Registry::kDroppedName, {"c_total"}), 2);  // its updates, not the lookup
+  HistogramSeries ha = h->series(LabelValues(&a, 1));
+  ha.observe(0.007);
+  ha.observe(std::nan(""));  // ignored
+  h->observe({"a"}, 20);
+  HistogramSeries hb = h->series(LabelValues(&b, 1));
+  hb.observe(1);
+  const auto families = registry.collect();
+  const FamilySnapshot* hf = find_family(families, "h");
+  ASSERT_NE(hf, nullptr);
+  ASSERT_EQ(hf->series.size(), 1u);
+  const SeriesSnapshot& s = hf->series[0];
+  EXPECT_EQ(s.buckets[1], 1u);  // 0.007 in (0.005, 0.01]
+  EXPECT_EQ(s.buckets.back(), 1u);  // 20 past the last bound
+  EXPECT_EQ(s.sum, 20.007);
+  EXPECT_EQ(value_of(registry, Registry::kDroppedName, {"h"}), 1);
+  CounterSeries{}.add();  // a default handle belongs to no family: nothing happens
+  HistogramSeries{}.observe(1);
+}
+
 TEST(MetricsRegistry, CollectorsEmitFamiliesAtRenderTime) {
   Registry registry;
   ASSERT_NE(registry.counter("m_registered_total", "R.", {}), nullptr);
