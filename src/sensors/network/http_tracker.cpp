@@ -29,6 +29,20 @@ HttpTracker::Route& HttpTracker::route_of(const ProcessRef& process, std::string
   return route->second;
 }
 
+HttpTracker::Route& HttpTracker::route_of(Conn& conn, std::string_view target) {
+  if (conn.last_route && conn.last_target == target) return *conn.last_route;
+  Route& route = route_of(conn.process, target);
+  conn.last_target.assign(target);
+  conn.last_route = &route;
+  return route;
+}
+
+void HttpTracker::owned_by(Conn& conn, const ProcessRef& process) {
+  if (conn.process == process) return;
+  conn.process = process;
+  conn.last_route = nullptr;  // named for the previous process's service
+}
+
 void HttpTracker::evict_oldest() {
   std::vector<std::pair<uint64_t, uint64_t>> by_age;  // last activity, socket
   by_age.reserve(conns_.size());
@@ -54,7 +68,7 @@ void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const Pro
                            const EndpointsFn& endpoints, std::vector<HttpEvent>* out) {
   Conn& conn = conn_of(sk, chunk.time_ns, endpoints);
   if (conn.abandoned) return;
-  conn.process = process;  // the latest: a connection handed to another process follows it
+  owned_by(conn, process);
   conn.parser.on_chunk(chunk);
   take(conn, out);
   forget_if_given_up(conn);
@@ -72,7 +86,7 @@ void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff
                               const EndpointsFn& endpoints, std::vector<HttpEvent>* out) {
   Conn& conn = conn_of(sk, handoff ? exchange.start_ns : exchange.end_ns, endpoints);
   if (conn.abandoned) return;
-  conn.process = process;
+  owned_by(conn, process);
   if (handoff) {
     conn.parser.expect_response(std::move(exchange));
     forget_if_given_up(conn);
@@ -94,13 +108,13 @@ void HttpTracker::take(Conn& conn, std::vector<HttpEvent>* out) {
   for (http::Exchange& x : taken_) out->push_back(event_of(conn, x));
 }
 
-HttpEvent HttpTracker::event_of(const Conn& conn, http::Exchange& x) {
+HttpEvent HttpTracker::event_of(Conn& conn, http::Exchange& x) {
   HttpEvent e;
   e.time_ns = x.end_ns;
   e.process = conn.process;
   e.server = x.role == http::Role::kServer;
   e.method = std::move(x.method);
-  Route& route = route_of(conn.process, x.target);
+  Route& route = route_of(conn, x.target);
   e.route = route.name;
   if (e.route == protocols::RouteLimiter::kOverflowRoute) routes_overflowed_++;
   uint64_t n = route.exchanges[e.server ? 0 : 1]++;

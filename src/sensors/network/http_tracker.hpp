@@ -59,17 +59,25 @@ class HttpTracker {
   size_t cached_targets() const { return cached_targets_; }
 
  private:
+  struct Route;
   struct Conn {
     http::Connection parser;
     ProcessRef process;
     Endpoint local, remote;
     uint64_t last_ns = 0;
     bool abandoned = false;  // not HTTP after all: its data is ignored until it closes
+    // The route of the connection's last target, for its process (a keep-alive connection
+    // often asks for the same target again). Routes are never removed.
+    std::string last_target;
+    Route* last_route = nullptr;
   };
   Conn& conn_of(uint64_t sk, uint64_t time_ns, const EndpointsFn& endpoints);
+  // The connection's process is now `process` (the latest: a connection handed to another
+  // process follows it).
+  static void owned_by(Conn& conn, const ProcessRef& process);
   void take(Conn& conn, std::vector<HttpEvent>* out);
   void forget_if_given_up(Conn& conn);
-  HttpEvent event_of(const Conn& conn, http::Exchange& x);
+  HttpEvent event_of(Conn& conn, http::Exchange& x);
   std::vector<http::Exchange> taken_;  // reused by take()
   // Drops the least recently active eighth of the connections: amortized O(1) per connection.
   void evict_oldest();
@@ -82,6 +90,7 @@ class HttpTracker {
   // The route of a raw target of a service: named and admitted once, then looked up without
   // building a key.
   Route& route_of(const ProcessRef& process, std::string_view target);
+  Route& route_of(Conn& conn, std::string_view target);
   struct ViewHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
