@@ -4,26 +4,41 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <vector>
 
 namespace waggle {
 
-void EventHistory::drop_oldest() {
-  bytes_ -= line(first_).size();
-  first_++;
-}
+void EventHistory::drop_oldest() { first_++; }
 
 void EventHistory::add(std::string_view json_line) {
   if (!json_line.empty() && json_line.back() == '\n') json_line.remove_suffix(1);
   if (size() == kMaxEvents) drop_oldest();
-  std::string& slot = ring_[next_ % kMaxEvents];
-  if (slot.capacity() > 65536 && slot.capacity() > 4 * json_line.size())
-    slot = std::string(json_line);  // a huge line's memory is not kept for small ones
-  else
-    slot.assign(json_line);
-  bytes_ += json_line.size();
+  if (json_line.size() > kMaxBytes) {  // cannot be kept: numbered, and reported as dropped
+    lines_[next_ % kMaxEvents] = Line{end_, 0, false};
+    next_++;
+    return;
+  }
+  while (size() > 0 && end_ + json_line.size() - line(first_).at > kMaxBytes) drop_oldest();
+  lines_[next_ % kMaxEvents] = Line{end_, json_line.size()};
+  const size_t at = end_ % kMaxBytes, first_part = std::min(json_line.size(), kMaxBytes - at);
+  std::memcpy(bytes_.get() + at, json_line.data(), first_part);
+  std::memcpy(bytes_.get(), json_line.data() + first_part, json_line.size() - first_part);
+  end_ += json_line.size();
   next_++;
-  while (bytes_ > kMaxBytes && size() > 1) drop_oldest();
+}
+
+void EventHistory::append_line(uint64_t seq, std::string* out) const {
+  const Line& l = line(seq);
+  const size_t at = l.at % kMaxBytes, first_part = std::min(l.size, kMaxBytes - at);
+  out->append(bytes_.get() + at, first_part);
+  out->append(bytes_.get(), l.size - first_part);
+}
+
+std::string_view EventHistory::head_of(uint64_t seq) const {
+  const Line& l = line(seq);
+  const size_t at = l.at % kMaxBytes;
+  return std::string_view(bytes_.get() + at, std::min(l.size, kMaxBytes - at));
 }
 
 std::string EventHistory::handle(const std::string& request) const {
@@ -55,8 +70,16 @@ std::string EventHistory::handle(const std::string& request) const {
       types.push_back(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
-  // A line's type: every event line starts {"time":"...","type":"NAME" (json_events.cpp).
-  auto type_of = [](std::string_view l) {
+  // A line's type: every event line starts {"time":"...","type":"NAME" (json_events.cpp). A
+  // head cut by the end of the byte ring is copied whole first.
+  std::string joined;
+  auto type_of = [&](uint64_t seq) {
+    std::string_view l = head_of(seq);
+    if (l.size() < line(seq).size && l.size() < 128) {
+      joined.clear();
+      append_line(seq, &joined);
+      l = joined;
+    }
     constexpr std::string_view kKey = "\"type\":\"";
     size_t at = l.substr(0, 64).find(kKey);
     if (at == std::string_view::npos) return std::string_view();
@@ -67,13 +90,14 @@ std::string EventHistory::handle(const std::string& request) const {
   // past the newest (a reader of an agent that restarted): nothing, nothing dropped.
   after = std::min(after, next_ - 1);
   uint64_t first = std::max(after + 1, first_);
-  const uint64_t dropped = first - (after + 1);
+  uint64_t dropped = first - (after + 1);
   if (next_ - first > max) first = next_ - max;
+  for (uint64_t seq = first; seq < next_; seq++) dropped += !line(seq).kept;
   std::string out = fmt::format("ok\nlast {} dropped {}\n", last(), dropped);
   for (uint64_t seq = first; seq < next_; seq++) {
-    const std::string& l = line(seq);
-    if (!types.empty() && std::find(types.begin(), types.end(), type_of(l)) == types.end()) continue;
-    out += l;
+    if (!line(seq).kept) continue;
+    if (!types.empty() && std::find(types.begin(), types.end(), type_of(seq)) == types.end()) continue;
+    append_line(seq, &out);
     out += '\n';
   }
   return out;

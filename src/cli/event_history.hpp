@@ -1,9 +1,11 @@
 // The agent's recent events, for `waggle observe`: the last lines it wrote out, as JSON, each
-// with a sequence number, kept within a count and a byte bound (the oldest go first). Filled
+// with a sequence number, kept within a count and a byte bound (the oldest go first; a line
+// longer than the byte bound is numbered but reported as dropped). Filled
 // from the lines the exporter renders anyway; read through the control socket.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,14 +30,24 @@ class EventHistory {
   size_t size() const { return size_t(next_ - first_); }
 
  private:
-  const std::string& line(uint64_t seq) const { return ring_[seq % kMaxEvents]; }
+  struct Line {
+    uint64_t at = 0;  // where its bytes start, counted from the first byte ever kept
+    size_t size = 0;
+    bool kept = true;  // false: longer than the byte bound, dropped as it came
+  };
+  const Line& line(uint64_t seq) const { return lines_[seq % kMaxEvents]; }
   void drop_oldest();
+  // Appends line `seq`'s bytes to `out` (they may wrap round the end of the byte ring).
+  void append_line(uint64_t seq, std::string* out) const;
+  std::string_view head_of(uint64_t seq) const;  // its first bytes, for its type
 
-  // Sequence numbers first_ .. next_ - 1, each in slot seq % kMaxEvents. A slot keeps its
-  // memory for the next line: no allocation per event once the ring has gone round.
-  std::vector<std::string> ring_ = std::vector<std::string>(kMaxEvents);
+  // Sequence numbers first_ .. next_ - 1, each in slot seq % kMaxEvents; their bytes one after
+  // the other in a ring of kMaxBytes (written in order: no allocation, no scattered copies).
+  // Its memory is taken from the system as the history first fills.
+  std::vector<Line> lines_ = std::vector<Line>(kMaxEvents);
+  std::unique_ptr<char[]> bytes_{new char[kMaxBytes]};
   uint64_t first_ = 1, next_ = 1;
-  size_t bytes_ = 0;
+  uint64_t end_ = 0;  // where the next line's bytes go
 };
 
 }  // namespace waggle

@@ -49,6 +49,27 @@ TEST(EventHistory, KeepsWithinItsByteBound) {
   EXPECT_EQ(h.size(), EventHistory::kMaxBytes / big.size());
 }
 
+TEST(EventHistory, KeepsALineThatWrapsRoundItsByteRingWhole) {
+  EventHistory h;
+  h.add(std::string(EventHistory::kMaxBytes - 10, 'x'));  // the next line starts 10 bytes before the end
+  const std::string wrapped = "{\"time\":\"t\",\"type\":\"http.request\",\"n\":2}";
+  h.add(wrapped);
+  h.add("{\"time\":\"t\",\"type\":\"dns.query\",\"n\":3}");
+  // The first line made room for the others; the second is read back across the ring's end.
+  EXPECT_EQ(h.size(), 2u);
+  EXPECT_EQ(h.handle("observe 1 100 http.request"), "ok\nlast 3 dropped 0\n" + wrapped + "\n");
+  EXPECT_EQ(h.handle("observe 0"), "ok\nlast 3 dropped 1\n" + wrapped + "\n{\"time\":\"t\",\"type\":\"dns.query\",\"n\":3}\n");
+}
+
+TEST(EventHistory, CountsALineLongerThanItsByteBoundAsDropped) {
+  EventHistory h;
+  h.add("{\"n\":1}");
+  h.add(std::string(EventHistory::kMaxBytes + 1, 'x'));
+  h.add("{\"n\":3}");
+  EXPECT_EQ(h.handle("observe 0"), "ok\nlast 3 dropped 1\n{\"n\":1}\n{\"n\":3}\n");
+  EXPECT_EQ(h.handle("observe 2"), "ok\nlast 3 dropped 0\n{\"n\":3}\n");
+}
+
 const char* kHttp =
     R"({"time":"2026-12-06T10:00:00.5Z","type":"http.request","process":{"pid":42,"comm":"nginx","binary":"/usr/sbin/nginx","container_id":"abc123ff"},"role":"server","method":"GET","target":"/x","status":404,"duration_ns":1500000,"local":{"address":"127.0.0.1","port":80},"remote":{"address":"::1","port":5000}})";
 const char* kPolicy =
