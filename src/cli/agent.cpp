@@ -273,6 +273,7 @@ int run_agent(const AgentOptions& options) {
   uint64_t seen_drops[WG_SENSORS] = {};
   auto next_sweep = start + std::chrono::seconds(30);
   auto next_stats = start + std::chrono::seconds(10);
+  auto next_control = start;
   PolicyControl policy_control(enforcer, enforcer_missing, *ring, options.policies, options.policy_dir);
   // The events written out, for `waggle observe` (through the control socket) and the web UI.
   EventHistory history;
@@ -301,10 +302,15 @@ int run_agent(const AgentOptions& options) {
       status = 1;
       break;
     }
-    if (control) control->serve(answer);
+    auto now = clock::now();
+    // Requests wait at most 10 ms under load (each look at the socket is a system call; the
+    // loop turns for every batch of records), and at most the poll's 100 ms when idle.
+    if (control && (n == 0 || now >= next_control)) {
+      control->serve(answer);
+      next_control = now + std::chrono::milliseconds(10);
+    }
     if (ui_on) ui_bridge.serve(answer);
     if (xdp) xdp->poll(emit);
-    auto now = clock::now();
     if (ui_on) {
       double now_s = std::chrono::duration<double>(now.time_since_epoch()).count();
       if (traffic.due(now_s)) traffic.record(registry.collect(), now_s);
