@@ -171,5 +171,21 @@ TEST(HttpTracker, RoutesAreRememberedWithinABoundAndOverflowsCountedPerExchange)
   EXPECT_EQ(tracker.routes_overflowed(), 2u);
 }
 
+TEST(HttpTracker, AConnectionHandedToAnotherServiceHasItsRoutesNamedForThatService) {
+  HttpTracker tracker({});
+  std::vector<HttpEvent> out;
+  for (size_t i = 0; i < HttpTracker::kMaxRoutesPerService; i++) serve(tracker, 1, "/p" + std::to_string(i) + "x", nginx(), &out);
+  serve(tracker, 1, "/one-too-many", nginx(), &out);
+  EXPECT_EQ(out.back().route, "/{other}");
+  auto other = std::make_shared<ProcessInfo>();  // the same connection, now another service's
+  other->binary = "/usr/bin/api";
+  serve(tracker, 1, "/one-too-many", other, &out);
+  EXPECT_EQ(out.back().route, "/one-too-many");
+  EXPECT_EQ(out.back().process, other);
+  serve(tracker, 1, "/one-too-many", nginx(), &out);  // and back
+  EXPECT_EQ(out.back().route, "/{other}");
+  EXPECT_EQ(tracker.routes_overflowed(), 2u);
+}
+
 }  // namespace
 }  // namespace waggle
