@@ -1,6 +1,7 @@
 // HTTP request metrics against a real nginx, real curl and wrk: per route, method and status,
 // the counts in /metrics equal what nginx's access log says it served.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <regex>
@@ -48,11 +49,12 @@ std::string expected_route(const std::string& uri) {
   return std::regex_match(uri, kUser) ? "/users/{id}" : uri;
 }
 
-// "METHOD ROUTE STATUS" -> requests, from nginx's access log.
-std::map<std::string, double> served(const Nginx& nginx) {
+// "METHOD ROUTE STATUS" -> requests, from nginx's access log (its lines from `from` on).
+std::map<std::string, double> served(const Nginx& nginx, size_t from = 0) {
   std::map<std::string, double> counts;
-  for (const std::string& line : nginx.access_log()) {
-    std::istringstream in(line);
+  const auto log = nginx.access_log();
+  for (size_t i = from; i < log.size(); i++) {
+    std::istringstream in(log[i]);
     std::string method, uri, status;
     in >> method >> uri >> status;
     counts[method + " " + expected_route(uri) + " " + status]++;
@@ -362,6 +364,20 @@ TEST_F(HttpNginxTest, HttpEventsNoneOrSampledKeepTheMetricsExact) {
   }
 }
 
+// nginx's and curl's events for /zipped/big.bin, each with the bytes curl received.
+void expect_zipped_events(const AgentRun& agent, uint64_t body, uint64_t header) {
+  ASSERT_GT(body, 0u);
+  ASSERT_LT(body, 100000u) << "nginx should have compressed it";
+  int matched = 0;
+  for (auto& e : agent.events()) {
+    if (e["type"] != "http.request" || e["target"] != "/zipped/big.bin") continue;
+    matched++;
+    EXPECT_EQ(e["response_bytes"], body + header) << e.dump();
+    EXPECT_EQ(e["status"], 200);
+  }
+  EXPECT_EQ(matched, 2);
+}
+
 // A response the kernel cannot delimit (here one ended by the close: HTTP/1.0, gzip on the
 // fly) is handed to user space with its request, at both ends; a keep-alive connection next to
 // it is parsed whole in the kernel. With `http_parsing: user` every exchange is parsed in user
@@ -384,14 +400,7 @@ TEST_F(HttpNginxTest, AResponseTheKernelCannotDelimitIsHandedToUserSpaceWithTheS
     ASSERT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", "-o", "/dev/null", url(nginx, "/users/2"), url(nginx, "/")}).status),
               0);
     std::string page = wait_for_requests(metrics_port_, 3);
-    std::map<std::string, double> expected;
-    auto log = nginx.access_log();
-    for (size_t i = logged; i < log.size(); i++) {
-      std::istringstream in(log[i]);
-      std::string method, uri, status;
-      in >> method >> uri >> status;
-      expected[method + " " + expected_route(uri) + " " + status]++;
-    }
+    std::map<std::string, double> expected = served(nginx, logged);
     EXPECT_EQ(expected, (std::map<std::string, double>{
                             {"GET /zipped/big.bin 200", 1}, {"GET /users/{id} 200", 1}, {"GET / 200", 1}}));
     EXPECT_EQ(measured(page), expected);
@@ -406,16 +415,42 @@ TEST_F(HttpNginxTest, AResponseTheKernelCannotDelimitIsHandedToUserSpaceWithTheS
     std::istringstream in(closed.out);
     uint64_t body = 0, header = 0;
     in >> body >> header;
-    ASSERT_GT(body, 0u);
-    ASSERT_LT(body, 100000u) << "nginx should have compressed it";
-    int matched = 0;
-    for (auto& e : agent.events()) {
-      if (e["type"] != "http.request" || e["target"] != "/zipped/big.bin") continue;
-      matched++;
-      EXPECT_EQ(e["response_bytes"], body + header) << e.dump();
-      EXPECT_EQ(e["status"], 200);
-    }
-    EXPECT_EQ(matched, 2);  // nginx's view and curl's
+    expect_zipped_events(agent, body, header);
+  }
+}
+
+// nginx writes a chunked body (gzip on the fly, HTTP/1.1) with writev, the last chunk in the
+// call's last buffer: the end of the call is captured from that buffer, so the server's side
+// of the response ends where it ends and the next request on the connection is counted too.
+TEST_F(HttpNginxTest, AChunkedResponseWrittenWithWritevEndsAtItsLastChunk) {
+  Nginx nginx(dir_);
+  // Parsed in the kernel, in user space, and from the syscalls' exits (no socket tracepoints).
+  for (auto [parsing, disabled] : {std::pair{"kernel", ""}, {"user", ""}, {"kernel", "socket tracepoints"}}) {
+    SCOPED_TRACE(std::string(parsing) + " " + disabled);
+    metrics_port_ = free_port();
+    std::string config = dir_.file("chunked.yaml", "sensors:\n  file: {enabled: false}\n  network: {http_parsing: " +
+                                                       std::string(parsing) + ", ports: [" + std::to_string(nginx.port()) +
+                                                       "]}\nmetrics: {address: 127.0.0.1:" +
+                                                       std::to_string(metrics_port_) + "}\n");
+    AgentRun agent({"run", "--config", config}, {std::string("WAGGLE_DISABLE_FEATURES=") + disabled});
+    ASSERT_TRUE(agent.ready()) << agent.stderr_text();
+    size_t logged = nginx.access_log().size();
+    // The body as sent, chunk framing included (curl's size_download counts it without).
+    const std::string raw = dir_.path() + "/chunked.raw";
+    Spawned run = curl({"--raw", "-H", "Accept-Encoding: gzip", "-o", raw, "-w", "%{size_header}\n",
+                        url(nginx, "/zipped/big.bin"), "-o", "/dev/null", url(nginx, "/users/2")});
+    ASSERT_EQ(WEXITSTATUS(run.status), 0);
+    std::string page = wait_for_requests(metrics_port_, 2);
+    std::map<std::string, double> expected = served(nginx, logged);
+    EXPECT_EQ(expected, (std::map<std::string, double>{{"GET /zipped/big.bin 200", 1}, {"GET /users/{id} 200", 1}}));
+    EXPECT_EQ(measured(page), expected);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 0), 0);
+    ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
+    uint64_t header = std::stoull(run.out);
+    struct stat st {};
+    ASSERT_EQ(stat(raw.c_str(), &st), 0);
+    const uint64_t body = uint64_t(st.st_size);
+    expect_zipped_events(agent, body, header);
   }
 }
 

@@ -254,6 +254,25 @@ TEST(HttpConnection, ChunkedDataCountedThroughUncapturedBytes) {
   EXPECT_EQ(e.end_ns, 3u);
 }
 
+TEST(HttpConnection, ChunkedResponseOfAWritevWithAShortTail) {
+  // nginx's writev of a gzip'd body: its head and the chunk-size line captured (the first two
+  // buffers), the chunk's data not, and its last buffer, "\r\n0\r\n\r\n", as the tail.
+  Wire w;
+  w.in(1, kGet);
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 11:41:09 GMT\r\nContent-Type: "
+      "text/plain\r\nLast-Modified: Mon, 07 Dec 2026 11:39:42 GMT\r\nTransfer-Encoding: chunked\r\nConnection: "
+      "keep-alive\r\nETag: W/\"6b169afe-186a0\"\r\nContent-Encoding: gzip\r\n\r\n1d9\r\n";
+  const std::string last = "\r\n0\r\n\r\n";
+  const uint64_t size = head.size() + 473 + last.size();
+  w.conn.on_chunk(Chunk{Direction::kEgress, 2, size, head, last});
+  const Exchange e = w.one();
+  EXPECT_EQ(e.response_bytes, size);
+  w.in(3, kGet);  // in step: the next exchange parses
+  w.out(4, kOk);
+  EXPECT_EQ(w.one().response_bytes, 43u);
+}
+
 TEST(HttpConnection, ChunkedResponseEndSeenOnlyInTheTail) {
   // Three 1000-byte chunks and the last chunk in one syscall: the second chunk-size line is not
   // captured, so only the tail's "\r\n0\r\n\r\n" says the body ended (the heuristic).

@@ -114,6 +114,8 @@ struct span {
   u64 total; /* bytes the call moved (or tried to) */
   u64 base2; /* the second buffer of a vector call (a length prefix often comes alone) */
   u64 len2;
+  u64 iov;   /* a vector call's iovec array, and its number of buffers (0: not a vector call) */
+  u64 iovs;
 };
 
 #include "http_kernel.bpf.h"
@@ -362,6 +364,8 @@ static __always_inline bool first_span(struct io *io, long ret, struct span *s) 
   s->name = io->addr;
   s->base2 = 0;
   s->len2 = 0;
+  s->iov = 0;
+  s->iovs = 0;
   bool failed = ret < 0;
   s->total = failed ? io->count : ret;
   if (io->kind == IO_BUF) {
@@ -391,6 +395,8 @@ static __always_inline bool first_span(struct io *io, long ret, struct span *s) 
     if (msg.msg_iovlen == 0) return false;
   }
   if (failed) s->total = iov_total(iov_ptr, iov_count);
+  s->iov = iov_ptr;
+  s->iovs = iov_count;
   /* Both first iovecs in one read where there are two (each read of user memory costs more
    * than the bytes it moves). */
   struct iovec iov[2] = {};
@@ -466,6 +472,36 @@ static __always_inline u32 copy_bytes(char *data, struct span *span, bool second
 }
 
 static __always_inline u32 copy_head(char *data, struct span *span) { return copy_bytes(data, span, true); }
+
+/* The last bytes (at most WG_TAIL_BYTES) of a vector call of at most MAX_IOVS buffers that moved
+ * all of them, from its last buffer (nginx writes a chunked body's last chunk as the last buffer
+ * of a writev): copied to the record's data at `at`, their number (0: unknown). The iovecs are
+ * read into the scratch past the tail. A function of its own, verified once whatever its
+ * caller's state. */
+__attribute__((noinline)) u32 copy_vector_tail(struct data_scratch *d, u32 at, u64 iov, u64 n, u64 size) {
+  if (!d || n < 2 || n > MAX_IOVS) return 0;
+  struct iovec *room =
+      (void *)&d->bytes[__builtin_offsetof(struct wg_sock_data, data) + DATA_ROOM - MAX_IOVS * sizeof(struct iovec)];
+  u32 bytes = (u32)n * sizeof(struct iovec);
+  barrier_var(bytes);
+  if (bytes > MAX_IOVS * sizeof(struct iovec) || bpf_probe_read_user(room, bytes, (void *)iov)) return 0;
+  u64 moved = 0;
+  for (int i = 0; i < MAX_IOVS; i++) {
+    if (i >= n) break;
+    moved += room[i].iov_len;
+  }
+  struct iovec *last = &room[(n - 1) & (MAX_IOVS - 1)];
+  u64 len = last->iov_len;
+  if (moved != size || len == 0) return 0; /* a short write: its last bytes are elsewhere */
+  u32 tail = len < WG_TAIL_BYTES ? len : WG_TAIL_BYTES;
+  barrier_var(tail);
+  at &= DATA_ROOM - 1;
+  if (tail == 0 || tail > WG_TAIL_BYTES ||
+      bpf_probe_read_user(&d->bytes[__builtin_offsetof(struct wg_sock_data, data) + at], tail,
+                          (void *)((u64)last->iov_base + len - tail)))
+    return 0;
+  return tail;
+}
 
 /* Posts what call `io` moved (for sendmmsg and recvmmsg: its message `index`). */
 static __always_inline int emit_io(struct io *in, long ret, u32 index) {
@@ -554,6 +590,10 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
   if (io.kind == IO_BUF && size > head && size >= WG_TAIL_BYTES) {
     if (!bpf_probe_read_user(&data[head], WG_TAIL_BYTES, (void *)(span.base + size - WG_TAIL_BYTES)))
       tail = WG_TAIL_BYTES;
+  } else if (size > head && io.ip_protocol == IPPROTO_TCP && (io.kind == IO_IOV || io.kind == IO_MSG)) {
+    tail = copy_vector_tail(s, head, span.iov, span.iovs, size);
+    if (tail > WG_TAIL_BYTES) tail = 0; /* (it cannot be: a bound for the verifier) */
+    barrier_var(tail);
   }
 
   fill_header(&rec->h, WG_REC_SOCK_DATA);
