@@ -68,6 +68,10 @@ TEST_F(LifecycleTest, DoctorSaysTheAgentCanRunAndWhichHooksItUses) {
   EXPECT_EQ(WEXITSTATUS(doctor.status), 0) << doctor.out;
   EXPECT_NE(doctor.out.find("process    ready"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("file       ready"), std::string::npos) << doctor.out;
+  EXPECT_NE(doctor.out.find("(socket data), tracepoint/syscalls (accept, sendmmsg, recvmmsg, sendfile; recvfrom and "
+                            "recvmsg exits for unconnected UDP); HTTP/1.x parsed in the kernel, one record per exchange"),
+            std::string::npos)
+      << doctor.out;
   EXPECT_NE(doctor.out.find("profiler   ready     perf_event cpu-clock"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("off-cpu    ready     tp_btf/sched_switch"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("xdp        ready     native XDP on: "), std::string::npos) << doctor.out;

@@ -40,6 +40,10 @@ SensorPlan plan_network_sensor(const KernelFeatures& f) {
                     "{accept,accept4,read,write,readv,writev,recvfrom,sendto,recvmsg,sendmsg,recvmmsg,sendmmsg,"
                     "sendfile64}";
   }
+  // Whatever the hooks: the configuration chooses (`waggle run` says which it took).
+  if (plan.reason.empty())
+    plan.hook += "; HTTP/1.x parsed in the kernel, one record per exchange (sensors.network.http_parsing: user "
+                 "parses it in user space)";
   plan.can_run = plan.reason.empty();
   return plan;
 }
