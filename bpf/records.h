@@ -337,7 +337,7 @@ struct wg_sock_data {
   __u16 remote_port;
   __u16 head_len;
   __u16 tail_len;
-  __u16 pad2;
+  __u16 seq;          /* HTTP parsed in the kernel: the captured calls of the connection posted so far */
   __u32 fd;
   __u8 local_addr[16];
   __u8 remote_addr[16];
@@ -405,7 +405,8 @@ enum wg_http_count {
   WG_HTTP_COUNT_HANDOFFS = 2,  /* connections handed over with a request awaiting its response */
   WG_HTTP_COUNT_GAVE_UP = 3,   /* exchanges in flight dropped: bytes that could not be delimited */
   WG_HTTP_COUNT_NO_STATE = 4,  /* connections captured because the state table was full */
+  WG_HTTP_COUNT_RETURNED = 5,  /* captured connections given back to the kernel's parser */
 };
-#define WG_HTTP_COUNTS 5
+#define WG_HTTP_COUNTS 6
 
 #endif

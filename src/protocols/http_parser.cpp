@@ -41,8 +41,8 @@ void Connection::on_chunk(const Chunk& chunk) {
 
 void Connection::expect_response(Exchange request) {
   if (state_ != State::kActive || closed_) return;
-  if (synced_ || !candidate_.empty() || request.role == Role::kUnknown)
-    return give_up("a request handed over to a connection already parsed");
+  if ((synced_ && (!idle() || request.role != role_)) || !candidate_.empty() || request.role == Role::kUnknown)
+    return give_up("a request handed over to a connection in the middle of an exchange");
   synced_ = true;
   role_ = request.role;
   request_direction_ = role_ == Role::kServer ? Direction::kIngress : Direction::kEgress;

@@ -81,8 +81,8 @@ class Connection {
   static constexpr size_t kMaxSyncChunks = 64;
 
   void on_chunk(const protocols::Chunk& chunk);
-  // A request parsed elsewhere (in the kernel), complete, as the connection's first: its
-  // response is parsed from the chunks that follow. `request` has the role, method, target,
+  // A request parsed elsewhere (in the kernel), complete, as the connection's first or after
+  // the connection was idle(): its response is parsed from the chunks that follow. `request` has the role, method, target,
   // start, request bytes, trace, and the bytes of interim responses already seen.
   void expect_response(Exchange request);
   // Completes a response delimited by the close; requests still waiting are dropped.
@@ -102,6 +102,12 @@ class Connection {
   bool gave_up() const { return state_ == State::kGaveUp; }
   const std::string& reason() const { return reason_; }  // why it gave up
   bool upgraded() const { return state_ == State::kUpgraded; }
+  // Between exchanges: a request was seen, every one had its response, and no message is under
+  // way (the next bytes can only begin a request).
+  bool idle() const {
+    return state_ == State::kActive && synced_ && !closed_ && inflight_.empty() && requests_.idle() &&
+           responses_.idle() && !response_until_close_;
+  }
   bool closed() const { return closed_; }
   uint64_t dropped() const { return dropped_; }
 

@@ -404,14 +404,25 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "tcp-pair") && (argc == 4 || argc == 5))
     return tcp_pair(atol(argv[2]), atol(argv[3]), 0, argc == 5 ? (uint16_t)atoi(argv[4]) : 0);
   if (!strcmp(mode, "tcp-reset") && argc == 2) return tcp_pair(0, 0, 1, 0);
-  if (!strcmp(mode, "tcp-send") && argc >= 4) {
-    /* Sends each BYTES argument with its own write (20 ms apart) to 127.0.0.1:PORT, then prints
-       what comes back. */
+  if ((!strcmp(mode, "tcp-send") && argc >= 4) || (!strcmp(mode, "tcp-send-paced") && argc >= 5)) {
+    /* Sends each BYTES argument with its own write (20 ms apart; tcp-send-paced PORT MS: MS
+       after each write, reads what came back, and MS later writes the next) to 127.0.0.1:PORT,
+       then prints what comes back. */
     int fd = connect_loopback((uint16_t)atoi(argv[2]));
     if (fd < 0) return 2;
-    struct timespec pause = {0, 20000000L};
-    for (int i = 3; i < argc; i++) {
-      if (i > 3) nanosleep(&pause, NULL);
+    const int paced = !strcmp(mode, "tcp-send-paced");
+    const long ms = paced ? atol(argv[3]) : 20;
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    char got[65536];
+    for (int i = paced ? 4 : 3; i < argc; i++) {
+      if (i > (paced ? 4 : 3)) {
+        nanosleep(&pause, NULL);
+        if (paced) { /* the answers so far, as a client reads them, MS before its next request */
+          ssize_t n = recv(fd, got, sizeof(got), MSG_DONTWAIT);
+          if (n > 0) fwrite(got, 1, (size_t)n, stdout);
+          nanosleep(&pause, NULL);
+        }
+      }
       if (write(fd, argv[i], strlen(argv[i])) < 0) return 2;
     }
     if (shutdown(fd, SHUT_WR)) return 2;

@@ -247,6 +247,37 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
 // call): the kernel cannot delimit them, gives the connection up at both ends (counted) and
 // ignores it from then on. Nothing is paired wrongly: the later request is not taken as the
 // one the first response answers.
+// A connection handed to user space (two requests in one write) goes back to the kernel's
+// parser once user space has parsed its exchanges, at both ends: the next requests on it are
+// parsed in the kernel.
+TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
+  Nginx nginx(dir_);
+  std::string port = std::to_string(nginx.port());
+  auto agent = start_agent("{ports: [" + port + "]}");
+  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  // Paced (the agent reads its records at least every 100 ms): each answer is read 400 ms after
+  // its request, and the next request sent 400 ms later.
+  Spawned client =
+      spawn({helper_path(), "tcp-send-paced", port, "400",
+             "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+             "GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+  ASSERT_EQ(WEXITSTATUS(client.status), 0);
+  std::string page = wait_for_requests(metrics_port_, 4);
+  EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
+  double seen = 0;
+  for (auto& [labels, v] :
+       samples(page, "http_client_request_duration_seconds_count", {{"service_name", "waggle_test_helper"}}))
+    seen += v;
+  EXPECT_EQ(seen, 4);
+  // Captured at its first call at both ends, given back at both ends, the last two exchanges
+  // parsed in the kernel at both ends.
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 2), 2);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 2), 2);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 4), 4);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 0), 0);
+  ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+}
+
 TEST_F(HttpNginxTest, AConnectionGivenUpInTheKernelIsIgnoredUntilItCloses) {
   Nginx nginx(dir_);
   std::string port = std::to_string(nginx.port());

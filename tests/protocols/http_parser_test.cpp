@@ -236,7 +236,33 @@ TEST(HttpConnection, ARequestHandedOverGetsTheResponseThatFollows) {
   w.out(5, kOk);
   EXPECT_EQ(w.one().target, "/users/42?x=1");
   EXPECT_FALSE(w.conn.gave_up());
-  // Handed over to a connection already parsing: it gives up rather than guess.
+  // Between exchanges (the kernel may take the connection back, and hand it over again).
+  EXPECT_TRUE(w.conn.idle());
+  request.response_bytes = 0;
+  w.conn.expect_response(request);
+  EXPECT_FALSE(w.conn.idle());
+  w.out(6, kOk);
+  e = w.one();
+  EXPECT_EQ(e.target, "/api/orders");
+  EXPECT_EQ(e.response_bytes, 43u);
+  EXPECT_TRUE(w.conn.idle());
+  // Handed over while a request waits for its response: it gives up rather than guess.
+  w.in(7, kGet);
+  EXPECT_FALSE(w.conn.idle());
+  w.conn.expect_response(request);
+  EXPECT_TRUE(w.conn.gave_up());
+  EXPECT_FALSE(w.conn.idle());
+}
+
+TEST(HttpConnection, ARequestHandedOverInTheOtherRoleGivesUp) {
+  Wire w;
+  w.in(1, kGet);
+  w.out(2, kOk);
+  w.one();
+  ASSERT_TRUE(w.conn.idle());
+  Exchange request;
+  request.role = Role::kClient;  // the connection serves
+  request.method = "GET";
   w.conn.expect_response(request);
   EXPECT_TRUE(w.conn.gave_up());
 }

@@ -47,6 +47,17 @@ struct {
   __type(value, struct http_state);
 } http_states SEC(".maps");
 
+/* Written by user space: a captured connection whose parser was between exchanges once it had
+ * read the connection's posted call number `seq` (wg_sock_data.seq). If the kernel has posted
+ * nothing since, the next call starts a request, and the kernel takes the connection back. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 65536); /* as many as conns */
+  __type(key, u64);
+  __type(value, u16);
+} http_resume SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, WG_HTTP_COUNTS);
@@ -295,6 +306,18 @@ static __always_inline int http_capture(struct conn *c, u64 sk, u32 count) {
   bpf_map_delete_elem(&http_states, &sk);
   http_count(count);
   return HTTP_POST;
+}
+
+/* A captured connection goes back to the kernel's parser if user space says it was between
+ * exchanges after the last call posted (see http_resume): this call then begins a request. */
+static __always_inline void http_take_back(struct conn *c, u64 sk) {
+  u16 *seq = bpf_map_lookup_elem(&http_resume, &sk);
+  if (!seq) return;
+  if (*seq == c->posted) {
+    c->capture = CAPTURE_NONE;
+    http_count(WG_HTTP_COUNT_RETURNED);
+  }
+  bpf_map_delete_elem(&http_resume, &sk); /* stale otherwise: user space asks again when it can */
 }
 
 /* Bytes that cannot be delimited: the exchange in flight is dropped and the connection is

@@ -95,6 +95,15 @@ void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff
   }
 }
 
+bool HttpTracker::may_return(uint64_t sk) {
+  auto it = conns_.find(sk);
+  if (it == conns_.end()) return false;
+  Conn& conn = it->second;
+  if (conn.abandoned || conn.returns >= kMaxReturns || !conn.parser.idle()) return false;
+  conn.returns++;
+  return true;
+}
+
 void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out) {
   auto it = conns_.find(sk);
   if (it == conns_.end()) return;

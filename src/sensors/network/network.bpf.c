@@ -29,7 +29,7 @@ struct conn {
   u8 end;             /* enum wg_tcp_end */
   u8 ended;           /* reported as ended; kept until released: unread data may follow */
   u8 capture;         /* HTTP: every call goes to user space's parser (see http_kernel.bpf.h) */
-  u8 pad[2];
+  u16 posted;         /* HTTP: calls posted while captured, for giving the connection back */
   /* Taken when established: by the time a socket closes, its local port may be released. */
   struct wg_endpoints e;
 };
@@ -164,14 +164,20 @@ static __always_inline void emit_tcp(struct sock *sk, struct conn *c, u32 what) 
  * yet, and for followed protocols the release of their state. */
 static __always_inline void release(struct sock *sk, struct conn *c) {
   u64 key = (u64)sk;
-  if (c->l7 == WG_L7_HTTP) bpf_map_delete_elem(&http_states, &key); /* a response under way is dropped */
+  if (c->l7 == WG_L7_HTTP) { /* a response under way is dropped */
+    bpf_map_delete_elem(&http_states, &key);
+    if (parse_http && c->capture == CAPTURE_POSTED) bpf_map_delete_elem(&http_resume, &key);
+  }
   u32 what = c->l7 == WG_L7_HTTP || c->l7 == WG_L7_DNS ? WG_TCP_RELEASED : 0;
   if (!c->ended && c->direction != WG_TCP_UNKNOWN) what |= WG_TCP_ENDED;
   if (what) emit_tcp(sk, c, what);
 }
 
 static __always_inline void track(u64 key, struct conn *c) {
-  if (parse_http) bpf_map_delete_elem(&http_states, &key); /* a socket reused before its release was seen */
+  if (parse_http) { /* a socket reused before its release was seen */
+    bpf_map_delete_elem(&http_states, &key);
+    bpf_map_delete_elem(&http_resume, &key);
+  }
   if (bpf_map_update_elem(&conns, &key, c, BPF_ANY) == -7 /* E2BIG: table full */)
     wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
 }
@@ -581,6 +587,7 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
   if (protocol == WG_L7_HTTP && parse_http) {
     if (!c) c = bpf_map_lookup_elem(&conns, &io.sk);
     if (c && c->capture == CAPTURE_IGNORED) return 0;
+    if (c && c->capture == CAPTURE_POSTED) http_take_back(c, io.sk);
     if (c && c->capture == CAPTURE_NONE && http_step(c, io.sk, io.direction, size, &span, s) == HTTP_KEPT) return 0;
   }
   head = copy_head(data, &span);
@@ -608,7 +615,8 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
   rec->remote_port = e.remote_port;
   rec->head_len = head;
   rec->tail_len = tail;
-  rec->pad2 = 0;
+  rec->seq = 0;
+  if (c && protocol == WG_L7_HTTP && parse_http) rec->seq = ++c->posted;
   rec->fd = io.fd;
   __builtin_memcpy(rec->local_addr, e.local_addr, 16);
   __builtin_memcpy(rec->remote_addr, e.remote_addr, 16);

@@ -90,6 +90,9 @@ class NetworkSensor final : public Sensor {
                     "HTTP connections the kernel handed to user space's parser (at a request it does not take, "
                     "or with a request whose response it cannot delimit, or its state table full).",
                     kernel[WG_HTTP_COUNT_CAPTURED] + kernel[WG_HTTP_COUNT_HANDOFFS] + kernel[WG_HTTP_COUNT_NO_STATE]});
+    out->push_back({"waggle_http_connections_returned_total",
+                    "HTTP connections the kernel took back from user space's parser, between two exchanges.",
+                    kernel[WG_HTTP_COUNT_RETURNED]});
     out->push_back({"waggle_http_connections_evicted_total",
                     "HTTP connections dropped to stay within the parser's connection limit.",
                     http_.evicted()});
@@ -179,6 +182,12 @@ class NetworkSensor final : public Sensor {
             *remote = endpoint(rec.family, rec.remote_addr, rec.remote_port);
           },
           &http_events_);
+      // Between exchanges after this call: the kernel may parse the connection again (if the
+      // update fails, the connection stays here: exact, only costlier).
+      if (rec.seq && skel_->rodata->parse_http && http_.may_return(rec.sk)) {
+        const uint16_t seq = rec.seq;
+        bpf_map__update_elem(skel_->maps.http_resume, &rec.sk, sizeof(rec.sk), &seq, sizeof(seq), BPF_ANY);
+      }
     } else if (rec.protocol == WG_L7_DNS) {
       dns_.on_payload(rec.sk, egress, rec.ip_protocol == IPPROTO_TCP, head, head.size() == rec.size, now,
                       process, endpoint(rec.family, rec.remote_addr, rec.remote_port), &dns_events_);
