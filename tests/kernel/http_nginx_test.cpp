@@ -239,14 +239,13 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
   // The older connection's exchanges were parsed in the kernel (both ends); the pipelined one
   // went to user space's parser at its first call, at both ends.
   EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 8), 8);
-  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 2), 2);
+  // Handed over twice; had the agent offered nginx's end back in a pause of the split request,
+  // the kernel took it back at "GET /us" and handed it over again at once (nothing else follows).
+  const double returned = counter(metrics_port_, "waggle_http_connections_returned_total", 0);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 2 + returned), 2 + returned);
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 }
 
-// Bytes past where a request must end (its body, then a request pipelined behind it in the same
-// call): the kernel cannot delimit them, gives the connection up at both ends (counted) and
-// ignores it from then on. Nothing is paired wrongly: the later request is not taken as the
-// one the first response answers.
 // A connection handed to user space (two requests in one write) goes back to the kernel's
 // parser once user space has parsed its exchanges, at both ends: the next requests on it are
 // parsed in the kernel.
@@ -278,6 +277,10 @@ TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 }
 
+// Bytes past where a request must end (its body, then a request pipelined behind it in the same
+// call): the kernel cannot delimit them, gives the connection up at both ends (counted) and
+// ignores it from then on. Nothing is paired wrongly: the later request is not taken as the
+// one the first response answers.
 TEST_F(HttpNginxTest, AConnectionGivenUpInTheKernelIsIgnoredUntilItCloses) {
   Nginx nginx(dir_);
   std::string port = std::to_string(nginx.port());

@@ -91,6 +91,7 @@ void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff
     conn.parser.expect_response(std::move(exchange));
     forget_if_given_up(conn);
   } else {
+    conn.returns = 0;  // parsed in the kernel: offers back count afresh
     out->push_back(event_of(conn, exchange));
   }
 }

@@ -43,10 +43,15 @@ class HttpTracker {
   void on_exchange(uint64_t sk, http::Exchange exchange, bool handoff, const ProcessRef& process,
                    const EndpointsFn& endpoints, std::vector<HttpEvent>* out);
   // Whether connection `sk`, which the kernel handed to this parser, may go back to the
-  // kernel's: it is between exchanges. Asked at most kMaxReturns times per connection (one
-  // whose every exchange is handed over stays here).
+  // kernel's: it is between exchanges. At most kMaxReturns offers until the kernel parses an
+  // exchange of it again (one whose every exchange is handed over stays here).
   static constexpr uint32_t kMaxReturns = 8;
   bool may_return(uint64_t sk);
+  // Whether connection `sk` was offered back since the kernel last parsed an exchange of it.
+  bool offered(uint64_t sk) const {
+    auto it = conns_.find(sk);
+    return it != conns_.end() && it->second.returns > 0;
+  }
   // The connection closed: a response delimited by the close ends here.
   void on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out);
 
@@ -75,7 +80,7 @@ class HttpTracker {
     // often asks for the same target again). Routes are never removed.
     std::string last_target;
     Route* last_route = nullptr;
-    uint32_t returns = 0;  // times it was offered back to the kernel
+    uint32_t returns = 0;  // offers back to the kernel since it last parsed an exchange of it
   };
   Conn& conn_of(uint64_t sk, uint64_t time_ns, const EndpointsFn& endpoints);
   // The connection's process is now `process` (the latest: a connection handed to another

@@ -166,7 +166,7 @@ static __always_inline void release(struct sock *sk, struct conn *c) {
   u64 key = (u64)sk;
   if (c->l7 == WG_L7_HTTP) { /* a response under way is dropped */
     bpf_map_delete_elem(&http_states, &key);
-    if (parse_http && c->capture == CAPTURE_POSTED) bpf_map_delete_elem(&http_resume, &key);
+    if (parse_http) bpf_map_delete_elem(&http_resume, &key);
   }
   u32 what = c->l7 == WG_L7_HTTP || c->l7 == WG_L7_DNS ? WG_TCP_RELEASED : 0;
   if (!c->ended && c->direction != WG_TCP_UNKNOWN) what |= WG_TCP_ENDED;
@@ -177,6 +177,9 @@ static __always_inline void track(u64 key, struct conn *c) {
   if (parse_http) { /* a socket reused before its release was seen */
     bpf_map_delete_elem(&http_states, &key);
     bpf_map_delete_elem(&http_resume, &key);
+    /* Numbered from anywhere: an offer meant for an earlier connection on this socket address
+     * matches this one's count by chance only (1 in 65,536), not at its first calls. */
+    c->posted = (u16)bpf_get_prandom_u32();
   }
   if (bpf_map_update_elem(&conns, &key, c, BPF_ANY) == -7 /* E2BIG: table full */)
     wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
@@ -485,7 +488,7 @@ static __always_inline u32 copy_head(char *data, struct span *span) { return cop
  * read into the scratch past the tail. A function of its own, verified once whatever its
  * caller's state. */
 __attribute__((noinline)) u32 copy_vector_tail(struct data_scratch *d, u32 at, u64 iov, u64 n, u64 size) {
-  if (!d || n < 2 || n > MAX_IOVS) return 0;
+  if (!d || n < 1 || n > MAX_IOVS) return 0;
   struct iovec *room =
       (void *)&d->bytes[__builtin_offsetof(struct wg_sock_data, data) + DATA_ROOM - MAX_IOVS * sizeof(struct iovec)];
   u32 bytes = (u32)n * sizeof(struct iovec);

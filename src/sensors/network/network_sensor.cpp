@@ -87,11 +87,11 @@ class NetworkSensor final : public Sensor {
     out->push_back({"waggle_http_exchanges_kernel_total",
                     "HTTP exchanges parsed in the kernel and posted whole.", kernel[WG_HTTP_COUNT_EXCHANGES]});
     out->push_back({"waggle_http_connections_captured_total",
-                    "HTTP connections the kernel handed to user space's parser (at a request it does not take, "
-                    "or with a request whose response it cannot delimit, or its state table full).",
+                    "Times the kernel handed an HTTP connection to user space's parser (at a request it does not "
+                    "take, or with a request whose response it cannot delimit, or its state table full).",
                     kernel[WG_HTTP_COUNT_CAPTURED] + kernel[WG_HTTP_COUNT_HANDOFFS] + kernel[WG_HTTP_COUNT_NO_STATE]});
     out->push_back({"waggle_http_connections_returned_total",
-                    "HTTP connections the kernel took back from user space's parser, between two exchanges.",
+                    "Times the kernel took an HTTP connection back from user space's parser, between two exchanges.",
                     kernel[WG_HTTP_COUNT_RETURNED]});
     out->push_back({"waggle_http_connections_evicted_total",
                     "HTTP connections dropped to stay within the parser's connection limit.",
@@ -142,6 +142,10 @@ class NetworkSensor final : public Sensor {
 
   void decode_tcp(const wg_tcp& rec, uint64_t now, const EventCallback& emit) {
     if (rec.what & WG_TCP_RELEASED) {  // nothing more can be read: a close-delimited response ends
+      // An offer to give it back, made after the kernel released it, goes now (its socket's
+      // address may serve another connection).
+      if (http_.offered(rec.sk) && skel_->rodata->parse_http)
+        bpf_map__delete_elem(skel_->maps.http_resume, &rec.sk, sizeof(rec.sk), 0);
       http_.on_close(rec.sk, now, &http_events_);
       dns_.on_close(rec.sk);
       flush(emit);
