@@ -406,7 +406,14 @@ enum wg_http_count {
   WG_HTTP_COUNT_GAVE_UP = 3,   /* exchanges in flight dropped: bytes that could not be delimited */
   WG_HTTP_COUNT_NO_STATE = 4,  /* connections captured because the state table was full */
   WG_HTTP_COUNT_RETURNED = 5,  /* captured connections given back to the kernel's parser */
+  WG_HTTP_COUNT_QUIETED = 6,   /* captured connections user space was done with (given up, upgraded) */
 };
-#define WG_HTTP_COUNTS 6
+#define WG_HTTP_COUNTS 7
+
+/* A value of the network sensor's http_resume map (written by user space, per socket): the
+ * number of the captured call after which its parser was between exchanges (low 16 bits), or
+ * WG_HTTP_QUIET: its parser is done with the connection (given up, or upgraded to another
+ * protocol), so that nothing more of it is posted. */
+#define WG_HTTP_QUIET (1u << 16)
 
 #endif

@@ -277,6 +277,28 @@ TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 }
 
+// A connection user space's parser gave up on (a control character in a header value, which
+// nginx lets through) is quieted: the kernel posts nothing more of it, at both ends.
+TEST_F(HttpNginxTest, ACapturedConnectionUserSpaceGaveUpOnIsNoLongerPosted) {
+  Nginx nginx(dir_);
+  std::string port = std::to_string(nginx.port());
+  auto agent = start_agent("{ports: [" + port + "]}");
+  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  size_t logged = nginx.access_log().size();
+  Spawned client = spawn({helper_path(), "tcp-send-paced", port, "400",
+                          "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n",
+                          "GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n",
+                          "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+  ASSERT_EQ(WEXITSTATUS(client.status), 0);
+  EXPECT_EQ(served(nginx, logged), (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_quieted_total", 2), 2);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 2), 2);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 0), 0);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 0), 0);
+  EXPECT_EQ(measured(http_get(metrics_port_, "/metrics")), (std::map<std::string, double>{}));
+  ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+}
+
 // Bytes past where a request must end (its body, then a request pipelined behind it in the same
 // call): the kernel cannot delimit them, gives the connection up at both ends (counted) and
 // ignores it from then on. Nothing is paired wrongly: the later request is not taken as the

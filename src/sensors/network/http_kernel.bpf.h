@@ -49,13 +49,14 @@ struct {
 
 /* Written by user space: a captured connection whose parser was between exchanges once it had
  * read the connection's posted call number `seq` (wg_sock_data.seq). If the kernel has posted
- * nothing since, the next call starts a request, and the kernel takes the connection back. */
+ * nothing since, the next call starts a request, and the kernel takes the connection back. Or
+ * WG_HTTP_QUIET: user space will read nothing more of it. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __uint(max_entries, 65536); /* as many as conns */
   __type(key, u64);
-  __type(value, u16);
+  __type(value, u32);
 } http_resume SEC(".maps");
 
 struct {
@@ -311,9 +312,12 @@ static __always_inline int http_capture(struct conn *c, u64 sk, u32 count) {
 /* A captured connection goes back to the kernel's parser if user space says it was between
  * exchanges after the last call posted (see http_resume): this call then begins a request. */
 static __always_inline void http_take_back(struct conn *c, u64 sk) {
-  u16 *seq = bpf_map_lookup_elem(&http_resume, &sk);
-  if (!seq) return;
-  if (*seq == c->posted) {
+  u32 *v = bpf_map_lookup_elem(&http_resume, &sk);
+  if (!v) return;
+  if (*v & WG_HTTP_QUIET) {
+    c->capture = CAPTURE_IGNORED;
+    http_count(WG_HTTP_COUNT_QUIETED);
+  } else if ((u16)*v == c->posted) {
     c->capture = CAPTURE_NONE;
     http_count(WG_HTTP_COUNT_RETURNED);
   }

@@ -105,6 +105,15 @@ bool HttpTracker::may_return(uint64_t sk) {
   return true;
 }
 
+bool HttpTracker::may_quiet(uint64_t sk) {
+  auto it = conns_.find(sk);
+  if (it == conns_.end()) return false;
+  Conn& conn = it->second;
+  if (conn.quieted || !(conn.abandoned || conn.parser.upgraded())) return false;
+  conn.quieted = true;
+  return true;
+}
+
 void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out) {
   auto it = conns_.find(sk);
   if (it == conns_.end()) return;

@@ -47,10 +47,14 @@ class HttpTracker {
   // exchange of it again (one whose every exchange is handed over stays here).
   static constexpr uint32_t kMaxReturns = 8;
   bool may_return(uint64_t sk);
-  // Whether connection `sk` was offered back since the kernel last parsed an exchange of it.
+  // Whether the kernel may stop posting connection `sk`: this parser is done with it (given up,
+  // or upgraded to another protocol). True once per connection.
+  bool may_quiet(uint64_t sk);
+  // Whether something was said to the kernel of connection `sk` (an offer back since it last
+  // parsed an exchange of it, or that it may stop posting it) that may still wait in its table.
   bool offered(uint64_t sk) const {
     auto it = conns_.find(sk);
-    return it != conns_.end() && it->second.returns > 0;
+    return it != conns_.end() && (it->second.returns > 0 || it->second.quieted);
   }
   // The connection closed: a response delimited by the close ends here.
   void on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out);
@@ -81,6 +85,7 @@ class HttpTracker {
     std::string last_target;
     Route* last_route = nullptr;
     uint32_t returns = 0;  // offers back to the kernel since it last parsed an exchange of it
+    bool quieted = false;  // the kernel was told to post nothing more of it
   };
   Conn& conn_of(uint64_t sk, uint64_t time_ns, const EndpointsFn& endpoints);
   // The connection's process is now `process` (the latest: a connection handed to another

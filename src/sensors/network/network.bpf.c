@@ -590,7 +590,10 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index) {
   if (protocol == WG_L7_HTTP && parse_http) {
     if (!c) c = bpf_map_lookup_elem(&conns, &io.sk);
     if (c && c->capture == CAPTURE_IGNORED) return 0;
-    if (c && c->capture == CAPTURE_POSTED) http_take_back(c, io.sk);
+    if (c && c->capture == CAPTURE_POSTED) {
+      http_take_back(c, io.sk);
+      if (c->capture == CAPTURE_IGNORED) return 0;
+    }
     if (c && c->capture == CAPTURE_NONE && http_step(c, io.sk, io.direction, size, &span, s) == HTTP_KEPT) return 0;
   }
   head = copy_head(data, &span);

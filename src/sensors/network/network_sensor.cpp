@@ -93,6 +93,10 @@ class NetworkSensor final : public Sensor {
     out->push_back({"waggle_http_connections_returned_total",
                     "Times the kernel took an HTTP connection back from user space's parser, between two exchanges.",
                     kernel[WG_HTTP_COUNT_RETURNED]});
+    out->push_back({"waggle_http_connections_quieted_total",
+                    "HTTP connections the kernel stopped posting once user space's parser was done with them (given "
+                    "up, or upgraded to another protocol).",
+                    kernel[WG_HTTP_COUNT_QUIETED]});
     out->push_back({"waggle_http_connections_evicted_total",
                     "HTTP connections dropped to stay within the parser's connection limit.",
                     http_.evicted()});
@@ -186,11 +190,17 @@ class NetworkSensor final : public Sensor {
             *remote = endpoint(rec.family, rec.remote_addr, rec.remote_port);
           },
           &http_events_);
-      // Between exchanges after this call: the kernel may parse the connection again (if the
-      // update fails, the connection stays here: exact, only costlier).
-      if (rec.seq && skel_->rodata->parse_http && http_.may_return(rec.sk)) {
-        const uint16_t seq = rec.seq;
-        bpf_map__update_elem(skel_->maps.http_resume, &rec.sk, sizeof(rec.sk), &seq, sizeof(seq), BPF_ANY);
+      // Between exchanges after this call: the kernel may parse the connection again; or done
+      // with it: the kernel may stop posting it (if the update fails, the connection stays
+      // here: exact, only costlier).
+      if (skel_->rodata->parse_http) {
+        uint32_t value = 0;
+        if (http_.may_quiet(rec.sk))
+          value = WG_HTTP_QUIET;
+        else if (rec.seq && http_.may_return(rec.sk))
+          value = rec.seq;
+        if (value)
+          bpf_map__update_elem(skel_->maps.http_resume, &rec.sk, sizeof(rec.sk), &value, sizeof(value), BPF_ANY);
       }
     } else if (rec.protocol == WG_L7_DNS) {
       dns_.on_payload(rec.sk, egress, rec.ip_protocol == IPPROTO_TCP, head, head.size() == rec.size, now,
