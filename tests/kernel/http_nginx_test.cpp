@@ -19,15 +19,17 @@ class HttpNginxTest : public ::testing::Test {
 
   // The agent with the network sensor and its metrics on a free port. Its output is not rotated
   // during a test (wrk's requests are well over 100 MiB of events).
-  // `network`: the network sensor's settings, if any (e.g. "{ports: [8080]}").
-  std::unique_ptr<AgentRun> start_agent(const std::string& network = "") {
+  // `network`: the network sensor's settings, if any (e.g. "{ports: [8080]}"); `disabled`:
+  // kernel features to do without (WAGGLE_DISABLE_FEATURES).
+  std::unique_ptr<AgentRun> start_agent(const std::string& network = "", const std::string& disabled = "") {
     metrics_port_ = free_port();
     std::string config = dir_.file("config.yaml",
                                    "output: {rotate: {max_size: 4GiB}}\nsensors:\n  file: {enabled: false}\n" +
                                        (network.empty() ? std::string() : "  network: " + network + "\n") +
                                    "metrics: {address: 127.0.0.1:" +
                                        std::to_string(metrics_port_) + "}\n");
-    return std::make_unique<AgentRun>(std::vector<std::string>{"run", "--config", config});
+    return std::make_unique<AgentRun>(std::vector<std::string>{"run", "--config", config},
+                                      std::vector<std::string>{"WAGGLE_DISABLE_FEATURES=" + disabled});
   }
 
   Spawned curl(std::vector<std::string> args) {
@@ -252,29 +254,34 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
 TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
   Nginx nginx(dir_);
   std::string port = std::to_string(nginx.port());
-  auto agent = start_agent("{ports: [" + port + "]}");
-  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
-  // Paced (the agent reads its records at least every 100 ms): each answer is read 400 ms after
-  // its request, and the next request sent 400 ms later.
-  Spawned client =
-      spawn({helper_path(), "tcp-send-paced", port, "400",
-             "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n",
-             "GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
-  ASSERT_EQ(WEXITSTATUS(client.status), 0);
-  std::string page = wait_for_requests(metrics_port_, 4);
-  EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
-  double seen = 0;
-  for (auto& [labels, v] :
-       samples(page, "http_client_request_duration_seconds_count", {{"service_name", "waggle_test_helper"}}))
-    seen += v;
-  EXPECT_EQ(seen, 4);
-  // Captured at its first call at both ends, given back at both ends, the last two exchanges
-  // parsed in the kernel at both ends.
-  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 2), 2);
-  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 2), 2);
-  EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 4), 4);
-  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 0), 0);
-  ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+  // From the socket tracepoints, and from the syscalls' exits.
+  for (std::string disabled : {"", "socket tracepoints"}) {
+    SCOPED_TRACE(disabled);
+    auto agent = start_agent("{ports: [" + port + "]}", disabled);
+    ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+    // Paced (the agent reads its records at least every 100 ms): each answer is read 400 ms after
+    // its request, and the next request sent 400 ms later.
+    Spawned client =
+        spawn({helper_path(), "tcp-send-paced", port, "400",
+               "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+               "GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n",
+               "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+    ASSERT_EQ(WEXITSTATUS(client.status), 0);
+    std::string page = wait_for_requests(metrics_port_, 4);
+    EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
+    double seen = 0;
+    for (auto& [labels, v] : samples(page, "http_client_request_duration_seconds_count",
+                                     {{"service_name", "waggle_test_helper"}}))
+      seen += v;
+    EXPECT_EQ(seen, 4);
+    // Captured at its first call at both ends, given back at both ends, the last two exchanges
+    // parsed in the kernel at both ends.
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 2), 2);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 2), 2);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 4), 4);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 0), 0);
+    ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+  }
 }
 
 // A connection user space's parser gave up on (a control character in a header value, which
@@ -282,21 +289,27 @@ TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
 TEST_F(HttpNginxTest, ACapturedConnectionUserSpaceGaveUpOnIsNoLongerPosted) {
   Nginx nginx(dir_);
   std::string port = std::to_string(nginx.port());
-  auto agent = start_agent("{ports: [" + port + "]}");
-  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
-  size_t logged = nginx.access_log().size();
-  Spawned client = spawn({helper_path(), "tcp-send-paced", port, "400",
-                          "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n",
-                          "GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n",
-                          "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
-  ASSERT_EQ(WEXITSTATUS(client.status), 0);
-  EXPECT_EQ(served(nginx, logged), (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
-  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_quieted_total", 2), 2);
-  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 2), 2);
-  EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 0), 0);
-  EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 0), 0);
-  EXPECT_EQ(measured(http_get(metrics_port_, "/metrics")), (std::map<std::string, double>{}));
-  ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+  // From the socket tracepoints, and from the syscalls' exits.
+  for (std::string disabled : {"", "socket tracepoints"}) {
+    SCOPED_TRACE(disabled);
+    auto agent = start_agent("{ports: [" + port + "]}", disabled);
+    ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+    size_t logged = nginx.access_log().size();
+    Spawned client = spawn(
+        {helper_path(), "tcp-send-paced", port, "400",
+         "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n",
+         "GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n",
+         "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+    ASSERT_EQ(WEXITSTATUS(client.status), 0);
+    EXPECT_EQ(served(nginx, logged),
+              (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_quieted_total", 2), 2);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 2), 2);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 0), 0);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 0), 0);
+    EXPECT_EQ(measured(http_get(metrics_port_, "/metrics")), (std::map<std::string, double>{}));
+    ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+  }
 }
 
 // Bytes past where a request must end (its body, then a request pipelined behind it in the same
