@@ -411,9 +411,11 @@ enum wg_http_count {
 #define WG_HTTP_COUNTS 7
 
 /* A value of the network sensor's http_resume map (written by user space, per socket): the
- * number of the captured call after which its parser was between exchanges (low 16 bits), or
- * WG_HTTP_QUIET: its parser is done with the connection (given up, or upgraded to another
- * protocol), so that nothing more of it is posted. */
+ * number of the captured call after which its parser was between exchanges (low 16 bits) and
+ * the connection's role (enum wg_http_role, shifted by WG_HTTP_ROLE_SHIFT), or WG_HTTP_QUIET:
+ * its parser is done with the connection (given up, or upgraded to another protocol), so that
+ * nothing more of it is posted. */
 #define WG_HTTP_QUIET (1u << 16)
+#define WG_HTTP_ROLE_SHIFT 17
 
 #endif

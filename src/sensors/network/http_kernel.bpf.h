@@ -320,6 +320,14 @@ static __always_inline void http_take_back(struct conn *c, u64 sk) {
   } else if ((u16)*v == c->posted) {
     c->capture = CAPTURE_NONE;
     http_count(WG_HTTP_COUNT_RETURNED);
+    /* Its role, so that a call in the responses' direction goes back to user space rather than
+     * being taken as a request. */
+    u8 role = (*v >> WG_HTTP_ROLE_SHIFT) & 3;
+    if (role == WG_HTTP_SERVER || role == WG_HTTP_CLIENT) {
+      bpf_map_update_elem(&http_states, &sk, &blank_state, BPF_NOEXIST);
+      struct http_state *st = bpf_map_lookup_elem(&http_states, &sk);
+      if (st) st->role = role;
+    }
   }
   bpf_map_delete_elem(&http_resume, &sk); /* stale otherwise: user space asks again when it can */
 }

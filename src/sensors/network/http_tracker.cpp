@@ -96,13 +96,13 @@ void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff
   }
 }
 
-bool HttpTracker::may_return(uint64_t sk) {
+http::Role HttpTracker::may_return(uint64_t sk) {
   auto it = conns_.find(sk);
-  if (it == conns_.end()) return false;
+  if (it == conns_.end()) return http::Role::kUnknown;
   Conn& conn = it->second;
-  if (conn.abandoned || conn.returns >= kMaxReturns || !conn.parser.idle()) return false;
+  if (conn.abandoned || conn.returns >= kMaxReturns || !conn.parser.idle()) return http::Role::kUnknown;
   conn.returns++;
-  return true;
+  return conn.parser.role();  // known once idle
 }
 
 bool HttpTracker::may_quiet(uint64_t sk) {

@@ -45,8 +45,9 @@ class HttpTracker {
   // Whether connection `sk`, which the kernel handed to this parser, may go back to the
   // kernel's: it is between exchanges. At most kMaxReturns offers until the kernel parses an
   // exchange of it again (one whose every exchange is handed over stays here).
+  // Its role when it may (kUnknown when not).
   static constexpr uint32_t kMaxReturns = 8;
-  bool may_return(uint64_t sk);
+  http::Role may_return(uint64_t sk);
   // Whether the kernel may stop posting connection `sk`: this parser is done with it (given up,
   // or upgraded to another protocol). True once per connection.
   bool may_quiet(uint64_t sk);

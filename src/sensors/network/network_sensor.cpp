@@ -195,10 +195,14 @@ class NetworkSensor final : public Sensor {
       // here: exact, only costlier).
       if (skel_->rodata->parse_http) {
         uint32_t value = 0;
-        if (http_.may_quiet(rec.sk))
+        if (http_.may_quiet(rec.sk)) {
           value = WG_HTTP_QUIET;
-        else if (rec.seq && http_.may_return(rec.sk))
-          value = rec.seq;
+        } else if (rec.seq) {
+          const http::Role role = http_.may_return(rec.sk);
+          if (role != http::Role::kUnknown)
+            value = rec.seq | uint32_t(role == http::Role::kServer ? WG_HTTP_SERVER : WG_HTTP_CLIENT)
+                                  << WG_HTTP_ROLE_SHIFT;
+        }
         if (value)
           bpf_map__update_elem(skel_->maps.http_resume, &rec.sk, sizeof(rec.sk), &value, sizeof(value), BPF_ANY);
       }
