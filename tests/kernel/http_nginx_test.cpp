@@ -248,6 +248,15 @@ TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 }
 
+// One keep-alive connection, paced (the agent reads its records at least every 100 ms): two
+// requests in one write (the second with `extra` header lines), then two more, each request's
+// answer read 400 ms after it and the next request sent 400 ms later.
+Spawned paced_client(const std::string& port, const std::string& extra) {
+  return spawn({helper_path(), "tcp-send-paced", port, "400",
+                "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n" + extra + "\r\n",
+                "GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+}
+
 // A connection handed to user space (two requests in one write) goes back to the kernel's
 // parser once user space has parsed its exchanges, at both ends: the next requests on it are
 // parsed in the kernel.
@@ -259,13 +268,7 @@ TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
     SCOPED_TRACE(disabled);
     auto agent = start_agent("{ports: [" + port + "]}", disabled);
     ASSERT_TRUE(agent->ready()) << agent->stderr_text();
-    // Paced (the agent reads its records at least every 100 ms): each answer is read 400 ms after
-    // its request, and the next request sent 400 ms later.
-    Spawned client =
-        spawn({helper_path(), "tcp-send-paced", port, "400",
-               "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n",
-               "GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n",
-               "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+    Spawned client = paced_client(port, "");
     ASSERT_EQ(WEXITSTATUS(client.status), 0);
     std::string page = wait_for_requests(metrics_port_, 4);
     EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
@@ -295,11 +298,7 @@ TEST_F(HttpNginxTest, ACapturedConnectionUserSpaceGaveUpOnIsNoLongerPosted) {
     auto agent = start_agent("{ports: [" + port + "]}", disabled);
     ASSERT_TRUE(agent->ready()) << agent->stderr_text();
     size_t logged = nginx.access_log().size();
-    Spawned client = spawn(
-        {helper_path(), "tcp-send-paced", port, "400",
-         "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n",
-         "GET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n",
-         "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"});
+    Spawned client = paced_client(port, "X: a\x01b\r\n");
     ASSERT_EQ(WEXITSTATUS(client.status), 0);
     EXPECT_EQ(served(nginx, logged),
               (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
