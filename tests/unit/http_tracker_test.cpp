@@ -190,30 +190,38 @@ TEST(HttpTracker, AConnectionHandedToAnotherServiceHasItsRoutesNamedForThatServi
 TEST(HttpTracker, AConnectionIsOfferedBackBetweenExchangesAndQuietedOnceDoneWith) {
   HttpTracker tracker({});
   std::vector<HttpEvent> out;
-  EXPECT_EQ(http::Role::kUnknown, tracker.may_return(1));  // unknown
+  auto back = [&](uint64_t sk) {
+    HttpTracker::KernelOffer o = tracker.offer(sk);
+    EXPECT_FALSE(o.quiet);
+    return o.give_back;
+  };
+  auto quiet = [&](uint64_t sk) {
+    HttpTracker::KernelOffer o = tracker.offer(sk);
+    EXPECT_EQ(o.give_back, http::Role::kUnknown);
+    return o.quiet;
+  };
+  EXPECT_EQ(back(1), http::Role::kUnknown);  // unknown
   serve(tracker, 1, "/a", nginx(), &out);
-  EXPECT_EQ(http::Role::kServer, tracker.may_return(1));
+  EXPECT_EQ(back(1), http::Role::kServer);
   EXPECT_TRUE(tracker.offered(1));
-  EXPECT_FALSE(tracker.may_quiet(1));
   // Upgraded: nothing more to parse, said once.
   const std::string upgrade = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
   const std::string switched = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
   tracker.on_chunk(2, Chunk{Direction::kIngress, 1, upgrade.size(), upgrade, {}}, nginx(), endpoints, &out);
-  EXPECT_EQ(http::Role::kUnknown, tracker.may_return(2));  // a request waits
+  EXPECT_EQ(back(2), http::Role::kUnknown);  // a request waits
+  EXPECT_FALSE(tracker.offered(2));
   tracker.on_chunk(2, Chunk{Direction::kEgress, 2, switched.size(), switched, {}}, nginx(), endpoints, &out);
-  EXPECT_EQ(http::Role::kUnknown, tracker.may_return(2));
-  EXPECT_TRUE(tracker.may_quiet(2));
-  EXPECT_FALSE(tracker.may_quiet(2));
+  EXPECT_TRUE(quiet(2));
+  EXPECT_FALSE(quiet(2));
   EXPECT_TRUE(tracker.offered(2));
   // Given up (a control character in a header value): the same.
   const std::string bad = "GET / HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n";
   tracker.on_chunk(3, Chunk{Direction::kIngress, 1, bad.size(), bad, {}}, nginx(), endpoints, &out);
-  EXPECT_EQ(http::Role::kUnknown, tracker.may_return(3));
-  EXPECT_TRUE(tracker.may_quiet(3));
-  EXPECT_FALSE(tracker.may_quiet(3));
+  EXPECT_TRUE(quiet(3));
+  EXPECT_FALSE(quiet(3));
   // Offers back are bounded until the kernel parses an exchange of the connection again.
-  for (uint32_t i = 1; i < HttpTracker::kMaxReturns; i++) EXPECT_EQ(http::Role::kServer, tracker.may_return(1));
-  EXPECT_EQ(http::Role::kUnknown, tracker.may_return(1));
+  for (uint32_t i = 1; i < HttpTracker::kMaxReturns; i++) EXPECT_EQ(back(1), http::Role::kServer);
+  EXPECT_EQ(back(1), http::Role::kUnknown);
   http::Exchange x;
   x.role = http::Role::kServer;
   x.method = "GET";
@@ -221,12 +229,12 @@ TEST(HttpTracker, AConnectionIsOfferedBackBetweenExchangesAndQuietedOnceDoneWith
   x.status = 200;
   tracker.on_exchange(1, x, false, nginx(), endpoints, &out);
   EXPECT_FALSE(tracker.offered(1));
-  EXPECT_EQ(http::Role::kServer, tracker.may_return(1));
+  EXPECT_EQ(back(1), http::Role::kServer);
   // A client's connection is offered with its role.
   const std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n", ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
   tracker.on_chunk(4, Chunk{Direction::kEgress, 1, request.size(), request, {}}, nginx(), endpoints, &out);
   tracker.on_chunk(4, Chunk{Direction::kIngress, 2, ok.size(), ok, {}}, nginx(), endpoints, &out);
-  EXPECT_EQ(http::Role::kClient, tracker.may_return(4));
+  EXPECT_EQ(back(4), http::Role::kClient);
 }
 
 }  // namespace

@@ -96,22 +96,19 @@ void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff
   }
 }
 
-http::Role HttpTracker::may_return(uint64_t sk) {
+HttpTracker::KernelOffer HttpTracker::offer(uint64_t sk) {
+  KernelOffer offer;
   auto it = conns_.find(sk);
-  if (it == conns_.end()) return http::Role::kUnknown;
+  if (it == conns_.end()) return offer;
   Conn& conn = it->second;
-  if (conn.abandoned || conn.returns >= kMaxReturns || !conn.parser.idle()) return http::Role::kUnknown;
-  conn.returns++;
-  return conn.parser.role();  // known once idle
-}
-
-bool HttpTracker::may_quiet(uint64_t sk) {
-  auto it = conns_.find(sk);
-  if (it == conns_.end()) return false;
-  Conn& conn = it->second;
-  if (conn.quieted || !(conn.abandoned || conn.parser.upgraded())) return false;
-  conn.quieted = true;
-  return true;
+  if (conn.abandoned || conn.parser.upgraded()) {
+    offer.quiet = !conn.quieted;
+    conn.quieted = true;
+  } else if (conn.returns < kMaxReturns && conn.parser.idle()) {
+    conn.returns++;
+    offer.give_back = conn.parser.role();  // known once idle
+  }
+  return offer;
 }
 
 void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out) {

@@ -42,15 +42,17 @@ class HttpTracker {
   // with `handoff`, a request whose response follows as chunks.
   void on_exchange(uint64_t sk, http::Exchange exchange, bool handoff, const ProcessRef& process,
                    const EndpointsFn& endpoints, std::vector<HttpEvent>* out);
-  // Whether connection `sk`, which the kernel handed to this parser, may go back to the
-  // kernel's: it is between exchanges. At most kMaxReturns offers until the kernel parses an
-  // exchange of it again (one whose every exchange is handed over stays here).
-  // Its role when it may (kUnknown when not).
+  // What the kernel may be told of connection `sk`, which it handed to this parser, after its
+  // latest call: `quiet`, that it may stop posting it (this parser is done with it: given up,
+  // or upgraded to another protocol; once per connection); else `give_back` (the connection's
+  // role), that it may parse it again (between exchanges; at most kMaxReturns offers until the
+  // kernel parses an exchange of it again: one whose every exchange is handed over stays here).
   static constexpr uint32_t kMaxReturns = 8;
-  http::Role may_return(uint64_t sk);
-  // Whether the kernel may stop posting connection `sk`: this parser is done with it (given up,
-  // or upgraded to another protocol). True once per connection.
-  bool may_quiet(uint64_t sk);
+  struct KernelOffer {
+    bool quiet = false;
+    http::Role give_back = http::Role::kUnknown;  // kUnknown: not
+  };
+  KernelOffer offer(uint64_t sk);
   // Whether something was said to the kernel of connection `sk` (an offer back since it last
   // parsed an exchange of it, or that it may stop posting it) that may still wait in its table.
   bool offered(uint64_t sk) const {

@@ -194,15 +194,13 @@ class NetworkSensor final : public Sensor {
       // with it: the kernel may stop posting it (if the update fails, the connection stays
       // here: exact, only costlier).
       if (skel_->rodata->parse_http) {
+        const HttpTracker::KernelOffer offer = http_.offer(rec.sk);
         uint32_t value = 0;
-        if (http_.may_quiet(rec.sk)) {
+        if (offer.quiet)
           value = WG_HTTP_QUIET;
-        } else if (rec.seq) {
-          const http::Role role = http_.may_return(rec.sk);
-          if (role != http::Role::kUnknown)
-            value = rec.seq | uint32_t(role == http::Role::kServer ? WG_HTTP_SERVER : WG_HTTP_CLIENT)
-                                  << WG_HTTP_ROLE_SHIFT;
-        }
+        else if (rec.seq && offer.give_back != http::Role::kUnknown)
+          value = rec.seq | uint32_t(offer.give_back == http::Role::kServer ? WG_HTTP_SERVER : WG_HTTP_CLIENT)
+                                << WG_HTTP_ROLE_SHIFT;
         if (value)
           bpf_map__update_elem(skel_->maps.http_resume, &rec.sk, sizeof(rec.sk), &value, sizeof(value), BPF_ANY);
       }
