@@ -90,7 +90,15 @@ struct http_head {
   u16 status;
   u8 method, method_len, target_len;
   u8 has_length, has_te, trace_seen, bad;
+  u32 forget; /* see http_forget */
 };
+
+/* x as the verifier sees a value read from memory: unknown. The paths that leave a loop at
+ * different iterations then meet in one state, verified once, instead of each going on alone. */
+static __always_inline u32 http_forget(struct http_head *h, u32 x) {
+  *(volatile u32 *)&h->forget = x;
+  return *(volatile u32 *)&h->forget;
+}
 
 /* Byte i of the copied call (masked: the verifier sees every index in bounds). */
 #define HB(d, i) ((u8)(d)->bytes[sizeof(struct wg_sock_data) + ((i) & (WG_HEAD_BYTES - 1))])
@@ -105,29 +113,42 @@ static __always_inline bool http_name_is(struct data_scratch *d, u32 at, const c
 
 enum http_run { RUN_NAME = 0, RUN_TEXT = 1 };
 
+/* A word read with one load wherever it lies: the compiler otherwise builds a load it cannot
+ * prove aligned from eight byte loads. The verifier lets a program read a map value at any
+ * offset where the architecture reads misaligned words efficiently (x86-64, arm64). */
+typedef u64 __attribute__((aligned(8))) http_word;
+
+/* The word at byte `at` of the copied call. */
+#define HW(d, at) (*(http_word *)(void *)&(d)->bytes[sizeof(struct wg_sock_data) + ((at) & (WG_HEAD_BYTES - 1))])
+
+static __always_inline u64 http_not_in_run(u64 v, u32 run) {
+  return run == RUN_NAME ? http_bytes_not_name(v) : http_bytes_not_text(v);
+}
+
 /* The end of the run of name characters (letters, digits, '-', '_', '.') or text characters
  * (HTAB, SP, visible ASCII, bytes >= 0x80) from `from`: the first other byte, or len. Eight
- * bytes at a time, then byte by byte for the last few. Global: what follows a loop is verified
- * once, not once per iteration it may stop at. */
-__attribute__((noinline)) u32 http_run_end(struct data_scratch *d, u32 from, u32 len, u32 run) {
-  if (!d) return len;
+ * bytes at a time; the last few (fewer than eight before len) from the word that ends at len,
+ * shifted so that byte `from` comes first and masked to the bytes before len. */
+static __always_inline u32 http_scan(struct data_scratch *d, u32 from, u32 len, u32 run) {
   for (int k = 0; k < WG_HEAD_BYTES / 8; k++) {
     if (from + 8 > len) break;
-    u64 v = *(u64 *)&d->bytes[sizeof(struct wg_sock_data) + (from & (WG_HEAD_BYTES - 1))];
-    u64 other = run == RUN_NAME ? http_bytes_not_name(v) : http_bytes_not_text(v);
+    u64 other = http_not_in_run(HW(d, from), run);
     if (other) return from + http_bytes_first(other);
     from += 8;
   }
-  for (int k = 0; k < 8; k++) {
-    if (from >= len) return len;
-    u8 c = HB(d, from);
-    bool in = run == RUN_NAME ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                                    c == '-' || c == '_' || c == '.'
-                              : (c >= 0x20 || c == '\t') && c != 0x7f;
-    if (!in) return from;
-    from++;
-  }
-  return len;
+  if (from >= len) return len;
+  if (len - from > 7) return from; /* (only for a len past WG_HEAD_BYTES, which no caller passes) */
+  u32 base = len >= 8 ? len - 8 : 0; /* from - base is 0 to 7 */
+  u64 v = HW(d, base) >> ((from - base) * 8);
+  u64 other = http_not_in_run(v, run) & ((1ULL << ((len - from) * 8)) - 1);
+  return other ? from + http_bytes_first(other) : len;
+}
+
+/* The same in a function of its own. Global: what follows a loop is verified once, not once per
+ * iteration it may stop at. */
+__attribute__((noinline)) u32 http_run_end(struct data_scratch *d, u32 from, u32 len, u32 run) {
+  if (!d) return len;
+  return http_scan(d, from, len, run);
 }
 
 /* The request line at the call's start: one of the methods the kernel takes, a target of
@@ -200,14 +221,14 @@ __attribute__((noinline)) int http_status_line(struct data_scratch *d, struct ht
   return 1;
 }
 
-/* Past the spaces and tabs (at most 8) from `from` towards `to`: forwards (step 1, the first
- * other byte) or backwards (step -1, just after the last other byte). */
-__attribute__((noinline)) u32 http_ows(struct data_scratch *d, u32 from, u32 to, int step) {
+/* Past the spaces and tabs (at most 8) from `from` towards `to`: forwards (`back` 0, the first
+ * other byte) or backwards (`back` 1, just after the last other byte). */
+static __always_inline u32 http_ows(struct data_scratch *d, u32 from, u32 to, u32 back) {
   if (!d) return from;
-  for (int k = 0; k < 8; k++) {
-    if (from == to) return from;
-    u8 c = HB(d, step > 0 ? from : from - 1);
-    if (c != ' ' && c != '\t') return from;
+  u32 step = back ? -1 : 1;
+  for (int k = 0; k < 8 && from != to; k++) {
+    u8 c = HB(d, from - back);
+    if (c != ' ' && c != '\t') break;
     from += step;
   }
   return from;
@@ -224,8 +245,8 @@ __attribute__((noinline)) int http_field(struct data_scratch *d, struct http_hea
   bool length = name_len == 14 && http_name_is(d, start, "content-length", 14);
   bool trace = !length && name_len == 11 && http_name_is(d, start, "traceparent", 11);
   if (length || trace) { /* the value without the spaces around it */
-    vs = http_ows(d, vs, ve, 1);
-    ve = http_ows(d, ve, vs, -1);
+    vs = http_ows(d, vs, ve, 0);
+    ve = http_ows(d, ve, vs, 1);
   }
   if (length) {
     u32 n = ve - vs;
@@ -266,12 +287,12 @@ __attribute__((noinline)) int http_header_line(struct data_scratch *d, struct ht
     h->end = start + 2;
     return 0;
   }
-  u32 colon = http_run_end(d, start, len, RUN_NAME);
+  u32 colon = http_forget(h, http_scan(d, start, len, RUN_NAME));
   if (colon >= len || colon == start || colon - start > 64 || HB(d, colon) != ':') {
     h->bad = 1;
     return 0;
   }
-  u32 eol = http_run_end(d, colon + 1, len, RUN_TEXT);
+  u32 eol = http_forget(h, http_scan(d, colon + 1, len, RUN_TEXT));
   if (eol + 2 > len || HB(d, eol) != '\r' || HB(d, eol + 1) != '\n' ||
       !http_field(d, h, colon, eol)) {
     h->bad = 1;
