@@ -237,7 +237,7 @@ static __always_inline u32 http_ows(struct data_scratch *d, u32 from, u32 to, u3
 /* The field on the line at h->pos, whose name ends at `colon` and whose value runs to `eol`:
  * Content-Length (1 to 13 digits, several must agree), Transfer-Encoding, traceparent (one
  * only) are taken; other fields are skipped. 0 when the kernel does not take the head. */
-__attribute__((noinline)) int http_field(struct data_scratch *d, struct http_head *h, u32 colon, u32 eol) {
+static __always_inline int http_field(struct data_scratch *d, struct http_head *h, u32 colon, u32 eol) {
   if (!d || !h) return 0;
   u32 start = h->pos, vs = colon + 1, ve = eol;
   if (colon < start || vs > ve || ve > WG_HEAD_BYTES) return 0;
@@ -245,8 +245,8 @@ __attribute__((noinline)) int http_field(struct data_scratch *d, struct http_hea
   bool length = name_len == 14 && http_name_is(d, start, "content-length", 14);
   bool trace = !length && name_len == 11 && http_name_is(d, start, "traceparent", 11);
   if (length || trace) { /* the value without the spaces around it */
-    vs = http_ows(d, vs, ve, 0);
-    ve = http_ows(d, ve, vs, 1);
+    vs = http_forget(h, http_ows(d, vs, ve, 0));
+    ve = http_forget(h, http_ows(d, ve, vs, 1));
   }
   if (length) {
     u32 n = ve - vs;
