@@ -512,12 +512,16 @@ __attribute__((noinline)) u32 copy_vector_tail(struct data_scratch *d, u32 at, u
   return tail;
 }
 
-/* Posts what call `io` moved (for sendmmsg and recvmmsg: its message `index`). */
-static __always_inline int emit_io(struct io *in, long ret, u32 index) {
+/* A TCP connection the sensor follows. One whose first bytes were neither HTTP nor DNS costs
+ * this lookup and no more. */
+static __always_inline struct conn *conn_of(u64 sk) { return bpf_map_lookup_elem(&conns, &sk); }
+
+/* Posts what call `io` moved (for sendmmsg and recvmmsg: its message `index`). `c`: the TCP
+ * connection, when the caller looked it up (`known`). */
+static __always_inline int emit_io(struct io *in, long ret, u32 index, struct conn *c, bool known) {
   struct io io = *in;
   if (io.kind == IO_MMSG) io.ptr += index * sizeof(struct mmsghdr);
-  /* A connection whose first bytes were neither HTTP nor DNS costs this lookup and no more. */
-  struct conn *c = io.ip_protocol == IPPROTO_TCP ? bpf_map_lookup_elem(&conns, &io.sk) : NULL;
+  if (!known) c = io.ip_protocol == IPPROTO_TCP ? conn_of(io.sk) : NULL;
   if (c && c->l7 == WG_L7_OTHER) return 0;
   /* A failed send on an HTTP connection still tells what the process answered (a client that
    * left before its response arrived): reported with what it tried to send. */
@@ -687,7 +691,7 @@ int wg_post_io(void *ctx) {
   struct exit_slot *slot = bpf_map_lookup_elem(&exit_slot_map, &zero);
   if (!slot) return 0;
   u32 index = slot->index;
-  emit_io(&slot->io, slot->ret, index);
+  emit_io(&slot->io, slot->ret, index, NULL, false);
   /* sendmmsg and recvmmsg: their second message too (a resolver sends its A and AAAA queries
    * with one call), by calling this program again. */
   if (slot->io.kind == IO_MMSG && index == 0 && slot->ret > 1) {
@@ -766,6 +770,9 @@ static __always_inline bool socket_call(u64 nr, u8 direction, struct call_layout
 static __always_inline int on_socket_call(struct sock *sk, int ret, int flags, u8 direction) {
   if (ret <= 0 && !(direction == WG_DATA_EGRESS && (ret == -32 || ret == -104))) return 0;
   if (direction == WG_DATA_INGRESS && (flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE))) return 0;
+  /* Before anything else, so that a connection not followed costs the least. */
+  struct conn *conn = sk->sk_protocol == IPPROTO_TCP ? conn_of((u64)sk) : NULL;
+  if (conn && conn->l7 == WG_L7_OTHER) return 0;
   /* A kernel thread or an io_uring worker has no syscall of its own in its saved registers. */
   if (bpf_get_current_task_btf()->flags & (PF_KTHREAD | PF_IO_WORKER)) return 0;
   if (!selected_process()) return 0;
@@ -793,7 +800,7 @@ static __always_inline int on_socket_call(struct sock *sk, int ret, int flags, u
       wg_count_drop(WG_SENSOR_NETWORK, WG_DROP_PENDING_FULL);
     return 0;
   }
-  return emit_io(&io, ret, 0);
+  return emit_io(&io, ret, 0, conn, true);
 }
 
 /* The exits of the calls that can read an unconnected UDP socket: what the socket tracepoint
