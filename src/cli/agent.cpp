@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -235,11 +236,13 @@ int run_agent(const AgentOptions& options) {
     }
     fmt::print(stderr, "waggle: OTLP to {}\n", config.otlp.endpoint);
   }
+  std::array<bool, std::variant_size_v<Event>> shown{};  // by the events' index, not looked up per event
+  for (size_t i = 0; i < shown.size(); i++) shown[i] = options.shown.count(kEventTypeNames[i]) > 0;
   auto emit = [&](const Event& event) {
     if (event_metrics) event_metrics->on_event(event);
     if (!written_out(event)) return;
     if (otlp) otlp->on_event(event);
-    if (options.shown.count(event_type_name(event))) exporter->on_event(event);
+    if (shown[event.index()]) exporter->on_event(event);
   };
   bool reading = ring->start(
       [&](const void* data, size_t size) {

@@ -194,13 +194,12 @@ struct PacketSampleEvent {
 using Event = std::variant<ExecEvent, ExitEvent, FileOpenEvent, PolicyEvent, TcpEvent, HttpEvent, DnsEvent,
                            PacketSampleEvent>;
 
-// The "type" of an event as written out: "process.exec", ..., "dns.query".
-inline const char* event_type_name(const Event& e) {
-  static constexpr const char* kNames[] = {"process.exec", "process.exit", "file.open", "policy.match",
-                                           "network.tcp",  "http.request", "dns.query",  "packet.sample"};
-  static_assert(std::size(kNames) == std::variant_size_v<Event>);
-  return kNames[e.index()];
-}
+// The "type" of the events held at each index of Event, as written out: "process.exec", ...
+inline constexpr const char* kEventTypeNames[] = {"process.exec", "process.exit", "file.open", "policy.match",
+                                                  "network.tcp",  "http.request", "dns.query",  "packet.sample"};
+static_assert(std::size(kEventTypeNames) == std::variant_size_v<Event>);
+
+inline const char* event_type_name(const Event& e) { return kEventTypeNames[e.index()]; }
 
 // Whether an event is written out, or only counted in the metrics.
 inline bool written_out(const Event& e) {

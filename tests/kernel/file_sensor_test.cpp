@@ -36,6 +36,11 @@ TEST_F(FileSensorTest, PrefixExactAndSuffixFiltersReportExactlyTheMatchingOpens)
   auto counts = count_paths(agent.events_of(child.pid));
   EXPECT_EQ(counts, (std::map<std::string, int>{{a1, 2}, {a2, 1}, {exact, 1}, {pem, 1}}));
   EXPECT_EQ(agent.final_stats()["lost"], 0);
+  // The process sensor runs too (new processes are known), unseen: only opens are written.
+  std::map<std::string, int> types;
+  for (const auto& e : agent.events())
+    if (e.contains("type")) types[e["type"].get<std::string>()]++;
+  EXPECT_EQ(types, (std::map<std::string, int>{{"file.open", 5}})) << "the child's exec and exit are not shown";
 }
 
 TEST_F(FileSensorTest, RelativeOpensAreResolvedInTheKernelBeforeFiltering) {
