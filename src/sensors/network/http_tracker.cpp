@@ -92,7 +92,7 @@ void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff
     forget_if_given_up(conn);
   } else {
     conn.returns = 0;  // parsed in the kernel: offers back count afresh
-    out->push_back(event_of(conn, exchange));
+    event_of(conn, exchange, &out->emplace_back());
   }
 }
 
@@ -121,11 +121,11 @@ void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>
 
 void HttpTracker::take(Conn& conn, std::vector<HttpEvent>* out) {
   conn.parser.take_exchanges(&taken_);
-  for (http::Exchange& x : taken_) out->push_back(event_of(conn, x));
+  for (http::Exchange& x : taken_) event_of(conn, x, &out->emplace_back());
 }
 
-HttpEvent HttpTracker::event_of(Conn& conn, http::Exchange& x) {
-  HttpEvent e;
+void HttpTracker::event_of(Conn& conn, http::Exchange& x, HttpEvent* event) {
+  HttpEvent& e = *event;
   e.time_ns = x.end_ns;
   e.process = conn.process;
   e.server = x.role == http::Role::kServer;
@@ -143,7 +143,6 @@ HttpEvent HttpTracker::event_of(Conn& conn, http::Exchange& x) {
   e.trace = x.trace;
   e.local = conn.local;
   e.remote = conn.remote;
-  return e;
 }
 
 }  // namespace waggle

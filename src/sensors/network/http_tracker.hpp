@@ -96,7 +96,7 @@ class HttpTracker {
   static void owned_by(Conn& conn, const ProcessRef& process);
   void take(Conn& conn, std::vector<HttpEvent>* out);
   void forget_if_given_up(Conn& conn);
-  HttpEvent event_of(Conn& conn, http::Exchange& x);
+  void event_of(Conn& conn, http::Exchange& x, HttpEvent* event);  // fills a new event in place
   std::vector<http::Exchange> taken_;  // reused by take()
   // Drops the least recently active eighth of the connections: amortized O(1) per connection.
   void evict_oldest();
