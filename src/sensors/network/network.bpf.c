@@ -322,11 +322,11 @@ static __always_inline bool describe_sock(struct sock *sk, struct sock_facts f, 
   return true;
 }
 
-static __always_inline bool selected_process(void) {
-  if (!capture_http && !capture_dns) return false;
-  u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  return tgid != self_tgid && wg_selected(tgid);
+static __always_inline bool selected_tgid(u32 tgid) {
+  return (capture_http || capture_dns) && tgid != self_tgid && wg_selected(tgid);
 }
+
+static __always_inline bool selected_process(void) { return selected_tgid(bpf_get_current_pid_tgid() >> 32); }
 
 /* A syscall on fd: its socket found in the file table. */
 static __always_inline bool describe_io(u8 kind, u8 direction, u32 fd, u64 ptr, u64 addr, u64 count, struct io *io) {
@@ -774,13 +774,14 @@ static __always_inline int on_socket_call(struct sock *sk, int ret, int flags, u
   struct conn *conn = sk->sk_protocol == IPPROTO_TCP ? conn_of((u64)sk) : NULL;
   if (conn && conn->l7 == WG_L7_OTHER) return 0;
   /* A kernel thread or an io_uring worker has no syscall of its own in its saved registers. */
-  if (bpf_get_current_task_btf()->flags & (PF_KTHREAD | PF_IO_WORKER)) return 0;
-  if (!selected_process()) return 0;
+  struct task_struct *task = bpf_get_current_task_btf(); /* (each helper call costs) */
+  if (task->flags & (PF_KTHREAD | PF_IO_WORKER)) return 0;
+  if (!selected_tgid(task->tgid)) return 0;
   /* The socket is the tracepoint's own (a trusted pointer): its fields are read in place. A
    * socket of the kernel's own (NFS, say), used while the task is in a syscall, has no file. */
   struct socket *sock = sk->sk_socket;
   if (!sock || !sock->file) return 0;
-  struct pt_regs *regs = wg_syscall_regs();
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
   struct call_layout c;
   if (!socket_call(regs->orig_ax, direction, &c)) return 0;
   struct sock_facts f = {sk->__sk_common.skc_family, sk->sk_protocol, sk->__sk_common.skc_num,
