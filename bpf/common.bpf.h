@@ -52,18 +52,35 @@ static __always_inline void wg_count_drop(u32 sensor, u32 cause) {
  * most once per position. */
 static volatile u64 wg_woken_at = ~0ULL;
 
+/* How a record submitted now should wake the reader (see wg_woken_at); *reader: its position. */
+static __always_inline u64 wg_wakeup(u64 *reader) {
+  if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes) return BPF_RB_NO_WAKEUP;
+  *reader = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
+  return *reader != wg_woken_at ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline int wg_emit(u32 sensor, void *record, u64 size) {
-  u64 flags = BPF_RB_NO_WAKEUP, reader = 0;
-  if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
-    reader = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
-    if (reader != wg_woken_at) flags = BPF_RB_FORCE_WAKEUP;
-  }
+  u64 reader = 0, flags = wg_wakeup(&reader);
   if (bpf_ringbuf_output(&events, record, size, flags) != 0) {
     wg_count_drop(sensor, WG_DROP_RINGBUF_FULL);
     return -1;
   }
   if (flags == BPF_RB_FORCE_WAKEUP) wg_woken_at = reader; /* only a record that went out woke it */
   return 0;
+}
+
+/* A record written in place in the ring buffer (no copy): reserved here (NULL, and counted,
+ * when the ring is full), filled by the caller, then handed to wg_submit. */
+static __always_inline void *wg_reserve(u32 sensor, u64 size) {
+  void *record = bpf_ringbuf_reserve(&events, size, 0);
+  if (!record) wg_count_drop(sensor, WG_DROP_RINGBUF_FULL);
+  return record;
+}
+
+static __always_inline void wg_submit(void *record) {
+  u64 reader = 0, flags = wg_wakeup(&reader);
+  bpf_ringbuf_submit(record, flags);
+  if (flags == BPF_RB_FORCE_WAKEUP) wg_woken_at = reader;
 }
 
 /* True when the current process passes the --pid/--comm selection. */

@@ -66,12 +66,6 @@ struct {
   __type(value, u64);
 } http_counts SEC(".maps");
 
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, u32);
-  __type(value, struct wg_http_exchange);
-} http_out SEC(".maps");
 
 static struct http_state blank_state;
 
@@ -363,8 +357,7 @@ static __always_inline int http_give_up(struct conn *c, u64 sk) {
 }
 
 static __always_inline void http_post(struct conn *c, u64 sk, struct http_state *st, bool handoff, u64 now) {
-  u32 zero = 0;
-  struct wg_http_exchange *x = bpf_map_lookup_elem(&http_out, &zero);
+  struct wg_http_exchange *x = wg_reserve(WG_SENSOR_NETWORK, sizeof(*x));
   if (!x) return;
   x->h = st->h;
   x->h.type = WG_REC_HTTP_EXCHANGE;
@@ -381,6 +374,8 @@ static __always_inline void http_post(struct conn *c, u64 sk, struct http_state 
   x->handoff = handoff;
   x->target_len = st->target_len;
   x->trace_len = st->trace_len;
+  x->pad = 0; /* ring memory: every byte is written */
+  x->pad2 = 0;
   x->family = c->e.family;
   x->local_port = c->e.local_port;
   x->remote_port = c->e.remote_port;
@@ -388,7 +383,8 @@ static __always_inline void http_post(struct conn *c, u64 sk, struct http_state 
   __builtin_memcpy(x->remote_addr, c->e.remote_addr, 16);
   __builtin_memcpy(x->trace, st->trace, sizeof(x->trace));
   __builtin_memcpy(x->target, st->target, sizeof(x->target));
-  if (wg_emit(WG_SENSOR_NETWORK, x, sizeof(*x)) == 0 && !handoff) http_count(WG_HTTP_COUNT_EXCHANGES);
+  wg_submit(x);
+  if (!handoff) http_count(WG_HTTP_COUNT_EXCHANGES);
 }
 
 /* The request waits for a response the kernel cannot delimit: posted alone, and the connection
