@@ -12,6 +12,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +38,7 @@ def measure(waggle, config, metrics_port, nginx_port, seconds):
     try:
         before, cpu0 = program_stats(metrics_port), agent.cpu()
         rps, _ = wrk(nginx_port, seconds, 50)
+        time.sleep(1.2)  # the agent reads the kernel's statistics once a second
         after, cpu = program_stats(metrics_port), agent.cpu() - cpu0
     finally:
         agent.stop()

@@ -77,6 +77,8 @@ static __always_inline void *wg_reserve(u32 sensor, u64 size) {
   return record;
 }
 
+/* (The data waiting then counts this record too: a reader is woken one record sooner than by
+ * wg_emit, which looks before its record is added.) */
 static __always_inline void wg_submit(void *record) {
   u64 reader = 0, flags = wg_wakeup(&reader);
   bpf_ringbuf_submit(record, flags);

@@ -38,7 +38,7 @@ TEST_F(FileSensorTest, PrefixExactAndSuffixFiltersReportExactlyTheMatchingOpens)
   EXPECT_EQ(agent.final_stats()["lost"], 0);
   // The process sensor runs too (new processes are known), unseen: only opens are written.
   std::map<std::string, int> types;
-  for (const auto& e : agent.events())
+  for (const auto& e : agent.events_of(child.pid))
     if (e.contains("type")) types[e["type"].get<std::string>()]++;
   EXPECT_EQ(types, (std::map<std::string, int>{{"file.open", 5}})) << "the child's exec and exit are not shown";
 }

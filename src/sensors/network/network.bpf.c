@@ -770,12 +770,12 @@ static __always_inline bool socket_call(u64 nr, u8 direction, struct call_layout
 static __always_inline int on_socket_call(struct sock *sk, int ret, int flags, u8 direction) {
   if (ret <= 0 && !(direction == WG_DATA_EGRESS && (ret == -32 || ret == -104))) return 0;
   if (direction == WG_DATA_INGRESS && (flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE))) return 0;
-  /* Before anything else, so that a connection not followed costs the least. */
+  /* A kernel thread or an io_uring worker has no syscall of its own in its saved registers. */
+  struct task_struct *task = bpf_get_current_task_btf(); /* once: each helper call costs */
+  if (task->flags & (PF_KTHREAD | PF_IO_WORKER)) return 0;
+  /* Before the rest, so that a connection not followed costs the least. */
   struct conn *conn = sk->sk_protocol == IPPROTO_TCP ? conn_of((u64)sk) : NULL;
   if (conn && conn->l7 == WG_L7_OTHER) return 0;
-  /* A kernel thread or an io_uring worker has no syscall of its own in its saved registers. */
-  struct task_struct *task = bpf_get_current_task_btf(); /* (each helper call costs) */
-  if (task->flags & (PF_KTHREAD | PF_IO_WORKER)) return 0;
   if (!selected_tgid(task->tgid)) return 0;
   /* The socket is the tracepoint's own (a trusted pointer): its fields are read in place. A
    * socket of the kernel's own (NFS, say), used while the task is in a syscall, has no file. */
