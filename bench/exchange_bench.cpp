@@ -46,7 +46,7 @@ void run(benchmark::State& state, uint32_t events_every) {
     *local = {"127.0.0.1", 8080};
     *remote = {"127.0.0.1", 41000};
   };
-  std::vector<waggle::HttpEvent> events;
+  std::vector<waggle::Event> events;
   uint64_t t = 1'795'000'000'000'000'000, n = 0;
   for (auto _ : state) {
     const bool as_server = n % 2 == 0;
@@ -61,8 +61,7 @@ void run(benchmark::State& state, uint32_t events_every) {
     x.request_bytes = 40;
     x.response_bytes = 160;
     tracker.on_exchange(sk, std::move(x), false, as_server ? server : client, endpoints, &events);
-    for (waggle::HttpEvent& e : events) {
-      const waggle::Event event{std::move(e)};
+    for (const waggle::Event& event : events) {
       metrics.on_event(event);
       if (waggle::written_out(event)) exporter->on_event(event);
     }

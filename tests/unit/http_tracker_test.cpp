@@ -10,6 +10,9 @@ namespace {
 using protocols::Chunk;
 using protocols::Direction;
 
+// The tracker's events are http.request events.
+const HttpEvent& http(const Event& e) { return std::get<HttpEvent>(e); }
+
 const std::string kRequest = "GET /users/42?x=1 HTTP/1.1\r\nHost: x\r\n\r\n";
 const std::string kResponse = "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno";
 
@@ -27,30 +30,30 @@ ProcessRef nginx() {
 
 TEST(HttpTracker, AnExchangeBecomesAnEventWithItsRouteAndEndpoints) {
   HttpTracker tracker({"/api/{version}/*"});
-  std::vector<HttpEvent> out;
+  std::vector<Event> out;
   tracker.on_chunk(1, Chunk{Direction::kIngress, 100, kRequest.size(), kRequest, {}}, nginx(), endpoints,
                    &out);
   EXPECT_TRUE(out.empty());
   tracker.on_chunk(1, Chunk{Direction::kEgress, 350, kResponse.size(), kResponse, {}}, nginx(), endpoints,
                    &out);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_TRUE(out[0].server);
-  EXPECT_EQ(out[0].method, "GET");
-  EXPECT_EQ(out[0].target, "/users/42?x=1");
-  EXPECT_EQ(out[0].route, "/users/{id}");
-  EXPECT_EQ(out[0].status, 404);
-  EXPECT_EQ(out[0].duration_ns, 250u);
-  EXPECT_EQ(out[0].time_ns, 350u);
-  EXPECT_EQ(out[0].request_bytes, kRequest.size());
-  EXPECT_EQ(out[0].response_bytes, kResponse.size());
-  EXPECT_EQ(out[0].local.port, 80);
-  EXPECT_EQ(out[0].remote.port, 40000);
-  EXPECT_EQ(out[0].process->pid, 7u);
+  EXPECT_TRUE(http(out[0]).server);
+  EXPECT_EQ(http(out[0]).method, "GET");
+  EXPECT_EQ(http(out[0]).target, "/users/42?x=1");
+  EXPECT_EQ(http(out[0]).route, "/users/{id}");
+  EXPECT_EQ(http(out[0]).status, 404);
+  EXPECT_EQ(http(out[0]).duration_ns, 250u);
+  EXPECT_EQ(http(out[0]).time_ns, 350u);
+  EXPECT_EQ(http(out[0]).request_bytes, kRequest.size());
+  EXPECT_EQ(http(out[0]).response_bytes, kResponse.size());
+  EXPECT_EQ(http(out[0]).local.port, 80);
+  EXPECT_EQ(http(out[0]).remote.port, 40000);
+  EXPECT_EQ(http(out[0]).process->pid, 7u);
 }
 
 TEST(HttpTracker, AfterLostRecordsAConnectionWaitsForItsNextRequest) {
   HttpTracker tracker({});
-  std::vector<HttpEvent> out;
+  std::vector<Event> out;
   tracker.on_chunk(1, Chunk{Direction::kIngress, 1, kRequest.size(), kRequest, {}}, nginx(), endpoints, &out);
   tracker.reset();  // the response to that request may have been lost
   EXPECT_EQ(tracker.connections(), 0u);
@@ -62,12 +65,12 @@ TEST(HttpTracker, AfterLostRecordsAConnectionWaitsForItsNextRequest) {
   tracker.on_chunk(1, Chunk{Direction::kEgress, 4, kResponse.size(), kResponse, {}}, nginx(), endpoints,
                    &out);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].duration_ns, 1u);
+  EXPECT_EQ(http(out[0]).duration_ns, 1u);
 }
 
 TEST(HttpTracker, TheConnectionCloseEndsAResponseDelimitedByIt) {
   HttpTracker tracker({});
-  std::vector<HttpEvent> out;
+  std::vector<Event> out;
   const std::string response = "HTTP/1.0 200 OK\r\n\r\nbody until the close";
   tracker.on_chunk(5, Chunk{Direction::kEgress, 10, kRequest.size(), kRequest, {}}, nginx(), endpoints, &out);
   tracker.on_chunk(5, Chunk{Direction::kIngress, 20, response.size(), response, {}}, nginx(), endpoints,
@@ -75,15 +78,15 @@ TEST(HttpTracker, TheConnectionCloseEndsAResponseDelimitedByIt) {
   EXPECT_TRUE(out.empty());
   tracker.on_close(5, 30, &out);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_FALSE(out[0].server);
-  EXPECT_EQ(out[0].status, 200);
-  EXPECT_EQ(out[0].response_bytes, response.size());
+  EXPECT_FALSE(http(out[0]).server);
+  EXPECT_EQ(http(out[0]).status, 200);
+  EXPECT_EQ(http(out[0]).response_bytes, response.size());
   EXPECT_EQ(tracker.connections(), 0u);
 }
 
 TEST(HttpTracker, BeyondItsLimitTheLeastRecentlyActiveEighthIsDropped) {
   HttpTracker tracker({});
-  std::vector<HttpEvent> out;
+  std::vector<Event> out;
   const uint64_t limit = HttpTracker::kMaxConnections;
   for (uint64_t sk = 1; sk <= limit; sk++)  // socket 1 is the oldest, `limit` the newest
     tracker.on_chunk(sk, Chunk{Direction::kIngress, sk, kRequest.size(), kRequest, {}}, nginx(), endpoints,
@@ -105,12 +108,12 @@ TEST(HttpTracker, BeyondItsLimitTheLeastRecentlyActiveEighthIsDropped) {
   tracker.on_chunk(limit, Chunk{Direction::kEgress, limit + 4, kResponse.size(), kResponse, {}}, nginx(),
                    endpoints, &out);
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[1].time_ns, limit + 4);
+  EXPECT_EQ(http(out[1]).time_ns, limit + 4);
 }
 
 // One exchange served on connection `sk`: a GET of `target` and a 200.
 void serve(HttpTracker& tracker, uint64_t sk, const std::string& target, const ProcessRef& process,
-           std::vector<HttpEvent>* out) {
+           std::vector<Event>* out) {
   const std::string request = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
   const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
   tracker.on_chunk(sk, Chunk{Direction::kIngress, 1, request.size(), request, {}}, process, endpoints, out);
@@ -119,13 +122,14 @@ void serve(HttpTracker& tracker, uint64_t sk, const std::string& target, const P
 
 TEST(HttpTracker, SampledEventsAreOneInNOfEachRouteAndTheOthersOnlyCounted) {
   HttpTracker tracker({}, 3);
-  std::vector<HttpEvent> out;
+  std::vector<Event> out;
   for (int i = 1; i <= 7; i++) serve(tracker, 1, "/users/" + std::to_string(i), nginx(), &out);
   serve(tracker, 1, "/health", nginx(), &out);
   serve(tracker, 2, "/health", nginx(), &out);
   ASSERT_EQ(out.size(), 9u);  // every exchange reaches the metrics
   std::vector<std::string> written;
-  for (const HttpEvent& e : out) {
+  for (const Event& event : out) {
+    const HttpEvent& e = http(event);
     EXPECT_EQ(e.status, 200);
     if (e.metrics_only)
       EXPECT_EQ(e.target, "");
@@ -133,63 +137,63 @@ TEST(HttpTracker, SampledEventsAreOneInNOfEachRouteAndTheOthersOnlyCounted) {
       written.push_back(e.target);
   }
   EXPECT_EQ(written, (std::vector<std::string>{"/users/1", "/users/4", "/users/7", "/health"}));
-  EXPECT_EQ(out[1].route, "/users/{id}");
-  EXPECT_EQ(out[8].route, "/health");
+  EXPECT_EQ(http(out[1]).route, "/users/{id}");
+  EXPECT_EQ(http(out[8]).route, "/health");
 
   HttpTracker none({}, 0);
   out.clear();
   for (int i = 0; i < 3; i++) serve(none, 1, "/", nginx(), &out);
   ASSERT_EQ(out.size(), 3u);
-  for (const HttpEvent& e : out) EXPECT_TRUE(e.metrics_only);
+  for (const Event& e : out) EXPECT_TRUE(http(e).metrics_only);
 }
 
 // Routes are remembered per raw target, within a bound; the routes past a service's limit are
 // /{other}, and every exchange named so is counted, remembered or not.
 TEST(HttpTracker, RoutesAreRememberedWithinABoundAndOverflowsCountedPerExchange) {
   HttpTracker tracker({});
-  std::vector<HttpEvent> out;
+  std::vector<Event> out;
   const size_t limit = HttpTracker::kMaxRoutesPerService;
   for (size_t i = 0; i < limit; i++) serve(tracker, 1, "/page" + std::string(1, char('a' + i % 26)) + std::to_string(i), nginx(), &out);
   EXPECT_EQ(tracker.routes_overflowed(), 0u);
   serve(tracker, 1, "/one-too-many", nginx(), &out);
   serve(tracker, 1, "/one-too-many", nginx(), &out);
-  EXPECT_EQ(out.back().route, "/{other}");
+  EXPECT_EQ(http(out.back()).route, "/{other}");
   EXPECT_EQ(tracker.routes_overflowed(), 2u);
   serve(tracker, 1, "/pagea0", nginx(), &out);  // admitted before the limit: still its own route
-  EXPECT_EQ(out.back().route, "/pagea0");
+  EXPECT_EQ(http(out.back()).route, "/pagea0");
   EXPECT_EQ(tracker.cached_targets(), limit + 1);
   auto other = std::make_shared<ProcessInfo>();  // another service, with routes to spare
   other->binary = "/usr/bin/api";
   for (size_t i = tracker.cached_targets(); i < HttpTracker::kMaxCachedTargets; i++)
     serve(tracker, 2, "/users/" + std::to_string(i), other, &out);
-  EXPECT_EQ(out.back().route, "/users/{id}");
+  EXPECT_EQ(http(out.back()).route, "/users/{id}");
   EXPECT_EQ(tracker.cached_targets(), HttpTracker::kMaxCachedTargets);
   serve(tracker, 2, "/users/x1", other, &out);  // the memory starts again
   EXPECT_EQ(tracker.cached_targets(), 1u);
   serve(tracker, 1, "/pagea0", nginx(), &out);
-  EXPECT_EQ(out.back().route, "/pagea0");
+  EXPECT_EQ(http(out.back()).route, "/pagea0");
   EXPECT_EQ(tracker.routes_overflowed(), 2u);
 }
 
 TEST(HttpTracker, AConnectionHandedToAnotherServiceHasItsRoutesNamedForThatService) {
   HttpTracker tracker({});
-  std::vector<HttpEvent> out;
+  std::vector<Event> out;
   for (size_t i = 0; i < HttpTracker::kMaxRoutesPerService; i++) serve(tracker, 1, "/p" + std::to_string(i) + "x", nginx(), &out);
   serve(tracker, 1, "/one-too-many", nginx(), &out);
-  EXPECT_EQ(out.back().route, "/{other}");
+  EXPECT_EQ(http(out.back()).route, "/{other}");
   auto other = std::make_shared<ProcessInfo>();  // the same connection, now another service's
   other->binary = "/usr/bin/api";
   serve(tracker, 1, "/one-too-many", other, &out);
-  EXPECT_EQ(out.back().route, "/one-too-many");
-  EXPECT_EQ(out.back().process, other);
+  EXPECT_EQ(http(out.back()).route, "/one-too-many");
+  EXPECT_EQ(http(out.back()).process, other);
   serve(tracker, 1, "/one-too-many", nginx(), &out);  // and back
-  EXPECT_EQ(out.back().route, "/{other}");
+  EXPECT_EQ(http(out.back()).route, "/{other}");
   EXPECT_EQ(tracker.routes_overflowed(), 2u);
 }
 
 TEST(HttpTracker, AConnectionIsOfferedBackBetweenExchangesAndQuietedOnceDoneWith) {
   HttpTracker tracker({});
-  std::vector<HttpEvent> out;
+  std::vector<Event> out;
   auto back = [&](uint64_t sk) {
     HttpTracker::KernelOffer o = tracker.offer(sk);
     EXPECT_FALSE(o.quiet);

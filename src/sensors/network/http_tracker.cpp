@@ -65,7 +65,7 @@ HttpTracker::Conn& HttpTracker::conn_of(uint64_t sk, uint64_t time_ns, const End
 }
 
 void HttpTracker::on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process,
-                           const EndpointsFn& endpoints, std::vector<HttpEvent>* out) {
+                           const EndpointsFn& endpoints, std::vector<Event>* out) {
   Conn& conn = conn_of(sk, chunk.time_ns, endpoints);
   if (conn.abandoned) return;
   owned_by(conn, process);
@@ -83,7 +83,7 @@ void HttpTracker::forget_if_given_up(Conn& conn) {
 }
 
 void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff, const ProcessRef& process,
-                              const EndpointsFn& endpoints, std::vector<HttpEvent>* out) {
+                              const EndpointsFn& endpoints, std::vector<Event>* out) {
   Conn& conn = conn_of(sk, handoff ? exchange.start_ns : exchange.end_ns, endpoints);
   if (conn.abandoned) return;
   owned_by(conn, process);
@@ -92,7 +92,7 @@ void HttpTracker::on_exchange(uint64_t sk, http::Exchange exchange, bool handoff
     forget_if_given_up(conn);
   } else {
     conn.returns = 0;  // parsed in the kernel: offers back count afresh
-    event_of(conn, exchange, &out->emplace_back());
+    event_of(conn, exchange, out);
   }
 }
 
@@ -111,7 +111,7 @@ HttpTracker::KernelOffer HttpTracker::offer(uint64_t sk) {
   return offer;
 }
 
-void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out) {
+void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<Event>* out) {
   auto it = conns_.find(sk);
   if (it == conns_.end()) return;
   it->second.parser.on_close(time_ns);
@@ -119,13 +119,13 @@ void HttpTracker::on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>
   conns_.erase(it);
 }
 
-void HttpTracker::take(Conn& conn, std::vector<HttpEvent>* out) {
+void HttpTracker::take(Conn& conn, std::vector<Event>* out) {
   conn.parser.take_exchanges(&taken_);
-  for (http::Exchange& x : taken_) event_of(conn, x, &out->emplace_back());
+  for (http::Exchange& x : taken_) event_of(conn, x, out);
 }
 
-void HttpTracker::event_of(Conn& conn, http::Exchange& x, HttpEvent* event) {
-  HttpEvent& e = *event;
+void HttpTracker::event_of(Conn& conn, http::Exchange& x, std::vector<Event>* out) {
+  HttpEvent& e = std::get<HttpEvent>(out->emplace_back(std::in_place_type<HttpEvent>));
   e.time_ns = x.end_ns;
   e.process = conn.process;
   e.server = x.role == http::Role::kServer;

@@ -37,11 +37,11 @@ class HttpTracker {
 
   // One captured call on connection `sk` of `process`; completed exchanges go to `out`.
   void on_chunk(uint64_t sk, const protocols::Chunk& chunk, const ProcessRef& process,
-                const EndpointsFn& endpoints, std::vector<HttpEvent>* out);
+                const EndpointsFn& endpoints, std::vector<Event>* out);
   // An exchange the kernel parsed on connection `sk`: complete (its event goes to `out`), or,
   // with `handoff`, a request whose response follows as chunks.
   void on_exchange(uint64_t sk, http::Exchange exchange, bool handoff, const ProcessRef& process,
-                   const EndpointsFn& endpoints, std::vector<HttpEvent>* out);
+                   const EndpointsFn& endpoints, std::vector<Event>* out);
   // What the kernel may be told of connection `sk`, which it handed to this parser, after its
   // latest call: `quiet`, that it may stop posting it (this parser is done with it: given up,
   // or upgraded to another protocol; once per connection); else `give_back` (the connection's
@@ -60,7 +60,7 @@ class HttpTracker {
     return it != conns_.end() && (it->second.returns > 0 || it->second.quieted);
   }
   // The connection closed: a response delimited by the close ends here.
-  void on_close(uint64_t sk, uint64_t time_ns, std::vector<HttpEvent>* out);
+  void on_close(uint64_t sk, uint64_t time_ns, std::vector<Event>* out);
 
   // Forgets every connection (after lost records): each is parsed again from its next request.
   void reset() {
@@ -94,9 +94,10 @@ class HttpTracker {
   // The connection's process is now `process` (the latest: a connection handed to another
   // process follows it).
   static void owned_by(Conn& conn, const ProcessRef& process);
-  void take(Conn& conn, std::vector<HttpEvent>* out);
+  void take(Conn& conn, std::vector<Event>* out);
   void forget_if_given_up(Conn& conn);
-  void event_of(Conn& conn, http::Exchange& x, HttpEvent* event);  // fills a new event in place
+  // The exchange's event, made in place at the end of `out` (no copy or move of its strings).
+  void event_of(Conn& conn, http::Exchange& x, std::vector<Event>* out);
   std::vector<http::Exchange> taken_;  // reused by take()
   // Drops the least recently active eighth of the connections: amortized O(1) per connection.
   void evict_oldest();

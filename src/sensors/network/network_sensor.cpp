@@ -255,7 +255,7 @@ class NetworkSensor final : public Sensor {
   }
 
   void flush(const EventCallback& emit) {
-    for (HttpEvent& e : http_events_) emit(Event{std::move(e)});
+    for (const Event& e : http_events_) emit(e);
     http_events_.clear();
     if (!config_.dns) dns_events_.clear();
     for (DnsEvent& e : dns_events_) emit(Event{std::move(e)});
@@ -269,7 +269,7 @@ class NetworkSensor final : public Sensor {
   Attachment attachment_;
   HttpTracker http_;
   DnsTracker dns_;
-  std::vector<HttpEvent> http_events_;
+  std::vector<Event> http_events_;  // http.request events, made in place by the tracker
   std::vector<DnsEvent> dns_events_;
   uint64_t last_expire_ = 0;
 };
