@@ -10,18 +10,16 @@ Prints the median transfer time of each, their ratio, and the per-call kernel ti
 Usage: sudo bench/bulk_run.py [--build build] [--rounds 5] [--mib 2048]
 """
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import Agent  # noqa: E402
-from http_run import bench_arguments, binaries, free_port, stats_agent  # noqa: E402
+from http_run import bench_arguments, binaries, free_port, network_program_stats, stats_agent  # noqa: E402
 
 
 def transfer_seconds(helper, nbytes):
@@ -31,17 +29,9 @@ def transfer_seconds(helper, nbytes):
 
 
 def data_program_stats(metrics_port):
-    """(runs, seconds) of the network sensor's data programs, from the agent's /metrics."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
-    runs = seconds = 0.0
-    for m in re.finditer(r'^waggle_bpf_program_(runs|run_seconds)_total\{([^}]*)\} (\S+)$', text, re.MULTILINE):
-        if 'sensor="network"' not in m.group(2) or 'program="wg_tcp' in m.group(2):
-            continue
-        if m.group(1) == "runs":
-            runs += float(m.group(3))
-        else:
-            seconds += float(m.group(3))
-    return runs, seconds
+    """(runs, seconds) of the network sensor's data programs (not its TCP state ones)."""
+    data = [v for name, v in network_program_stats(metrics_port).items() if not name.startswith("wg_tcp")]
+    return sum(r for r, _ in data), sum(s for _, s in data)
 
 
 def main():

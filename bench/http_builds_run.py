@@ -7,39 +7,25 @@ are on for every run. For comparing builds (copy each build's `waggle` aside fir
     sudo python3 bench/http_builds_run.py --rounds 8 /tmp/before/waggle build/waggle
 """
 import os
-import re
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from http_run import bench_arguments, free_port, start_nginx, wrk  # noqa: E402
+from http_run import bench_arguments, free_port, network_program_stats, start_nginx, wrk  # noqa: E402
 from run import Agent  # noqa: E402
-
-
-def program_stats(metrics_port):
-    """program -> [runs, seconds] of the network sensor's programs, from the agent's /metrics."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
-    stats = {}
-    for m in re.finditer(r'^waggle_bpf_program_(runs|run_seconds)_total\{([^}]*)\} (\S+)$', text, re.MULTILINE):
-        if 'sensor="network"' not in m.group(2):
-            continue
-        name = re.search(r'program="([^"]+)"', m.group(2)).group(1)
-        stats.setdefault(name, [0.0, 0.0])[0 if m.group(1) == "runs" else 1] += float(m.group(3))
-    return stats
 
 
 def measure(waggle, config, metrics_port, nginx_port, seconds):
     """(kernel µs per request, ns per socket-data run, agent µs per request, requests/s)."""
     agent = Agent([waggle, "run", "--config", config, "--output-file", os.devnull], "waggle: ready")
     try:
-        before, cpu0 = program_stats(metrics_port), agent.cpu()
+        before, cpu0 = network_program_stats(metrics_port), agent.cpu()
         rps, _ = wrk(nginx_port, seconds, 50)
         time.sleep(1.2)  # the agent reads the kernel's statistics once a second
-        after, cpu = program_stats(metrics_port), agent.cpu() - cpu0
+        after, cpu = network_program_stats(metrics_port), agent.cpu() - cpu0
     finally:
         agent.stop()
     requests = rps * seconds

@@ -78,12 +78,21 @@ http {{
     raise RuntimeError("nginx did not start")
 
 
+def network_program_stats(metrics_port):
+    """program -> [runs, seconds] of the network sensor's BPF programs, from the agent's /metrics."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+    stats = {}
+    for m in re.finditer(r'^waggle_bpf_program_(runs|run_seconds)_total\{([^}]*)\} (\S+)$', text, re.MULTILINE):
+        if 'sensor="network"' not in m.group(2):
+            continue
+        name = re.search(r'program="([^"]+)"', m.group(2)).group(1)
+        stats.setdefault(name, [0.0, 0.0])[0 if m.group(1) == "runs" else 1] += float(m.group(3))
+    return stats
+
+
 def network_program_seconds(metrics_port):
     """Seconds the network sensor's BPF programs have run, from the agent's /metrics."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
-    return sum(float(m.group(1)) for m in
-               re.finditer(r'^waggle_bpf_program_run_seconds_total\{[^}]*sensor="network"[^}]*\} (\S+)$', text,
-                           re.MULTILINE))
+    return sum(seconds for _, seconds in network_program_stats(metrics_port).values())
 
 
 def wrk(port, seconds, connections, script=None):
