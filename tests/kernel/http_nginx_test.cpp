@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <thread>
 
@@ -30,6 +31,18 @@ class HttpNginxTest : public ::testing::Test {
                                        std::to_string(metrics_port_) + "}\n");
     return std::make_unique<AgentRun>(std::vector<std::string>{"run", "--config", config},
                                       std::vector<std::string>{"WAGGLE_DISABLE_FEATURES=" + disabled});
+  }
+
+  // Runs `check` against an agent started with `network`, twice: with socket data from the
+  // socket tracepoints, and from the syscalls' exits.
+  void from_both_hooks(const std::string& network, const std::function<void()>& check) {
+    for (std::string disabled : {"", "socket tracepoints"}) {
+      SCOPED_TRACE(disabled);
+      auto agent = start_agent(network, disabled);
+      ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+      check();
+      ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+    }
   }
 
   Spawned curl(std::vector<std::string> args) {
@@ -263,11 +276,7 @@ Spawned paced_client(const std::string& port, const std::string& extra) {
 TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
   Nginx nginx(dir_);
   std::string port = std::to_string(nginx.port());
-  // From the socket tracepoints, and from the syscalls' exits.
-  for (std::string disabled : {"", "socket tracepoints"}) {
-    SCOPED_TRACE(disabled);
-    auto agent = start_agent("{ports: [" + port + "]}", disabled);
-    ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  from_both_hooks("{ports: [" + port + "]}", [&] {
     Spawned client = paced_client(port, "");
     ASSERT_EQ(WEXITSTATUS(client.status), 0);
     std::string page = wait_for_requests(metrics_port_, 4);
@@ -283,8 +292,7 @@ TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
     EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 2), 2);
     EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 4), 4);
     EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 0), 0);
-    ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
-  }
+  });
 }
 
 // A connection user space's parser gave up on (a control character in a header value, which
@@ -292,11 +300,7 @@ TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
 TEST_F(HttpNginxTest, ACapturedConnectionUserSpaceGaveUpOnIsNoLongerPosted) {
   Nginx nginx(dir_);
   std::string port = std::to_string(nginx.port());
-  // From the socket tracepoints, and from the syscalls' exits.
-  for (std::string disabled : {"", "socket tracepoints"}) {
-    SCOPED_TRACE(disabled);
-    auto agent = start_agent("{ports: [" + port + "]}", disabled);
-    ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  from_both_hooks("{ports: [" + port + "]}", [&] {
     size_t logged = nginx.access_log().size();
     Spawned client = paced_client(port, "X: a\x01b\r\n");
     ASSERT_EQ(WEXITSTATUS(client.status), 0);
@@ -307,8 +311,7 @@ TEST_F(HttpNginxTest, ACapturedConnectionUserSpaceGaveUpOnIsNoLongerPosted) {
     EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 0), 0);
     EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 0), 0);
     EXPECT_EQ(measured(http_get(metrics_port_, "/metrics")), (std::map<std::string, double>{}));
-    ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
-  }
+  });
 }
 
 // Bytes past where a request must end (its body, then a request pipelined behind it in the same
