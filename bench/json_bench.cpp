@@ -41,6 +41,34 @@ void BM_FileOpenEvent(benchmark::State& state) {
 }
 BENCHMARK(BM_FileOpenEvent);
 
+// An http.request as the network sensor makes it for nginx's side of `GET /users/42`.
+void BM_HttpEvent(benchmark::State& state) {
+  waggle::HttpEvent http;
+  http.process = make_process();
+  http.server = true;
+  http.method = "GET";
+  http.route = "/users/{id}";
+  http.target = "/users/42";
+  http.status = 200;
+  http.duration_ns = 41'250;
+  http.request_bytes = 78;
+  http.response_bytes = 162;
+  http.local = {"127.0.0.1", 8080};
+  http.remote = {"127.0.0.1", 41002};
+  waggle::Event event{http};
+  std::string out;
+  uint64_t t = 1'795'000'000'000'000'000;
+  for (auto _ : state) {
+    std::get<waggle::HttpEvent>(event).time_ns = t += 1000;
+    out.clear();
+    waggle::append_json_event(out, event);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * out.size());
+}
+BENCHMARK(BM_HttpEvent);
+
 void BM_ExecEventFirstRender(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {

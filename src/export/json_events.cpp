@@ -104,6 +104,13 @@ inline void append_b64_field(std::string& out, std::string_view name, std::strin
   append_base64(out, raw);
   out.push_back('"');
 }
+inline void append_b64_field(LineWriter& w, std::string_view name, std::string_view raw) {
+  w.text(",\"");
+  w.text(name);
+  w.text("_b64\":\"");
+  append_base64(w, raw);
+  w.ch('"');
+}
 
 // Everything of the process object after `"tid":N,`, closing brace included.
 void render_process_tail(std::string& out, const ProcessInfo& p) {
@@ -156,82 +163,75 @@ void render_process_tail(std::string& out, const ProcessInfo& p) {
 
 // `{"time":"...","type":"<type>","process":{...}` (the event object is left open).
 // `type_and_process` is `","type":"<type>","process":{`.
-void append_head(std::string& out, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
+void append_head(LineWriter& w, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
                  const ProcessRef& process) {
-  static constexpr std::string_view kTime = "{\"time\":\"";
-  char head[kTime.size() + kRfc3339Size];
-  std::memcpy(head, kTime.data(), kTime.size());
-  format_rfc3339(head + kTime.size(), time_ns);
-  out.append(head, sizeof head);
-  append_lit(out, type_and_process);
+  w.lit("{\"time\":\"");
+  char* time = w.room(kRfc3339Size);
+  format_rfc3339(time, time_ns);
+  w.advance(time + kRfc3339Size);
   if (!process && tid == 0) {  // no process acted (a packet judged as it arrived)
-    out.pop_back();            // the '{' that opened the process
-    append_lit(out, "null");
+    w.text(type_and_process.substr(0, type_and_process.size() - 1));  // without the '{'
+    w.lit("null");
     return;
   }
+  w.text(type_and_process);
   if (!process) {
-    append_lit(out, "\"tid\":");
-    append_uint(out, tid);
-    out.push_back('}');
+    w.lit("\"tid\":");
+    w.uint(tid);
+    w.ch('}');
     return;
   }
   const ProcessInfo& p = *process;
-  append_lit(out, "\"exec_id\":");
-  append_json_string(out, p.exec_id);
-  // ,"pid":N,"tid":N,
-  char ids[64];
-  char* w = ids;
-  auto put = [&w](std::string_view s) {
-    std::memcpy(w, s.data(), s.size());
-    w += s.size();
-  };
-  put(",\"pid\":");
-  const fmt::format_int pid(p.pid);
-  put({pid.data(), pid.size()});
-  put(",\"tid\":");
-  const fmt::format_int tid_text(tid);
-  put({tid_text.data(), tid_text.size()});
-  *w++ = ',';
-  out.append(ids, static_cast<size_t>(w - ids));
+  w.lit("\"exec_id\":");
+  append_json_string(w, p.exec_id);
+  w.lit(",\"pid\":");
+  w.uint(p.pid);
+  w.lit(",\"tid\":");
+  w.uint(tid);
+  w.ch(',');
   if (p.rendered_json.empty()) render_process_tail(p.rendered_json, p);
-  out.append(p.rendered_json);
+  w.text(p.rendered_json);
 }
 
 void append_event(std::string& out, const ExecEvent& e) {
-  append_head(out, e.time_ns, "\",\"type\":\"process.exec\",\"process\":{", e.tid, e.process);
-  append_lit(out, ",\"parent\":{\"exec_id\":");
+  LineWriter w(out);
+  append_head(w, e.time_ns, "\",\"type\":\"process.exec\",\"process\":{", e.tid, e.process);
+  w.text(",\"parent\":{\"exec_id\":");
   if (e.parent.exec_id.empty()) {
-    append_lit(out, "null");
+    w.text("null");
   } else {
-    append_json_string(out, e.parent.exec_id);
+    append_json_string(w, e.parent.exec_id);
   }
-  append_lit(out, ",\"pid\":");
-  append_uint(out, e.parent.pid);
-  append_lit(out, ",\"binary\":");
-  if (append_json_string(out, e.parent.binary)) append_b64_field(out, "binary", e.parent.binary);
-  append_lit(out, "}}\n");
+  w.text(",\"pid\":");
+  w.uint(e.parent.pid);
+  w.text(",\"binary\":");
+  if (append_json_string(w, e.parent.binary)) append_b64_field(w, "binary", e.parent.binary);
+  w.text("}}\n");
 }
 
 void append_event(std::string& out, const ExitEvent& e) {
-  append_head(out, e.time_ns, "\",\"type\":\"process.exit\",\"process\":{", e.tid, e.process);
-  append_lit(out, ",\"exit_code\":");
+  LineWriter w(out);
+  append_head(w, e.time_ns, "\",\"type\":\"process.exit\",\"process\":{", e.tid, e.process);
+  w.text(",\"exit_code\":");
   if (e.exit_code) {
-    append_int(out, *e.exit_code);
+    w.sint(*e.exit_code);
   } else {
-    append_lit(out, "null");
+    w.text("null");
   }
-  append_lit(out, ",\"signal\":");
+  w.text(",\"signal\":");
   if (e.signal) {
-    out.push_back('"');
-    append_signal_name(out, *e.signal);
-    out.push_back('"');
+    std::string name;
+    append_signal_name(name, *e.signal);
+    w.ch('"');
+    w.text(name);
+    w.ch('"');
   } else {
-    append_lit(out, "null");
+    w.text("null");
   }
-  append_lit(out, e.core_dumped ? ",\"core_dumped\":true" : ",\"core_dumped\":false");
-  append_lit(out, ",\"duration_ns\":");
-  append_uint(out, e.duration_ns);
-  append_lit(out, "}\n");
+  w.text(e.core_dumped ? ",\"core_dumped\":true" : ",\"core_dumped\":false");
+  w.text(",\"duration_ns\":");
+  w.uint(e.duration_ns);
+  w.text("}\n");
 }
 
 // `,"syscall":"<name>","path":`
@@ -250,35 +250,38 @@ std::string_view syscall_field(OpenSyscall s) {
 }
 
 void append_event(std::string& out, const FileOpenEvent& e) {
-  append_head(out, e.time_ns, "\",\"type\":\"file.open\",\"process\":{", e.tid, e.process);
-  append_lit(out, syscall_field(e.syscall));
-  const bool path_bad = append_json_string(out, e.path);
-  append_lit(out, ",\"given_path\":");
-  const bool given_bad = append_json_string(out, e.given_path);
-  append_lit(out, ",\"flags\":[\"");
+  LineWriter w(out);
+  append_head(w, e.time_ns, "\",\"type\":\"file.open\",\"process\":{", e.tid, e.process);
+  w.text(syscall_field(e.syscall));
+  const bool path_bad = append_json_string(w, e.path);
+  w.text(",\"given_path\":");
+  const bool given_bad = append_json_string(w, e.given_path);
+  w.text(",\"flags\":[\"");
   const OpenFlagNames flags = open_flag_names(e.flags);  // never empty
   for (size_t i = 0; i < flags.size(); ++i) {
-    if (i > 0) append_lit(out, "\",\"");
-    append_lit(out, flags[i]);  // names and hex digits: nothing to escape
+    if (i > 0) w.text("\",\"");
+    w.text(flags[i]);  // names and hex digits: nothing to escape
   }
-  append_lit(out, "\"]");
+  w.text("\"]");
   if (open_flags_use_mode(e.flags)) {
-    append_lit(out, ",\"mode\":");
-    append_uint(out, e.mode);
+    w.text(",\"mode\":");
+    w.uint(e.mode);
   }
   if (e.fd) {
-    append_lit(out, ",\"fd\":");
-    append_int(out, *e.fd);
+    w.text(",\"fd\":");
+    w.sint(*e.fd);
   }
   if (e.error) {
-    append_lit(out, ",\"error\":\"");
-    append_errno_name(out, *e.error);
-    out.push_back('"');
+    w.text(",\"error\":\"");
+    std::string name;
+    append_errno_name(name, *e.error);
+    w.text(name);
+    w.ch('"');
   }
-  if (e.path_truncated) append_lit(out, ",\"path_truncated\":true");
-  if (path_bad) append_b64_field(out, "path", e.path);
-  if (given_bad) append_b64_field(out, "given_path", e.given_path);
-  append_lit(out, "}\n");
+  if (e.path_truncated) w.text(",\"path_truncated\":true");
+  if (path_bad) append_b64_field(w, "path", e.path);
+  if (given_bad) append_b64_field(w, "given_path", e.given_path);
+  w.text("}\n");
 }
 
 std::string_view outcome_name(PolicyOutcome o) {
@@ -300,66 +303,67 @@ std::string_view outcome_name(PolicyOutcome o) {
 }
 
 void append_event(std::string& out, const PolicyEvent& e) {
-  append_head(out, e.time_ns, "\",\"type\":\"policy.match\",\"process\":{", e.tid, e.process);
-  append_lit(out, ",\"policy\":");
-  append_json_string(out, e.policy);
-  append_lit(out, ",\"rule\":");
-  append_json_string(out, e.rule);
-  append_lit(out, ",\"action\":");
-  append_json_string(out, e.action);
-  append_lit(out, ",\"outcome\":\"");
-  append_lit(out, outcome_name(e.outcome));
-  append_lit(out, "\",\"also_matched\":[");
+  LineWriter w(out);
+  append_head(w, e.time_ns, "\",\"type\":\"policy.match\",\"process\":{", e.tid, e.process);
+  w.text(",\"policy\":");
+  append_json_string(w, e.policy);
+  w.text(",\"rule\":");
+  append_json_string(w, e.rule);
+  w.text(",\"action\":");
+  append_json_string(w, e.action);
+  w.text(",\"outcome\":\"");
+  w.text(outcome_name(e.outcome));
+  w.text("\",\"also_matched\":[");
   for (size_t i = 0; i < e.also_matched.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    append_json_string(out, e.also_matched[i]);
+    if (i > 0) w.ch(',');
+    append_json_string(w, e.also_matched[i]);
   }
   if (e.kind == PolicyEvent::Kind::kExec) {
-    append_lit(out, "],\"event\":{\"type\":\"process.exec\",\"binary\":");
-    const bool binary_bad = append_json_string(out, e.path);
-    if (e.path_truncated) append_lit(out, ",\"binary_truncated\":true");
-    if (binary_bad) append_b64_field(out, "binary", e.path);
-    append_lit(out, "}}\n");
+    w.text("],\"event\":{\"type\":\"process.exec\",\"binary\":");
+    const bool binary_bad = append_json_string(w, e.path);
+    if (e.path_truncated) w.text(",\"binary_truncated\":true");
+    if (binary_bad) append_b64_field(w, "binary", e.path);
+    w.text("}}\n");
     return;
   }
   if (e.kind == PolicyEvent::Kind::kConnect) {
-    append_lit(out, "],\"event\":{\"type\":\"network.connect\",\"address\":");
-    append_json_string(out, e.address);
-    append_lit(out, ",\"port\":");
-    append_uint(out, e.port);
-    append_lit(out, ",\"protocol\":");
-    append_json_string(out, e.protocol);
-    append_lit(out, "}}\n");
+    w.text("],\"event\":{\"type\":\"network.connect\",\"address\":");
+    append_json_string(w, e.address);
+    w.text(",\"port\":");
+    w.uint(e.port);
+    w.text(",\"protocol\":");
+    append_json_string(w, e.protocol);
+    w.text("}}\n");
     return;
   }
   if (e.kind == PolicyEvent::Kind::kAccept) {
-    append_lit(out, "],\"event\":{\"type\":\"network.accept\",\"peer_address\":");
-    append_json_string(out, e.address);
-    append_lit(out, ",\"peer_port\":");
-    append_uint(out, e.peer_port);
-    append_lit(out, ",\"local_port\":");
-    append_uint(out, e.port);
-    append_lit(out, ",\"protocol\":");
-    append_json_string(out, e.protocol);
-    append_lit(out, "}}\n");
+    w.text("],\"event\":{\"type\":\"network.accept\",\"peer_address\":");
+    append_json_string(w, e.address);
+    w.text(",\"peer_port\":");
+    w.uint(e.peer_port);
+    w.text(",\"local_port\":");
+    w.uint(e.port);
+    w.text(",\"protocol\":");
+    append_json_string(w, e.protocol);
+    w.text("}}\n");
     return;
   }
-  append_lit(out, "],\"event\":{\"type\":\"file.open\"");
-  append_lit(out, syscall_field(e.syscall));
-  const bool path_bad = append_json_string(out, e.path);
-  append_lit(out, ",\"given_path\":");
-  const bool given_bad = append_json_string(out, e.given_path);
-  append_lit(out, ",\"flags\":[\"");
+  w.text("],\"event\":{\"type\":\"file.open\"");
+  w.text(syscall_field(e.syscall));
+  const bool path_bad = append_json_string(w, e.path);
+  w.text(",\"given_path\":");
+  const bool given_bad = append_json_string(w, e.given_path);
+  w.text(",\"flags\":[\"");
   const OpenFlagNames flags = open_flag_names(e.flags);
   for (size_t i = 0; i < flags.size(); ++i) {
-    if (i > 0) append_lit(out, "\",\"");
-    append_lit(out, flags[i]);
+    if (i > 0) w.text("\",\"");
+    w.text(flags[i]);
   }
-  append_lit(out, "\"]");
-  if (e.path_truncated) append_lit(out, ",\"path_truncated\":true");
-  if (path_bad) append_b64_field(out, "path", e.path);
-  if (given_bad) append_b64_field(out, "given_path", e.given_path);
-  append_lit(out, "}}\n");
+  w.text("\"]");
+  if (e.path_truncated) w.text(",\"path_truncated\":true");
+  if (path_bad) append_b64_field(w, "path", e.path);
+  if (given_bad) append_b64_field(w, "given_path", e.given_path);
+  w.text("}}\n");
 }
 
 void append_event(std::string& out, const TcpEvent& e) { append_json_network_event(out, e); }
@@ -369,9 +373,9 @@ void append_event(std::string& out, const PacketSampleEvent& e) { append_json_ne
 
 }  // namespace
 
-void append_json_head(std::string& out, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
+void append_json_head(LineWriter& w, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
                       const ProcessRef& process) {
-  append_head(out, time_ns, type_and_process, tid, process);
+  append_head(w, time_ns, type_and_process, tid, process);
 }
 
 uint64_t parse_rfc3339_ns(std::string_view text) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/events.hpp"
+#include "export/line_writer.hpp"
 
 namespace waggle {
 
@@ -18,7 +19,7 @@ void append_json_event(std::string& out, const Event& e);
 
 // `{"time":"...","type":"<type>","process":{...}` with the event object left open, for the
 // renderers of each event family. `type_and_process` is `","type":"<type>","process":{`.
-void append_json_head(std::string& out, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
+void append_json_head(LineWriter& w, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
                       const ProcessRef& process);
 
 // The network events' lines (json_network_events.cpp).

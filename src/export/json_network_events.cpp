@@ -10,7 +10,6 @@
 //                 "latency_ns" (null without an answer),"server":{...},"transport":"udp|tcp"
 #include <string>
 
-#include "export/append.hpp"
 #include "export/json_events.hpp"
 #include "export/json_string.hpp"
 #include "export/network_names.hpp"
@@ -19,14 +18,15 @@ namespace waggle {
 
 namespace {
 
-void append_endpoint(std::string& out, std::string_view name, const Endpoint& e) {
-  append_lit(out, ",\"");
-  append_lit(out, name);
-  append_lit(out, "\":{\"address\":");
-  append_json_string(out, e.address);
-  append_lit(out, ",\"port\":");
-  append_uint(out, e.port);
-  out.push_back('}');
+constexpr std::string_view kLocal = ",\"local\":{\"address\":", kRemote = ",\"remote\":{\"address\":",
+                           kServer = ",\"server\":{\"address\":";
+
+void append_endpoint(LineWriter& w, std::string_view name_and_address, const Endpoint& e) {
+  w.text(name_and_address);
+  append_json_string(w, e.address);
+  w.lit(",\"port\":");
+  w.uint(e.port);
+  w.ch('}');
 }
 
 }  // namespace
@@ -64,82 +64,87 @@ uint32_t pid_of(const ProcessRef& p) { return p ? p->pid : 0; }
 }  // namespace
 
 void append_json_network_event(std::string& out, const TcpEvent& e) {
-  append_json_head(out, e.time_ns, "\",\"type\":\"network.tcp\",\"process\":{", pid_of(e.process), e.process);
-  append_lit(out, ",\"direction\":\"");
-  append_lit(out, tcp_direction_name(e.direction));
-  append_lit(out, "\",\"end\":\"");
-  append_lit(out, tcp_end_name(e.end));
-  out.push_back('"');
-  append_endpoint(out, "local", e.local);
-  append_endpoint(out, "remote", e.remote);
-  append_lit(out, ",\"bytes_sent\":");
-  append_uint(out, e.bytes_sent);
-  append_lit(out, ",\"bytes_received\":");
-  append_uint(out, e.bytes_received);
-  append_lit(out, ",\"retransmits\":");
-  append_uint(out, e.retransmits);
-  append_lit(out, ",\"duration_ns\":");
+  LineWriter w(out);
+  append_json_head(w, e.time_ns, "\",\"type\":\"network.tcp\",\"process\":{", pid_of(e.process), e.process);
+  w.lit(",\"direction\":\"");
+  w.text(tcp_direction_name(e.direction));
+  w.lit("\",\"end\":\"");
+  w.text(tcp_end_name(e.end));
+  w.ch('"');
+  append_endpoint(w, kLocal, e.local);
+  append_endpoint(w, kRemote, e.remote);
+  w.lit(",\"bytes_sent\":");
+  w.uint(e.bytes_sent);
+  w.lit(",\"bytes_received\":");
+  w.uint(e.bytes_received);
+  w.lit(",\"retransmits\":");
+  w.uint(e.retransmits);
+  w.lit(",\"duration_ns\":");
   if (e.duration_ns)
-    append_uint(out, e.duration_ns);
+    w.uint(e.duration_ns);
   else
-    append_lit(out, "null");
-  append_lit(out, "}\n");
+    w.lit("null");
+  w.lit("}\n");
 }
 
 void append_json_network_event(std::string& out, const HttpEvent& e) {
-  append_json_head(out, e.time_ns, "\",\"type\":\"http.request\",\"process\":{", pid_of(e.process),
-                   e.process);
-  append_lit(out, e.server ? ",\"role\":\"server\",\"method\":" : ",\"role\":\"client\",\"method\":");
-  append_json_string(out, e.method);
-  append_lit(out, ",\"route\":");
-  append_json_string(out, e.route);
-  append_lit(out, ",\"target\":");
-  append_json_string(out, e.target);
-  append_lit(out, ",\"status\":");
-  append_uint(out, e.status);
-  append_lit(out, ",\"duration_ns\":");
-  append_uint(out, e.duration_ns);
-  append_lit(out, ",\"request_bytes\":");
-  append_uint(out, e.request_bytes);
-  append_lit(out, ",\"response_bytes\":");
-  append_uint(out, e.response_bytes);
-  append_endpoint(out, "local", e.local);
-  append_endpoint(out, "remote", e.remote);
+  LineWriter w(out);
+  append_json_head(w, e.time_ns, "\",\"type\":\"http.request\",\"process\":{", pid_of(e.process), e.process);
+  if (e.server)
+    w.lit(",\"role\":\"server\",\"method\":");
+  else
+    w.lit(",\"role\":\"client\",\"method\":");
+  append_json_string(w, e.method);
+  w.lit(",\"route\":");
+  append_json_string(w, e.route);
+  w.lit(",\"target\":");
+  append_json_string(w, e.target);
+  w.lit(",\"status\":");
+  w.uint(e.status);
+  w.lit(",\"duration_ns\":");
+  w.uint(e.duration_ns);
+  w.lit(",\"request_bytes\":");
+  w.uint(e.request_bytes);
+  w.lit(",\"response_bytes\":");
+  w.uint(e.response_bytes);
+  append_endpoint(w, kLocal, e.local);
+  append_endpoint(w, kRemote, e.remote);
   if (e.trace) {
-    append_lit(out, ",\"trace_id\":\"");
-    append_hex(out, e.trace->trace_id);
-    append_lit(out, "\",\"parent_span_id\":\"");
-    append_hex(out, e.trace->parent_id);
-    out.push_back('"');
+    w.lit(",\"trace_id\":\"");
+    w.hex(e.trace->trace_id);
+    w.lit("\",\"parent_span_id\":\"");
+    w.hex(e.trace->parent_id);
+    w.ch('"');
   }
-  append_lit(out, "}\n");
+  w.lit("}\n");
 }
 
 void append_json_network_event(std::string& out, const DnsEvent& e) {
-  append_json_head(out, e.time_ns, "\",\"type\":\"dns.query\",\"process\":{", pid_of(e.process), e.process);
-  append_lit(out, ",\"name\":");
-  append_json_string(out, e.name);
-  append_lit(out, ",\"query_type\":");
-  append_json_string(out, e.type);
-  append_lit(out, ",\"rcode\":");
+  LineWriter w(out);
+  append_json_head(w, e.time_ns, "\",\"type\":\"dns.query\",\"process\":{", pid_of(e.process), e.process);
+  w.lit(",\"name\":");
+  append_json_string(w, e.name);
+  w.lit(",\"query_type\":");
+  append_json_string(w, e.type);
+  w.lit(",\"rcode\":");
   if (e.rcode.empty())
-    append_lit(out, "null");
+    w.lit("null");
   else
-    append_json_string(out, e.rcode);
-  append_lit(out, ",\"answers\":[");
+    append_json_string(w, e.rcode);
+  w.lit(",\"answers\":[");
   for (size_t i = 0; i < e.answers.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    append_json_string(out, e.answers[i]);
+    if (i > 0) w.ch(',');
+    append_json_string(w, e.answers[i]);
   }
-  append_lit(out, "],\"latency_ns\":");
+  w.lit("],\"latency_ns\":");
   if (e.rcode.empty())
-    append_lit(out, "null");
+    w.lit("null");
   else
-    append_uint(out, e.latency_ns);
-  append_endpoint(out, "server", e.server);
-  append_lit(out, ",\"transport\":");
-  append_json_string(out, e.transport);
-  append_lit(out, "}\n");
+    w.uint(e.latency_ns);
+  append_endpoint(w, kServer, e.server);
+  w.lit(",\"transport\":");
+  append_json_string(w, e.transport);
+  w.lit("}\n");
 }
 
 }  // namespace waggle

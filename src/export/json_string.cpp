@@ -70,35 +70,46 @@ inline size_t skip_plain(const unsigned char* p, size_t i, size_t n) {
 
 inline bool is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
 
-void append_escape(std::string& out, unsigned char c) {
+// Writes the escape of c (an ASCII byte that needs one) at o; returns the end.
+char* put_escape(char* o, unsigned char c) {
+  char second;
   switch (c) {
     case '"':
-      out.append("\\\"", 2);
-      return;
+      second = '"';
+      break;
     case '\\':
-      out.append("\\\\", 2);
-      return;
+      second = '\\';
+      break;
     case '\n':
-      out.append("\\n", 2);
-      return;
+      second = 'n';
+      break;
     case '\t':
-      out.append("\\t", 2);
-      return;
+      second = 't';
+      break;
     case '\r':
-      out.append("\\r", 2);
-      return;
+      second = 'r';
+      break;
     case '\b':
-      out.append("\\b", 2);
-      return;
+      second = 'b';
+      break;
     case '\f':
-      out.append("\\f", 2);
-      return;
+      second = 'f';
+      break;
     default: {
       static constexpr char kHex[] = "0123456789abcdef";
-      char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-      out.append(buf, 6);
+      const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      std::memcpy(o, u, 6);
+      return o + 6;
     }
   }
+  o[0] = '\\';
+  o[1] = second;
+  return o + 2;
+}
+
+char* put(char* o, const char* s, size_t n) {
+  std::memcpy(o, s, n);
+  return o + n;
 }
 
 constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
@@ -127,20 +138,20 @@ size_t utf8_sequence_length(const unsigned char* p, size_t n) {
   return 0;
 }
 
-bool append_json_string(std::string& out, std::string_view raw) {
+bool append_json_string(LineWriter& w, std::string_view raw) {
   const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
   const size_t n = raw.size();
+  char* o = w.room(6 * n + 2);  // a byte becomes at most six (\u00XX)
   bool invalid = false;
-  out.push_back('"');
-  size_t run = 0;  // start of the bytes not yet appended
+  *o++ = '"';
+  size_t run = 0;  // start of the bytes not yet written
   size_t i = 0;
   while (true) {
     i = skip_plain(p, i, n);
     if (i == n) break;
     unsigned char c = p[i];
     if (c < 0x80) {
-      out.append(raw.data() + run, i - run);
-      append_escape(out, c);
+      o = put_escape(put(o, raw.data() + run, i - run), c);
       run = ++i;
       continue;
     }
@@ -148,14 +159,19 @@ bool append_json_string(std::string& out, std::string_view raw) {
       i += len;  // valid: part of the run
       continue;
     }
-    out.append(raw.data() + run, i - run);
-    out.append(kReplacement, 3);
+    o = put(put(o, raw.data() + run, i - run), kReplacement, 3);
     invalid = true;
     run = ++i;
   }
-  out.append(raw.data() + run, n - run);
-  out.push_back('"');
+  o = put(o, raw.data() + run, n - run);
+  *o++ = '"';
+  w.advance(o);
   return invalid;
+}
+
+bool append_json_string(std::string& out, std::string_view raw) {
+  LineWriter w(out, 6 * raw.size() + 2);
+  return append_json_string(w, raw);
 }
 
 bool is_valid_utf8(std::string_view raw) {
@@ -193,13 +209,11 @@ std::string_view valid_utf8(std::string_view raw, std::string* scratch) {
   return *scratch;
 }
 
-void append_base64(std::string& out, std::string_view raw) {
+void append_base64(LineWriter& w, std::string_view raw) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
   const size_t n = raw.size();
-  size_t pos = out.size();
-  out.resize(pos + (n + 2) / 3 * 4);
-  char* o = out.data() + pos;
+  char* o = w.room((n + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
@@ -221,6 +235,12 @@ void append_base64(std::string& out, std::string_view raw) {
     *o++ = kAlphabet[(v >> 6) & 63];
     *o++ = '=';
   }
+  w.advance(o);
+}
+
+void append_base64(std::string& out, std::string_view raw) {
+  LineWriter w(out, (raw.size() + 2) / 3 * 4);
+  append_base64(w, raw);
 }
 
 }  // namespace waggle

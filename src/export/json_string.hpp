@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "export/line_writer.hpp"
+
 namespace waggle {
 
 // Appends `raw` as a quoted JSON string: '"' and '\\' escaped, control characters below 0x20 as
@@ -12,6 +14,7 @@ namespace waggle {
 // sequences) each become U+FFFD. Returns true when that happened: `raw` was not valid UTF-8, and
 // callers that need the exact bytes must carry them another way (append_base64).
 bool append_json_string(std::string& out, std::string_view raw);
+bool append_json_string(LineWriter& w, std::string_view raw);  // the same through a writer
 
 // True when `raw` is valid UTF-8 (the same rules as above).
 bool is_valid_utf8(std::string_view raw);
@@ -26,5 +29,6 @@ size_t utf8_sequence_length(const unsigned char* p, size_t n);
 
 // Appends `raw` in base64, standard alphabet, with '=' padding, no quotes or line breaks.
 void append_base64(std::string& out, std::string_view raw);
+void append_base64(LineWriter& w, std::string_view raw);
 
 }  // namespace waggle

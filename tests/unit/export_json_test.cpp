@@ -205,6 +205,55 @@ TEST(JsonString, MatchesNaiveReferenceOnRandomInput) {
   }
 }
 
+// One writer, made with little room, takes pieces of every kind until its line is far longer
+// than that room: the line is what appending each piece to a std::string gives.
+TEST(LineWriter, GrowsAndKeepsEveryPiece) {
+  std::mt19937 rng(777);
+  for (size_t room : {0u, 1u, 7u, 64u, 1024u}) {
+    std::string got = "before\n", want = got;
+    {
+      LineWriter w(got, room);
+      for (int i = 0; i < 3000; ++i) {
+        switch (rng() % 6) {
+          case 0:
+            w.lit(",\"name\":");
+            want += ",\"name\":";
+            break;
+          case 1: {
+            const uint64_t v = rng() % 7 == 0 ? ~uint64_t{0} : rng();
+            w.uint(v);
+            want += std::to_string(v);
+            break;
+          }
+          case 2: {
+            const int64_t v = -static_cast<int64_t>(rng());
+            w.sint(v);
+            want += std::to_string(v);
+            break;
+          }
+          case 3:
+            w.ch('}');
+            want += '}';
+            break;
+          case 4: {
+            const std::string in(rng() % 300, static_cast<char>(rng() % 2 ? '\x01' : 'x'));  // up to 6x
+            bool invalid = false;
+            append_json_string(w, in);
+            want += reference_json_string(in, &invalid);
+            break;
+          }
+          default: {
+            const std::string in(rng() % 50, 'b');
+            w.text(in);
+            want += in;
+          }
+        }
+      }
+    }
+    ASSERT_EQ(got, want) << "initial room " << room;
+  }
+}
+
 TEST(JsonString, Base64Vectors) {
   const std::vector<std::pair<std::string, std::string>> vectors = {
       {"", ""},
