@@ -250,7 +250,7 @@ std::string_view syscall_field(OpenSyscall s) {
 }
 
 void append_event(std::string& out, const FileOpenEvent& e) {
-  LineWriter w(out);
+  LineWriter w(out, json_head_room(e.process) + 160 + e.path.size() + e.given_path.size());
   append_head(w, e.time_ns, "\",\"type\":\"file.open\",\"process\":{", e.tid, e.process);
   w.text(syscall_field(e.syscall));
   const bool path_bad = append_json_string(w, e.path);
@@ -372,6 +372,11 @@ void append_event(std::string& out, const DnsEvent& e) { append_json_network_eve
 void append_event(std::string& out, const PacketSampleEvent& e) { append_json_network_event(out, e); }
 
 }  // namespace
+
+size_t json_head_room(const ProcessRef& process) {
+  constexpr size_t kFixed = 128;  // time, type and ids
+  return process ? kFixed + process->exec_id.size() + process->rendered_json.size() : kFixed;
+}
 
 void append_json_head(LineWriter& w, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
                       const ProcessRef& process) {

@@ -19,6 +19,9 @@ void append_json_event(std::string& out, const Event& e);
 
 // `{"time":"...","type":"<type>","process":{...}` with the event object left open, for the
 // renderers of each event family. `type_and_process` is `","type":"<type>","process":{`.
+// About how many bytes append_json_head writes for `process` (room to make for a line: its
+// zeroing costs, and a line longer than its room only makes more).
+size_t json_head_room(const ProcessRef& process);
 void append_json_head(LineWriter& w, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
                       const ProcessRef& process);
 

@@ -88,7 +88,8 @@ void append_json_network_event(std::string& out, const TcpEvent& e) {
 }
 
 void append_json_network_event(std::string& out, const HttpEvent& e) {
-  LineWriter w(out);
+  LineWriter w(out, json_head_room(e.process) + 320 + e.method.size() + e.route.size() + e.target.size() +
+                        e.local.address.size() + e.remote.address.size());
   append_json_head(w, e.time_ns, "\",\"type\":\"http.request\",\"process\":{", pid_of(e.process), e.process);
   if (e.server)
     w.lit(",\"role\":\"server\",\"method\":");
