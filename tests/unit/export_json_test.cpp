@@ -510,6 +510,79 @@ TEST(JsonEvents, EventWithoutProcess) {
   EXPECT_EQ(j["exit_code"], 0);
 }
 
+// The network events, byte for byte (their field contract is in json_network_events.cpp).
+TEST(JsonEvents, TcpWithoutProcessExactly) {
+  TcpEvent e;
+  e.time_ns = 1795278600000000042ull;
+  e.direction = TcpDirection::kAccepted;
+  e.end = TcpEnd::kResetSent;
+  e.local = {"10.0.0.1", 80};
+  e.remote = {"fe80::1", 65535};
+  e.bytes_sent = 1;
+  e.bytes_received = 18446744073709551615ull;
+  e.retransmits = 3;
+  std::string out = "x";
+  append_json_event(out, e);
+  EXPECT_EQ(out,
+            "x{\"time\":\"2026-11-21T16:30:00.000000042Z\",\"type\":\"network.tcp\",\"process\":null,"
+            "\"direction\":\"accepted\",\"end\":\"reset_sent\",\"local\":{\"address\":\"10.0.0.1\",\"port\":80},"
+            "\"remote\":{\"address\":\"fe80::1\",\"port\":65535},\"bytes_sent\":1,"
+            "\"bytes_received\":18446744073709551615,\"retransmits\":3,\"duration_ns\":null}\n");
+}
+
+TEST(JsonEvents, HttpRequestExactlyAfterItsProcess) {
+  HttpEvent e;
+  e.time_ns = 1795278600500000000ull;
+  e.process = make_process();
+  e.server = false;
+  e.method = "GET";
+  e.route = "/users/{id}";
+  e.target = "/users/42?q=\"x\"";
+  e.status = 404;
+  e.duration_ns = 1500000;
+  e.request_bytes = 78;
+  e.response_bytes = 0;
+  e.local = {"127.0.0.1", 41000};
+  e.remote = {"127.0.0.1", 8080};
+  e.trace = TraceContext{};
+  for (uint8_t i = 0; i < 16; i++) e.trace->trace_id[i] = static_cast<uint8_t>(i * 17);
+  for (uint8_t i = 0; i < 8; i++) e.trace->parent_id[i] = static_cast<uint8_t>(0xf0 + i);
+  std::string out;
+  append_json_event(out, e);
+  const std::string head = "{\"time\":\"2026-11-21T16:30:00.500000000Z\",\"type\":\"http.request\",\"process\":{";
+  ASSERT_EQ(out.substr(0, head.size()), head);
+  EXPECT_EQ(ordered_json::parse(out)["process"]["pid"], 1234);
+  const std::string tail = out.substr(out.find("},\"role\"") + 1);
+  EXPECT_EQ(tail,
+            ",\"role\":\"client\",\"method\":\"GET\",\"route\":\"/users/{id}\",\"target\":\"/users/42?q=\\\"x\\\"\","
+            "\"status\":404,\"duration_ns\":1500000,\"request_bytes\":78,\"response_bytes\":0,"
+            "\"local\":{\"address\":\"127.0.0.1\",\"port\":41000},\"remote\":{\"address\":\"127.0.0.1\",\"port\":8080},"
+            "\"trace_id\":\"00112233445566778899aabbccddeeff\",\"parent_span_id\":\"f0f1f2f3f4f5f6f7\"}\n");
+}
+
+TEST(JsonEvents, DnsQueryExactlyWithAndWithoutAnAnswer) {
+  DnsEvent e;
+  e.time_ns = 1795278600000000000ull;
+  e.name = "a\"b.example";
+  e.type = "AAAA";
+  e.server = {"127.0.0.53", 53};
+  e.transport = "udp";
+  std::string out;
+  append_json_event(out, e);
+  EXPECT_EQ(out,
+            "{\"time\":\"2026-11-21T16:30:00.000000000Z\",\"type\":\"dns.query\",\"process\":null,"
+            "\"name\":\"a\\\"b.example\",\"query_type\":\"AAAA\",\"rcode\":null,\"answers\":[],\"latency_ns\":null,"
+            "\"server\":{\"address\":\"127.0.0.53\",\"port\":53},\"transport\":\"udp\"}\n");
+  e.rcode = "NOERROR";
+  e.answers = {"CNAME b.example", "AAAA ::1"};
+  e.latency_ns = 250000;
+  out.clear();
+  append_json_event(out, e);
+  EXPECT_NE(out.find(",\"rcode\":\"NOERROR\",\"answers\":[\"CNAME b.example\",\"AAAA ::1\"],\"latency_ns\":250000,"),
+            std::string::npos)
+      << out;
+}
+
 TEST(JsonEvents, FileOpenSuccess) {
   FileOpenEvent e;
   e.time_ns = 1795278600300000000ull;
