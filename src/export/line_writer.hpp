@@ -70,9 +70,8 @@ class LineWriter {
     end_ = out_.data() + out_.size();
   }
 
-  // Out of line: the room's zeroing is then libc's memset, not the `rep stos` the compiler
-  // inlines for a size it knows (several times slower here).
-  [[gnu::noinline]] static void resize(std::string& s, size_t n) { s.resize(n); }
+  // s.resize(n), without zeroing the bytes it adds (line_room.cpp).
+  static void resize(std::string& s, size_t n);
 
   std::string& out_;
   size_t start_;  // where the line starts in out_
