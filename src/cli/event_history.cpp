@@ -19,47 +19,26 @@ void EventHistory::add(std::string_view json_line) {
     next_++;
     return;
   }
-  // The kept bytes, this line's included, must fit the ring: it grows to the byte bound first.
-  while (end_ + json_line.size() - (size() > 0 ? line(first_).at : end_) > capacity_) {
-    if (capacity_ < kMaxBytes)
-      grow();
-    else
-      drop_oldest();
-  }
+  while (size() > 0 && end_ + json_line.size() - line(first_).at > kMaxBytes) drop_oldest();
   lines_[next_ % kMaxEvents] = Line{end_, json_line.size()};
-  const size_t at = end_ % capacity_, first_part = std::min(json_line.size(), capacity_ - at);
+  const size_t at = end_ % kMaxBytes, first_part = std::min(json_line.size(), kMaxBytes - at);
   std::memcpy(bytes_.get() + at, json_line.data(), first_part);
   std::memcpy(bytes_.get(), json_line.data() + first_part, json_line.size() - first_part);
   end_ += json_line.size();
   next_++;
 }
 
-void EventHistory::grow() {
-  const size_t bigger = std::min(2 * capacity_, kMaxBytes);
-  std::unique_ptr<char[]> next(new char[bigger]);
-  // The kept bytes go to the same places modulo the larger ring (in pieces where either ring
-  // wraps round its end).
-  for (uint64_t at = size() > 0 ? line(first_).at : end_; at < end_;) {
-    const size_t from = at % capacity_, to = at % bigger;
-    const size_t n = std::min({size_t(end_ - at), capacity_ - from, bigger - to});
-    std::memcpy(next.get() + to, bytes_.get() + from, n);
-    at += n;
-  }
-  bytes_ = std::move(next);
-  capacity_ = bigger;
-}
-
 void EventHistory::append_line(uint64_t seq, std::string* out) const {
   const Line& l = line(seq);
-  const size_t at = l.at % capacity_, first_part = std::min(l.size, capacity_ - at);
+  const size_t at = l.at % kMaxBytes, first_part = std::min(l.size, kMaxBytes - at);
   out->append(bytes_.get() + at, first_part);
   out->append(bytes_.get(), l.size - first_part);
 }
 
 std::string_view EventHistory::head_of(uint64_t seq) const {
   const Line& l = line(seq);
-  const size_t at = l.at % capacity_;
-  return std::string_view(bytes_.get() + at, std::min(l.size, capacity_ - at));
+  const size_t at = l.at % kMaxBytes;
+  return std::string_view(bytes_.get() + at, std::min(l.size, kMaxBytes - at));
 }
 
 std::string EventHistory::handle(const std::string& request) const {

@@ -16,7 +16,6 @@ class EventHistory {
  public:
   static constexpr size_t kMaxEvents = 10000;
   static constexpr size_t kMaxBytes = 16 << 20;
-  static constexpr size_t kFirstBytes = 1 << 20;  // the byte ring's size at first
 
   // One event as a JSON line (its newline included or not).
   void add(std::string_view json_line);
@@ -38,19 +37,15 @@ class EventHistory {
   };
   const Line& line(uint64_t seq) const { return lines_[seq % kMaxEvents]; }
   void drop_oldest();
-  void grow();  // doubles the byte ring (up to kMaxBytes), its kept bytes moved along
   // Appends line `seq`'s bytes to `out` (they may wrap round the end of the byte ring).
   void append_line(uint64_t seq, std::string* out) const;
   std::string_view head_of(uint64_t seq) const;  // its first bytes, for its type
 
   // Sequence numbers first_ .. next_ - 1, each in slot seq % kMaxEvents; their bytes one after
-  // the other in a ring of capacity_ bytes (written in order: no allocation, no scattered
-  // copies). The ring starts small and doubles only when the lines within the count bound need
-  // more, so the agent's memory is what its recent lines take (10,000 http.request lines take
-  // 8 MiB, not the byte bound's 16).
+  // the other in a ring of kMaxBytes (written in order: no allocation, no scattered copies).
+  // Its memory is taken from the system as the history first fills.
   std::vector<Line> lines_ = std::vector<Line>(kMaxEvents);
-  size_t capacity_ = kFirstBytes;
-  std::unique_ptr<char[]> bytes_{new char[kFirstBytes]};
+  std::unique_ptr<char[]> bytes_{new char[kMaxBytes]};
   uint64_t first_ = 1, next_ = 1;
   uint64_t end_ = 0;  // where the next line's bytes go
 };

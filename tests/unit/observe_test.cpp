@@ -61,27 +61,6 @@ TEST(EventHistory, KeepsALineThatWrapsRoundItsByteRingWhole) {
   EXPECT_EQ(h.handle("observe 0"), "ok\nlast 3 dropped 1\n" + wrapped + "\n{\"time\":\"t\",\"type\":\"dns.query\",\"n\":3}\n");
 }
 
-// The byte ring starts small and grows when the lines within the count bound need more room,
-// also while its bytes wrap round its end: every line kept comes back exactly.
-TEST(EventHistory, GrowsItsByteRingAndKeepsEveryLineWhole) {
-  EventHistory h;
-  auto line_of = [](size_t i, size_t size) {
-    std::string l = "{\"n\":" + std::to_string(i) + ",\"pad\":\"";
-    l.resize(size - 2, 'a' + char(i % 26));
-    return l + "\"}";
-  };
-  // 12,000 lines of 100 bytes: the newest 10,000 (1,000,000 bytes) fit the first ring, whose
-  // end they have wrapped round.
-  size_t n = 0;
-  for (; n < 12000; n++) h.add(line_of(n + 1, 100));
-  // Longer lines: the 10,000 kept no longer fit, and the ring grows (more than once).
-  for (; n < 15000; n++) h.add(line_of(n + 1, 700));
-  ASSERT_EQ(h.size(), EventHistory::kMaxEvents);
-  std::string want = "ok\nlast 15000 dropped 0\n";
-  for (size_t i = 15000 - EventHistory::kMaxEvents + 1; i <= 15000; i++) want += line_of(i, i <= 12000 ? 100 : 700) + "\n";
-  EXPECT_EQ(h.handle("observe 5000"), want);
-}
-
 TEST(EventHistory, CountsALineLongerThanItsByteBoundAsDropped) {
   EventHistory h;
   h.add("{\"n\":1}");
