@@ -5,6 +5,11 @@ per run of the socket-data programs (wg_sock_send, wg_sock_recv). The kernel's B
 are on for every run. For comparing builds (copy each build's `waggle` aside first):
 
     sudo python3 bench/http_builds_run.py --rounds 8 /tmp/before/waggle build/waggle
+
+With --paced, the load is http_run.py's paced one (about 10,000 requests/s) instead, and each
+build's agent CPU (share of a core, and per request) and peak RSS are given:
+
+    sudo python3 bench/http_builds_run.py --paced --rounds 4 --seconds 10 /tmp/before/waggle build/waggle
 """
 import os
 import shutil
@@ -14,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from http_run import bench_arguments, free_port, network_program_stats, start_nginx, wrk  # noqa: E402
+from http_run import bench_arguments, free_port, network_program_stats, paced_script, start_nginx, wrk  # noqa: E402
 from run import Agent  # noqa: E402
 
 
@@ -37,9 +42,23 @@ def measure(waggle, config, metrics_port, nginx_port, seconds):
             rps)
 
 
+def measure_paced(waggle, config, nginx_port, seconds, script):
+    """(agent's share of a core, agent µs per request, peak RSS in MiB, requests/s)."""
+    agent = Agent([waggle, "run", "--config", config, "--output-file", os.devnull], "waggle: ready")
+    try:
+        cpu0, start = agent.cpu(), time.perf_counter()
+        rps, _ = wrk(nginx_port, seconds, 12, script)
+        share = (agent.cpu() - cpu0) / (time.perf_counter() - start)
+        rss = agent.rss() / 1024
+    finally:
+        agent.stop()
+    return share, share / rps * 1e6, rss, rps
+
+
 def main():
     ap = bench_arguments(__doc__)
     ap.add_argument("--seconds", type=int, default=4)
+    ap.add_argument("--paced", action="store_true", help="about 10,000 requests/s instead of wrk's most")
     ap.add_argument("waggle", nargs="+", help="waggle binaries to compare")
     args = ap.parse_args()
     binaries = [os.path.abspath(b) for b in args.waggle]
@@ -57,6 +76,12 @@ def main():
         for r in range(args.rounds):
             order = binaries if r % 2 == 0 else binaries[::-1]
             for b in order:
+                if args.paced:
+                    results[b].append(measure_paced(b, config, nginx_port, args.seconds, paced_script(tmp)))
+                    share, a, rss, rps = results[b][-1]
+                    print(f"round {r + 1} {b}: agent {share * 100:.2f}% of a core, {a:.3f} µs/request, "
+                          f"peak RSS {rss:.1f} MiB, {rps:.0f} req/s", flush=True)
+                    continue
                 results[b].append(measure(b, config, metrics_port, nginx_port, args.seconds))
                 k, ns, a, rps = results[b][-1]
                 print(f"round {r + 1} {b}: kernel {k:.3f} µs/request, {ns:.0f} ns per data run, agent {a:.3f} "
@@ -66,6 +91,13 @@ def main():
             nginx.terminate()
             nginx.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+    if args.paced:
+        print(f"\nnginx + wrk, paced (12 connections, {args.seconds} s, {args.rounds} rounds, medians)")
+        for b in binaries:
+            share, a, rss, rps = (statistics.median(x[i] for x in results[b]) for i in range(4))
+            print(f"  {b}: agent {share * 100:.2f}% of a core at {rps:.0f} req/s, {a:.3f} µs per request, "
+                  f"peak RSS {rss:.1f} MiB")
+        return
     print(f"\nnginx + wrk (50 connections, {args.seconds} s, {args.rounds} rounds, medians)")
     for b in binaries:
         k, ns, a = (statistics.median(x[i] for x in results[b]) for i in range(3))

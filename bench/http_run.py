@@ -108,6 +108,15 @@ def wrk(port, seconds, connections, script=None):
     return rps, p99
 
 
+def paced_script(tmp):
+    """A wrk script for a fixed rate: with 12 connections, each waiting 1 ms after every
+    response, about 10,000 requests/s."""
+    script = os.path.join(tmp, "paced.lua")
+    with open(script, "w") as f:
+        f.write("function delay()\n  return 1\nend\n")
+    return script
+
+
 def bench_arguments(doc):
     """The options every network benchmark takes: the build directory and the rounds."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -186,10 +195,7 @@ def main():
                     floor.proc.wait(timeout=30)
                 print(f"round {r + 1} {name:12} {rps:10.0f} req/s  p99 {p99 * 1e3:7.3f} ms", flush=True)
 
-        # A fixed rate: 12 connections, each waiting 1 ms after every response (about 10,000/s).
-        script = os.path.join(tmp, "paced.lua")
-        with open(script, "w") as f:
-            f.write("function delay()\n  return 1\nend\n")
+        script = paced_script(tmp)
         agent = Agent(agent_argv + ["--output-file", os.devnull], "waggle: ready")
         cpu0 = agent.cpu()
         start = time.perf_counter()

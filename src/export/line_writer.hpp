@@ -80,3 +80,5 @@ class LineWriter {
 };
 
 }  // namespace waggle
+
+#undef WG_INLINE
