@@ -6,8 +6,9 @@ are on for every run. For comparing builds (copy each build's `waggle` aside fir
 
     sudo python3 bench/http_builds_run.py --rounds 8 /tmp/before/waggle build/waggle
 
-With --paced, the load is http_run.py's paced one (about 10,000 requests/s) instead, and each
-build's agent CPU (share of a core, and per request) and peak RSS are given:
+With --paced, the load and the agent's configuration are http_run.py's paced ones (about 10,000
+requests/s, the kernel's statistics off) instead, and each build's agent CPU (share of a core,
+and per request) and peak RSS are given:
 
     sudo python3 bench/http_builds_run.py --paced --rounds 4 --seconds 10 /tmp/before/waggle build/waggle
 """
@@ -71,13 +72,16 @@ def main():
         with open(config, "w") as f:
             f.write(f"sensors:\n  file: {{enabled: false}}\n"
                     f"metrics: {{address: 127.0.0.1:{metrics_port}, program_stats: true}}\n")
+        paced_config = os.path.join(tmp, "paced.yaml")  # as http_run.py's paced step: no statistics
+        with open(paced_config, "w") as f:
+            f.write(f"sensors:\n  file: {{enabled: false}}\nmetrics: {{address: 127.0.0.1:{metrics_port}}}\n")
         wrk(nginx_port, 1, 50)  # warm up
         results = {b: [] for b in binaries}
         for r in range(args.rounds):
             order = binaries if r % 2 == 0 else binaries[::-1]
             for b in order:
                 if args.paced:
-                    results[b].append(measure_paced(b, config, nginx_port, args.seconds, paced_script(tmp)))
+                    results[b].append(measure_paced(b, paced_config, nginx_port, args.seconds, paced_script(tmp)))
                     share, a, rss, rps = results[b][-1]
                     print(f"round {r + 1} {b}: agent {share * 100:.2f}% of a core, {a:.3f} µs/request, "
                           f"peak RSS {rss:.1f} MiB, {rps:.0f} req/s", flush=True)

@@ -189,7 +189,10 @@ void append_head(LineWriter& w, uint64_t time_ns, std::string_view type_and_proc
   w.lit(",\"tid\":");
   w.uint(tid);
   w.ch(',');
-  if (p.rendered_json.empty()) render_process_tail(p.rendered_json, p);
+  if (p.rendered_json.empty()) {
+    render_process_tail(p.rendered_json, p);
+    p.rendered_json.shrink_to_fit();  // kept for the process's life: not the room its strings took
+  }
   w.text(p.rendered_json);
 }
 

@@ -17,11 +17,12 @@ namespace waggle {
 // must be rendered from one thread at a time.
 void append_json_event(std::string& out, const Event& e);
 
+// About how many bytes append_json_head writes for `process`, once its process object has been
+// rendered (room to make for a line: a line longer than its room only makes more).
+size_t json_head_room(const ProcessRef& process);
+
 // `{"time":"...","type":"<type>","process":{...}` with the event object left open, for the
 // renderers of each event family. `type_and_process` is `","type":"<type>","process":{`.
-// About how many bytes append_json_head writes for `process` (room to make for a line: its
-// zeroing costs, and a line longer than its room only makes more).
-size_t json_head_room(const ProcessRef& process);
 void append_json_head(LineWriter& w, uint64_t time_ns, std::string_view type_and_process, uint32_t tid,
                       const ProcessRef& process);
 

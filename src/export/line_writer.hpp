@@ -70,7 +70,8 @@ class LineWriter {
     end_ = out_.data() + out_.size();
   }
 
-  // s.resize(n), without zeroing the bytes it adds (line_room.cpp).
+  // Makes s at least n long (libstdc++ 12's resize_and_overwrite may give it its whole new
+  // capacity), without zeroing the bytes it adds (line_room.cpp); or cuts it to n.
   static void resize(std::string& s, size_t n);
 
   std::string& out_;

@@ -1,6 +1,8 @@
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <memory>
@@ -214,7 +216,7 @@ TEST(LineWriter, GrowsAndKeepsEveryPiece) {
     {
       LineWriter w(got, room);
       for (int i = 0; i < 3000; ++i) {
-        switch (rng() % 6) {
+        switch (rng() % 8) {
           case 0:
             w.lit(",\"name\":");
             want += ",\"name\":";
@@ -226,7 +228,7 @@ TEST(LineWriter, GrowsAndKeepsEveryPiece) {
             break;
           }
           case 2: {
-            const int64_t v = -static_cast<int64_t>(rng());
+            const int64_t v = rng() % 7 == 0 ? INT64_MIN : -static_cast<int64_t>(rng());
             w.sint(v);
             want += std::to_string(v);
             break;
@@ -236,10 +238,25 @@ TEST(LineWriter, GrowsAndKeepsEveryPiece) {
             want += '}';
             break;
           case 4: {
-            const std::string in(rng() % 300, static_cast<char>(rng() % 2 ? '\x01' : 'x'));  // up to 6x
+            const char kinds[] = {'\x01', 'x', '\xFF'};  // escaped (6x), plain, invalid (3x)
+            const std::string in(rng() % 300, kinds[rng() % 3]);
             bool invalid = false;
             append_json_string(w, in);
             want += reference_json_string(in, &invalid);
+            break;
+          }
+          case 5: {
+            std::string in(rng() % 200, '\0');
+            for (char& c : in) c = static_cast<char>(rng());
+            append_base64(w, in);
+            append_base64(want, in);  // its exact room, in a writer of its own
+            break;
+          }
+          case 6: {
+            std::array<uint8_t, 16> id{};
+            for (uint8_t& b : id) b = static_cast<uint8_t>(rng());
+            w.hex(id);
+            for (uint8_t b : id) want += fmt::format("{:02x}", b);
             break;
           }
           default: {
