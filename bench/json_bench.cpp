@@ -20,6 +20,22 @@ waggle::ProcessRef make_process() {
   return p;
 }
 
+// Renders the event again and again, a microsecond later each time.
+template <typename E>
+void render_repeatedly(benchmark::State& state, const E& e) {
+  waggle::Event event{e};
+  std::string out;
+  uint64_t t = 1'795'000'000'000'000'000;
+  for (auto _ : state) {
+    std::get<E>(event).time_ns = t += 1000;
+    out.clear();
+    waggle::append_json_event(out, event);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * out.size());
+}
+
 void BM_FileOpenEvent(benchmark::State& state) {
   waggle::FileOpenEvent open;
   open.process = make_process();
@@ -27,17 +43,7 @@ void BM_FileOpenEvent(benchmark::State& state) {
   open.path = open.given_path = "/var/www/html/index.html";
   open.flags = 0x80000;  // O_RDONLY|O_CLOEXEC
   open.fd = 12;
-  waggle::Event event{open};
-  std::string out;
-  uint64_t t = 1'795'000'000'000'000'000;
-  for (auto _ : state) {
-    std::get<waggle::FileOpenEvent>(event).time_ns = t += 1000;
-    out.clear();
-    waggle::append_json_event(out, event);
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * out.size());
+  render_repeatedly(state, open);
 }
 BENCHMARK(BM_FileOpenEvent);
 
@@ -55,17 +61,7 @@ void BM_HttpEvent(benchmark::State& state) {
   http.response_bytes = 162;
   http.local = {"127.0.0.1", 8080};
   http.remote = {"127.0.0.1", 41002};
-  waggle::Event event{http};
-  std::string out;
-  uint64_t t = 1'795'000'000'000'000'000;
-  for (auto _ : state) {
-    std::get<waggle::HttpEvent>(event).time_ns = t += 1000;
-    out.clear();
-    waggle::append_json_event(out, event);
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * out.size());
+  render_repeatedly(state, http);
 }
 BENCHMARK(BM_HttpEvent);
 
