@@ -407,8 +407,44 @@ enum wg_http_count {
   WG_HTTP_COUNT_NO_STATE = 4,  /* connections captured because the state table was full */
   WG_HTTP_COUNT_RETURNED = 5,  /* captured connections given back to the kernel's parser */
   WG_HTTP_COUNT_QUIETED = 6,   /* captured connections user space was done with (given up, upgraded) */
+  WG_HTTP_COUNT_TALLIED = 7,   /* exchanges counted in the kernel's tallies, not posted */
+  WG_HTTP_COUNT_UNTALLIED = 8, /* exchanges posted because the tallies were full */
 };
-#define WG_HTTP_COUNTS 7
+#define WG_HTTP_COUNTS 9
+
+/* HTTP exchanges tallied in the kernel (sensors.network.http_events: none): per key, the
+ * exchanges' count, durations and duration buckets, with no record posted. User space names a
+ * key once, from its wg_http_tally_name, and adds what changed since its last read. */
+#define WG_HTTP_BOUNDS 14   /* kHttpDurationBounds (src/core/events.hpp) */
+#define WG_HTTP_TALLIES 16384 /* keys tallied at once; beyond, exchanges are posted */
+
+struct wg_http_tally_key {
+  __u64 start_boottime; /* of the process (with pid: the process cache's key) */
+  __u64 target_hash;    /* of the request target's target_len bytes */
+  __u32 pid;            /* tgid of the process that made the request's first call */
+  __u16 status;
+  __u8 method;          /* enum wg_http_method */
+  __u8 role;            /* enum wg_http_role */
+  __u16 family;         /* a client's server (zero for a server) */
+  __u16 remote_port;
+  __u8 target_len;
+  __u8 pad[3];
+  __u8 remote_addr[16];
+};
+
+/* Per CPU: buckets[i] counts durations within bound i and above bound i - 1 (of the bounds in
+ * ns that user space set); buckets[WG_HTTP_BOUNDS] those above every bound. */
+struct wg_http_tally {
+  __u64 count;
+  __u64 sum_ns;
+  __u64 buckets[WG_HTTP_BOUNDS + 1];
+};
+
+/* Written once per key, when its tally is made: who and what it counts. */
+struct wg_http_tally_name {
+  struct wg_header h;
+  char target[WG_HTTP_TARGET_MAX];
+};
 
 /* A value of the network sensor's http_resume map (written by user space, per socket): the
  * number of the captured call after which its parser was between exchanges (low 16 bits) and

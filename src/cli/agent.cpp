@@ -333,6 +333,7 @@ int run_agent(const AgentOptions& options) {
           seen_drops[s] = n;
         }
       }
+      for (auto& sensor : sensors) sensor->tick(emit);
       cache.expire(boottime_now_ns());
       next_housekeeping = now + std::chrono::seconds(1);
     }
@@ -349,6 +350,7 @@ int run_agent(const AgentOptions& options) {
   for (auto& sensor : sensors) sensor->detach();
   while (ring->poll(0) > 0) {
   }
+  for (auto& sensor : sensors) sensor->tick(emit);  // what the kernel counted until the end
   if (xdp) xdp->poll(emit);  // the last samples
   if (!exporter->flush()) fmt::print(stderr, "waggle: writing events failed: {}\n", exporter->error());
   // What is queued for the collector goes now (at most a few seconds if it does not answer).

@@ -2,6 +2,7 @@
 // internals; this header is their whole contract.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <iterator>
 #include <memory>
@@ -139,6 +140,20 @@ struct TcpEvent {
   uint64_t duration_ns = 0;  // 0 when its start was not seen
 };
 
+// The bounds of the HTTP request duration histograms' buckets, in seconds (OpenTelemetry's
+// defaults); a duration d is in the first bucket whose bound b has d <= b, or in +Inf.
+inline constexpr std::array<double, 14> kHttpDurationBounds = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+                                                               0.5,   0.75, 1,     2.5,  5,     7.5, 10};
+
+// Exchanges counted together, under one HttpEvent's labels (the kernel tallies them when
+// http.request events are off): how many, their durations summed, and how many fell in each
+// bucket of kHttpDurationBounds (+Inf last; not cumulative).
+struct HttpTally {
+  uint64_t count = 0;
+  uint64_t sum_ns = 0;
+  std::array<uint64_t, kHttpDurationBounds.size() + 1> buckets{};
+};
+
 // One HTTP/1.x request and its response, seen by the server or the client process.
 struct HttpEvent {
   uint64_t time_ns = 0;  // the last response byte
@@ -155,6 +170,9 @@ struct HttpEvent {
   // left empty.
   bool metrics_only = false;
   std::optional<TraceContext> trace;  // the request's W3C traceparent, when it had a valid one
+  // Set: the event stands for these exchanges (metrics_only; its duration, times and byte
+  // counts unset), not for one.
+  std::shared_ptr<const HttpTally> tally;
 };
 
 // A DNS query a process made and the answer it got.

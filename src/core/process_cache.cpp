@@ -102,6 +102,12 @@ ProcessRef ProcessCache::find(uint32_t pid, uint64_t start_boottime_ns) {
   return found && started_at(*found, start_boottime_ns) ? found : nullptr;
 }
 
+bool ProcessCache::gone(uint32_t pid, uint64_t start_boottime_ns) {
+  if (!find(pid, start_boottime_ns)) return true;
+  auto it = entries_.find(pid);
+  return it == entries_.end() || it->second.exited;
+}
+
 std::string ProcessCache::container_of(uint32_t pid, uint64_t cgroup_id, std::string_view leaf_name) {
   if (auto it = containers_.find(cgroup_id); it != containers_.end()) return it->second;
   std::optional<std::string> path = cgroup2_path_of(options_.proc_root, pid);

@@ -45,6 +45,9 @@ class ProcessCache {
   // started at another time belongs to an earlier process with the same pid (its exit was
   // missed) and is replaced from /proc. Null when neither is that process.
   ProcessRef find(uint32_t pid, uint64_t start_boottime_ns);
+  // Whether the process that started at start_boottime_ns has exited: known to have, or
+  // neither cached nor in /proc.
+  bool gone(uint32_t pid, uint64_t start_boottime_ns);
   ParentInfo parent_of(uint32_t ppid);
   // A process known only from a record (it was gone from /proc when looked for): kept like
   // an exited one for the grace period, so that its other records do not read /proc again.

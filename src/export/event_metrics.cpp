@@ -39,11 +39,11 @@ EventMetrics::EventMetrics(metrics::Registry& r) {
   http_server_ =
       must(r.histogram("http_server_request_duration_seconds",
                        "Duration of HTTP server requests, first request byte to last response byte.",
-                       http_labels, metrics::kHttpDurationBuckets));
+                       http_labels, kHttpDurationBounds));
   http_client_ =
       must(r.histogram("http_client_request_duration_seconds",
                        "Duration of HTTP client requests, first request byte to last response byte.",
-                       client_labels, metrics::kHttpDurationBuckets));
+                       client_labels, kHttpDurationBounds));
   const std::vector<std::string> tcp_labels = {"network_connection_direction", "service_name",
                                                "process_executable_name"};
   tcp_connections_ = must(r.counter(
@@ -70,7 +70,8 @@ void EventMetrics::on_event(const Event& event) {
     event_series_[type] = events_->series(metrics::LabelValues(&name, 1));
     event_series_found_[type] = true;
   }
-  event_series_[type].add();
+  const auto* http = std::get_if<HttpEvent>(&event);
+  event_series_[type].add(http && http->tally ? double(http->tally->count) : 1);
   std::visit([this](const auto& e) { on(e); }, event);
 }
 
@@ -110,7 +111,11 @@ metrics::HistogramSeries& EventMetrics::http_series(const HttpEvent& e, std::str
 }
 
 void EventMetrics::on(const HttpEvent& e) {
-  http_series(e, service_name_view(e.process)).observe(double(e.duration_ns) / 1e9);
+  const metrics::HistogramSeries& series = http_series(e, service_name_view(e.process));
+  if (e.tally)
+    series.add(e.tally->buckets, double(e.tally->sum_ns) / 1e9);
+  else
+    series.observe(double(e.duration_ns) / 1e9);
 }
 
 void EventMetrics::on(const TcpEvent& e) {

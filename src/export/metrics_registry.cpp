@@ -186,6 +186,17 @@ void HistogramSeries::observe(double v) const {
   series_->value.fetch_add(v, std::memory_order_relaxed);
 }
 
+void HistogramSeries::add(std::span<const uint64_t> per_bucket, double sum) const {
+  if (std::isnan(sum) || !family_) return;
+  if (!series_ || per_bucket.size() != family_->bounds().size() + 1) {
+    family_->count_dropped();
+    return;
+  }
+  for (size_t i = 0; i < per_bucket.size(); i++)
+    if (per_bucket[i]) series_->buckets[i].fetch_add(per_bucket[i], std::memory_order_relaxed);
+  series_->value.fetch_add(sum, std::memory_order_relaxed);
+}
+
 // --- Collectors -------------------------------------------------------------------------------
 
 void CollectedFamily::sample(LabelValues values, double value) {

@@ -26,10 +26,6 @@ enum class Type { kCounter, kGauge, kHistogram };
 
 inline constexpr size_t kDefaultMaxSeries = 10'000;
 
-// OpenTelemetry's default buckets for HTTP request durations, in seconds.
-inline constexpr std::array<double, 14> kHttpDurationBuckets = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
-                                                                0.5,   0.75, 1,     2.5,  5,     7.5, 10};
-
 // Label values, in the order of the family's label names. Callers pass a braced list of
 // strings ({"GET", "/users/{id}"}) or a span over their own array.
 using LabelValues = std::span<const std::string_view>;
@@ -98,6 +94,10 @@ class HistogramSeries {
  public:
   HistogramSeries() = default;
   void observe(double v) const;
+  // Observations counted elsewhere: `per_bucket` of them in each bucket (+Inf last, not
+  // cumulative; one count per bucket, or the whole update is dropped and counted so), their
+  // values summing to `sum`.
+  void add(std::span<const uint64_t> per_bucket, double sum) const;
 
  private:
   friend class Histogram;

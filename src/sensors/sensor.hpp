@@ -50,6 +50,9 @@ class Sensor {
   // Decodes one of its records (already checked to hold at least a wg_header).
   virtual void decode(const wg_header& header, const void* record, size_t size,
                       const EventCallback& emit) = 0;
+  // Called about once a second, and once more after the last records were decoded: what the
+  // sensor reads from the kernel's maps rather than from records (e.g. HTTP tallies).
+  virtual void tick(const EventCallback& emit) { (void)emit; }
   // Detaches every program; records already in the ring can still be decoded.
   virtual void detach() = 0;
   // Events decoded but deliberately not posted (a rule's rateLimit): counted, not lost.

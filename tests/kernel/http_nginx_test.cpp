@@ -54,6 +54,16 @@ class HttpNginxTest : public ::testing::Test {
     return "http://127.0.0.1:" + std::to_string(nginx.port()) + path;
   }
 
+  // Requests of many routes, methods and statuses to nginx, from curl (returns how many) and from wrk (1 s, two connections): keep-alive and not, 404s, bodies sent after
+  // 100-continue, a large static file (sent with sendfile; `big` is the curl that fetched it),
+  // HEAD. curl and wrk run as 8 processes.
+  int mixed_traffic(const Nginx& nginx, Spawned* big);
+  // mixed_traffic, then the metrics page (in `page`) once the server histogram counts what
+  // nginx logged (nginx may still finish the last requests wrk left, and an exchange is counted
+  // once its last response byte is seen): checks that it does, and that curl's client histogram
+  // counts its requests. Returns what nginx logged, by "METHOD ROUTE STATUS".
+  std::map<std::string, double> counted_as_served(const Nginx& nginx, Spawned* big, std::string* page);
+
   TempDir dir_;
   int metrics_port_ = 0;
 };
@@ -94,19 +104,46 @@ double total(const std::map<std::string, double>& counts) {
   return sum;
 }
 
-TEST_F(HttpNginxTest, CountsPerRouteMethodAndStatusEqualNginxsAccessLog) {
-  Nginx nginx(dir_);
-  auto agent = start_agent();
-  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
-  std::string body = dir_.file("body.bin", std::string(2000, 'p'));
+// A counter the agent exports without labels, waiting up to 3 s for it to reach `at_least`
+// (counters are read once a second).
+double counter(int metrics_port, const std::string& name, double at_least) {
+  double value = -1;
+  for (int i = 0; i < 30; i++) {
+    auto found = samples(http_get(metrics_port, "/metrics"), name);
+    value = found.size() == 1 ? found.begin()->second : -1;
+    if (value >= at_least) break;
+    usleep(100000);
+  }
+  return value;
+}
 
+// Waits until the server histogram of nginx counts `n` requests; returns the page.
+std::string wait_for_requests(int metrics_port, double n) {
+  std::string page;
+  for (int i = 0; i < 50 && total(measured(page)) < n; i++) {
+    usleep(100000);
+    page = http_get(metrics_port, "/metrics");
+  }
+  usleep(300000);  // anything beyond would show now
+  return http_get(metrics_port, "/metrics");
+}
+
+double client_requests(const std::string& page, const std::string& service) {
+  double seen = 0;
+  for (auto& [labels, value] : samples(page, "http_client_request_duration_seconds_count", {{"service_name", service}}))
+    seen += value;
+  return seen;
+}
+
+int HttpNginxTest::mixed_traffic(const Nginx& nginx, Spawned* big) {
+  std::string body = dir_.file("body.bin", std::string(2000, 'p'));
   int curl_requests = 0;
   // Three requests on one keep-alive connection: IDs and a UUID in paths.
   Spawned keepalive =
       curl({"-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", url(nginx, "/"), url(nginx, "/users/42"),
             url(nginx, "/users/9a3b5c7d-1234-4abc-8def-0123456789ab")});
   curl_requests += 3;
-  ASSERT_EQ(WEXITSTATUS(keepalive.status), 0);
+  EXPECT_EQ(WEXITSTATUS(keepalive.status), 0);
   EXPECT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", url(nginx, "/missing/page")}).status), 0);
   EXPECT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", url(nginx, "/missing/page?x=1")}).status), 0);
   curl_requests += 2;
@@ -116,32 +153,36 @@ TEST_F(HttpNginxTest, CountsPerRouteMethodAndStatusEqualNginxsAccessLog) {
         0);
     curl_requests++;
   }
-  Spawned big =
-      curl({"-o", "/dev/null", "-w", "%{size_download} %{size_header}", url(nginx, "/static/big.bin")});
+  *big = curl({"-o", "/dev/null", "-w", "%{size_download} %{size_header}", url(nginx, "/static/big.bin")});
   curl_requests++;
   EXPECT_EQ(WEXITSTATUS(curl({"-o", "/dev/null", "-I", url(nginx, "/")}).status), 0);  // HEAD
   curl_requests++;
   Spawned wrk = spawn({"/usr/bin/wrk", "-t1", "-c2", "-d1s", url(nginx, "/users/7")});
-  ASSERT_EQ(WEXITSTATUS(wrk.status), 0) << wrk.out;
+  EXPECT_EQ(WEXITSTATUS(wrk.status), 0) << wrk.out;
+  return curl_requests;
+}
 
-  // nginx may still finish the last requests wrk left, and the agent reports an exchange once
-  // its last response byte is seen: wait until both settle.
-  std::map<std::string, double> expected;
-  std::string page;
+std::map<std::string, double> HttpNginxTest::counted_as_served(const Nginx& nginx, Spawned* big, std::string* page) {
+  const int curl_requests = mixed_traffic(nginx, big);
   for (int i = 0; i < 100; i++) {
     usleep(100000);
-    page = http_get(metrics_port_, "/metrics");
-    if (i > 3 && measured(page) == served(nginx)) break;
+    *page = http_get(metrics_port_, "/metrics");
+    if (i > 3 && measured(*page) == served(nginx)) break;
   }
-  expected = served(nginx);
-  ASSERT_GT(total(expected), 100) << "wrk should have made many requests";
-  EXPECT_EQ(measured(page), expected);
+  std::map<std::string, double> expected = served(nginx);
+  EXPECT_GT(total(expected), 100) << "wrk should have made many requests";
+  EXPECT_EQ(measured(*page), expected);
+  EXPECT_EQ(client_requests(*page, "curl"), curl_requests);  // curl's own requests, as a client
+  return expected;
+}
 
-  // curl's own requests, seen as a client.
-  auto client = samples(page, "http_client_request_duration_seconds_count", {{"service_name", "curl"}});
-  double curl_seen = 0;
-  for (auto& [labels, value] : client) curl_seen += value;
-  EXPECT_EQ(curl_seen, curl_requests);
+TEST_F(HttpNginxTest, CountsPerRouteMethodAndStatusEqualNginxsAccessLog) {
+  Nginx nginx(dir_);
+  auto agent = start_agent();
+  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  Spawned big;
+  std::string page;
+  std::map<std::string, double> expected = counted_as_served(nginx, &big, &page);
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
 
   // The large static file went by sendfile: its bytes are counted all the same.
@@ -162,6 +203,45 @@ TEST_F(HttpNginxTest, CountsPerRouteMethodAndStatusEqualNginxsAccessLog) {
   EXPECT_EQ(agent->final_stats()["lost"], 0);
 }
 
+// Without events the kernel counts the exchanges it parses itself (nothing is posted for them),
+// to the same counts; each histogram's buckets add up to its count. The tallies of curl's
+// processes, once they are gone, are read a last time and removed.
+TEST_F(HttpNginxTest, TalliedInTheKernelTheCountsEqualNginxsAccessLog) {
+  Nginx nginx(dir_);
+  auto agent = start_agent("{http_events: none}");
+  ASSERT_TRUE(agent->ready()) << agent->stderr_text();
+  Spawned big;
+  std::string page;
+  std::map<std::string, double> expected = counted_as_served(nginx, &big, &page);
+  // Both ends of nearly every exchange were tallied; none was posted for want of room.
+  const double most = 2 * total(expected) - 20;
+  EXPECT_GE(counter(metrics_port_, "waggle_http_exchanges_tallied_total", most), most);
+  EXPECT_EQ(counter(metrics_port_, "waggle_http_tallies_full_total", 0), 0);
+  for (const char* side : {"server", "client"}) {
+    SCOPED_TRACE(side);
+    std::string family = std::string("http_") + side + "_request_duration_seconds";
+    auto counts = samples(page, family + "_count");
+    ASSERT_FALSE(counts.empty());
+    for (auto& [labels, count] : counts) {
+      auto with_inf = labels;
+      with_inf["le"] = "+Inf";
+      auto inf = samples(page, family + "_bucket", with_inf);
+      ASSERT_EQ(inf.size(), 1u);
+      EXPECT_EQ(inf.begin()->second, count);
+      auto sum = samples(page, family + "_sum", labels);
+      ASSERT_EQ(sum.size(), 1u);
+      EXPECT_GT(sum.begin()->second, 0);
+      EXPECT_LT(sum.begin()->second, count);  // each exchange well under a second
+    }
+  }
+  // curl and wrk ran as 8 processes, each with a tally at least: each one's tallies go once it
+  // is gone (they are read once a second), and the counts stay.
+  EXPECT_GE(counter(metrics_port_, "waggle_http_tallies_removed_total", 8), 8);
+  EXPECT_EQ(measured(http_get(metrics_port_, "/metrics")), expected);
+  ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();
+  for (auto& e : agent->events()) EXPECT_NE(e["type"], "http.request") << e.dump();
+  EXPECT_EQ(agent->final_stats()["lost"], 0);
+}
 TEST_F(HttpNginxTest, MalformedRequestsNeitherStopTheAgentNorMislabelOthers) {
   Nginx nginx(dir_);
   auto agent = start_agent();
@@ -199,30 +279,6 @@ TEST_F(HttpNginxTest, MalformedRequestsNeitherStopTheAgentNorMislabelOthers) {
   EXPECT_GE(abandoned.begin()->second, 3);
   ASSERT_EQ(agent->stop(), 0) << agent->stderr_text();  // alive until asked to stop
   EXPECT_EQ(agent->final_stats()["lost"], 0);
-}
-
-// A counter the agent exports without labels, waiting up to 3 s for it to reach `at_least`
-// (counters are read once a second).
-double counter(int metrics_port, const std::string& name, double at_least) {
-  double value = -1;
-  for (int i = 0; i < 30; i++) {
-    auto found = samples(http_get(metrics_port, "/metrics"), name);
-    value = found.size() == 1 ? found.begin()->second : -1;
-    if (value >= at_least) break;
-    usleep(100000);
-  }
-  return value;
-}
-
-// Waits until the server histogram of nginx counts `n` requests; returns the page.
-std::string wait_for_requests(int metrics_port, double n) {
-  std::string page;
-  for (int i = 0; i < 50 && total(measured(page)) < n; i++) {
-    usleep(100000);
-    page = http_get(metrics_port, "/metrics");
-  }
-  usleep(300000);  // anything beyond would show now
-  return http_get(metrics_port, "/metrics");
 }
 
 TEST_F(HttpNginxTest, PipelinedSplitAndOlderKeepAliveConnectionsAreCounted) {
@@ -276,23 +332,26 @@ Spawned paced_client(const std::string& port, const std::string& extra) {
 TEST_F(HttpNginxTest, ACapturedConnectionGoesBackToTheKernelBetweenExchanges) {
   Nginx nginx(dir_);
   std::string port = std::to_string(nginx.port());
-  from_both_hooks("{ports: [" + port + "]}", [&] {
-    Spawned client = paced_client(port, "");
-    ASSERT_EQ(WEXITSTATUS(client.status), 0);
-    std::string page = wait_for_requests(metrics_port_, 4);
-    EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
-    double seen = 0;
-    for (auto& [labels, v] : samples(page, "http_client_request_duration_seconds_count",
-                                     {{"service_name", "waggle_test_helper"}}))
-      seen += v;
-    EXPECT_EQ(seen, 4);
-    // Captured at its first call at both ends, given back at both ends, the last two exchanges
-    // parsed in the kernel at both ends.
-    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 2), 2);
-    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 2), 2);
-    EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 4), 4);
-    EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 0), 0);
-  });
+  // Without events the kernel tallies what it parses, but posts a connection's first exchange
+  // after it was given back (user space learns from it that the kernel parses it again).
+  for (std::string events : {"all", "none"}) {
+    SCOPED_TRACE(events);
+    from_both_hooks("{ports: [" + port + "], http_events: " + events + "}", [&] {
+      Spawned client = paced_client(port, "");
+      ASSERT_EQ(WEXITSTATUS(client.status), 0);
+      std::string page = wait_for_requests(metrics_port_, 4);
+      EXPECT_EQ(measured(page), (std::map<std::string, double>{{"GET /users/{id} 200", 3}, {"GET / 200", 1}}));
+      EXPECT_EQ(client_requests(page, "waggle_test_helper"), 4);
+      // Captured at its first call at both ends, given back at both ends, the last two exchanges
+      // parsed in the kernel at both ends.
+      const double tallied = events == "none" ? 2 : 0;
+      EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 2), 2);
+      EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_returned_total", 2), 2);
+      EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_tallied_total", tallied), tallied);
+      EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 4 - tallied), 4 - tallied);
+      EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_abandoned_total", 0), 0);
+    });
+  }
 }
 
 // A connection user space's parser gave up on (a control character in a header value, which
@@ -453,8 +512,11 @@ TEST_F(HttpNginxTest, HttpEventsNoneOrSampledKeepTheMetricsExact) {
     for (auto& [labels, value] : samples(page, "http_client_request_duration_seconds_count", {{"service_name", "curl"}}))
       curl_seen += value;
     EXPECT_EQ(curl_seen, 7);
-    // One keep-alive connection, both ends: every exchange parsed in the kernel.
-    EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 14), 14);
+    // One keep-alive connection, both ends: every exchange parsed in the kernel, and without
+    // events counted there, not posted.
+    const double tallied = mode == "none" ? 14 : 0;
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_tallied_total", tallied), tallied);
+    EXPECT_EQ(counter(metrics_port_, "waggle_http_exchanges_kernel_total", 14 - tallied), 14 - tallied);
     EXPECT_EQ(counter(metrics_port_, "waggle_http_connections_captured_total", 0), 0);
     ASSERT_EQ(agent.stop(), 0) << agent.stderr_text();
     std::map<std::string, std::vector<std::string>> written;  // server or client -> targets

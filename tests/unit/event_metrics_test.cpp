@@ -89,6 +89,39 @@ TEST(EventMetrics, CountsEachExchangeInItsOwnSeries) {
   EXPECT_EQ(events, 8.0 * 3 * kRoutes);
 }
 
+// An event that carries a tally stands for its exchanges: its buckets and sum added to its
+// series, and its count to the events counted.
+TEST(EventMetrics, ATallyAddsItsExchangesToItsSeries) {
+  metrics::Registry registry;
+  EventMetrics m(registry);
+  ProcessRef nginx = process("/usr/sbin/nginx");
+  m.on_event(Event{exchange(nginx, true, "GET", "/a", 200)});  // 2 ms: the first bucket
+  HttpEvent e = exchange(nginx, true, "GET", "/a", 200);
+  e.metrics_only = true;
+  auto tally = std::make_shared<HttpTally>();
+  tally->count = 7;
+  tally->sum_ns = 3'500'000'000;
+  tally->buckets[0] = 2;
+  tally->buckets[5] = 4;                        // within 0.1 s
+  tally->buckets[kHttpDurationBounds.size()] = 1;  // above 10 s
+  e.tally = tally;
+  m.on_event(Event{e});
+  for (const metrics::FamilySnapshot& f : registry.collect()) {
+    if (f.name == "http_server_request_duration_seconds") {
+      ASSERT_EQ(f.series.size(), 1u);
+      std::vector<uint64_t> expected(kHttpDurationBounds.size() + 1, 0);
+      expected[0] = 3;
+      expected[5] = 4;
+      expected.back() = 1;
+      EXPECT_EQ(f.series[0].buckets, expected);
+      EXPECT_DOUBLE_EQ(f.series[0].sum, 0.002 + 3.5);
+    } else if (f.name == "waggle_events_total") {
+      ASSERT_EQ(f.series.size(), 1u);
+      EXPECT_EQ(f.series[0].value, 8);
+    }
+  }
+}
+
 TEST(EventMetrics, CountsExchangesBeyondTheSeriesBoundAsDropped) {
   metrics::Registry registry(2);
   EventMetrics m(registry);

@@ -9,9 +9,12 @@
 #include <thread>
 #include <vector>
 
+#include "core/events.hpp"
 #include "export/prometheus_text.hpp"
 
 namespace waggle::metrics {
+
+using waggle::kHttpDurationBounds;
 namespace {
 
 using Labels = std::vector<std::string>;
@@ -123,7 +126,7 @@ TEST(MetricsRegistry, HistogramBoundsAreValidated) {
   EXPECT_EQ(registry.histogram("h4", "H.", {}, nan, &error), nullptr);
   EXPECT_NE(registry.histogram("h5", "No bounds: only +Inf.", {}, std::span<const double>(), &error),
             nullptr);
-  EXPECT_NE(registry.histogram("h6", "Default.", {}, kHttpDurationBuckets, &error), nullptr);
+  EXPECT_NE(registry.histogram("h6", "Default.", {}, kHttpDurationBounds, &error), nullptr);
 }
 
 TEST(MetricsRegistry, SameShapeReturnsSameFamilyOtherShapeIsAnError) {
@@ -150,12 +153,12 @@ TEST(MetricsRegistry, SameShapeReturnsSameFamilyOtherShapeIsAnError) {
 TEST(MetricsRegistry, HistogramSeriesNamesCannotBeTaken) {
   Registry registry;
   std::string error;
-  ASSERT_NE(registry.histogram("lat", "L.", {}, kHttpDurationBuckets, &error), nullptr);
+  ASSERT_NE(registry.histogram("lat", "L.", {}, kHttpDurationBounds, &error), nullptr);
   EXPECT_EQ(registry.counter("lat_count", "C.", {}, &error), nullptr);
   EXPECT_EQ(error, "metric family \"lat_count\": clashes with the series of histogram \"lat\"");
   EXPECT_EQ(registry.gauge("lat_bucket", "B.", {}, &error), nullptr);
   ASSERT_NE(registry.counter("size_sum", "S.", {}, &error), nullptr);
-  EXPECT_EQ(registry.histogram("size", "S.", {}, kHttpDurationBuckets, &error), nullptr);
+  EXPECT_EQ(registry.histogram("size", "S.", {}, kHttpDurationBounds, &error), nullptr);
   EXPECT_EQ(error, "metric family \"size\": clashes with the series of histogram \"size\"");
 }
 
@@ -178,7 +181,7 @@ TEST(MetricsRegistry, NamesFollowPrometheusRules) {
   EXPECT_EQ(error, "metric family \"x\": invalid label name \"__reserved\"");
   EXPECT_EQ(registry.counter("x", "X.", {"a", "a"}, &error), nullptr);
   EXPECT_EQ(error, "metric family \"x\": label name \"a\" given twice");
-  EXPECT_EQ(registry.histogram("x", "X.", {"le"}, kHttpDurationBuckets, &error), nullptr);
+  EXPECT_EQ(registry.histogram("x", "X.", {"le"}, kHttpDurationBounds, &error), nullptr);
   EXPECT_EQ(error, "metric family \"x\": a histogram cannot have label \"le\"");
   EXPECT_NE(registry.counter("x", "X.", {"le"}, &error), nullptr);  // only histograms reserve it
 }
@@ -187,7 +190,7 @@ TEST(MetricsRegistry, SeriesBeyondTheBoundAreCountedAsDropped) {
   Registry registry(2);
   EXPECT_EQ(registry.max_series_per_family(), 2u);
   Counter* c = registry.counter("c_total", "C.", {"k"});
-  Histogram* h = registry.histogram("h", "H.", {"k", "l"}, kHttpDurationBuckets);
+  Histogram* h = registry.histogram("h", "H.", {"k", "l"}, kHttpDurationBounds);
   ASSERT_NE(c, nullptr);
   ASSERT_NE(h, nullptr);
   c->add({"a"});
@@ -206,10 +209,34 @@ TEST(MetricsRegistry, SeriesBeyondTheBoundAreCountedAsDropped) {
   EXPECT_EQ(value_of(registry, Registry::kDroppedName, {"h"}), 2);
 }
 
+// Observations counted elsewhere are added bucket by bucket; a wrong number of buckets drops
+// the whole update (counted once).
+TEST(MetricsRegistry, AHistogramSeriesTakesObservationsCountedElsewhere) {
+  Registry registry;
+  Histogram* h = registry.histogram("h", "H.", {}, std::array<double, 2>{1, 2});
+  ASSERT_NE(h, nullptr);
+  HistogramSeries s = h->series({});
+  s.observe(1.5);
+  const uint64_t counts[] = {4, 0, 2};
+  s.add(counts, 9.5);
+  const uint64_t too_few[] = {1, 1};
+  s.add(too_few, 1);
+  bool seen = false;
+  for (const FamilySnapshot& f : registry.collect()) {
+    if (f.name != "h") continue;
+    seen = true;
+    ASSERT_EQ(f.series.size(), 1u);
+    EXPECT_EQ(f.series[0].buckets, (std::vector<uint64_t>{4, 1, 2}));
+    EXPECT_DOUBLE_EQ(f.series[0].sum, 11);
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(value_of(registry, Registry::kDroppedName, {"h"}), 1);
+}
+
 TEST(MetricsRegistry, SeriesHandlesUpdateTheirSeriesAndCountDropsOncePerUpdate) {
   Registry registry(1);
   Counter* c = registry.counter("c_total", "C.", {"k"});
-  Histogram* h = registry.histogram("h", "H.", {"k"}, kHttpDurationBuckets);
+  Histogram* h = registry.histogram("h", "H.", {"k"}, kHttpDurationBounds);
   ASSERT_NE(c, nullptr);
   ASSERT_NE(h, nullptr);
   const std::string_view a = "a", b = "b";
@@ -270,7 +297,7 @@ TEST(MetricsRegistry, CollectorsEmitFamiliesAtRenderTime) {
 TEST(MetricsRegistry, CollectorErrorsAreCountedAndDescribed) {
   Registry registry;
   ASSERT_NE(registry.counter("taken_total", "Registered.", {}), nullptr);
-  ASSERT_NE(registry.histogram("lat", "L.", {}, kHttpDurationBuckets), nullptr);
+  ASSERT_NE(registry.histogram("lat", "L.", {}, kHttpDurationBounds), nullptr);
   registry.add_collector([](Collector& c) {
     c.counter("taken_total", "Collected.").sample({}, 99);  // the registered one wins
     c.gauge("lat_sum", "Clash.").sample({}, 1);
@@ -335,7 +362,7 @@ TEST(MetricsRegistry, CollectorMayUseTheRegistry) {
 TEST(MetricsRegistry, ConcurrentUpdatesAndRenders) {
   Registry registry;
   Counter* c = registry.counter("events_total", "Events.", {"sensor"});
-  Histogram* h = registry.histogram("d_seconds", "D.", {"route"}, kHttpDurationBuckets);
+  Histogram* h = registry.histogram("d_seconds", "D.", {"route"}, kHttpDurationBounds);
   ASSERT_NE(c, nullptr);
   ASSERT_NE(h, nullptr);
   constexpr int kIterations = 20000;

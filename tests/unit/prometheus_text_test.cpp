@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/events.hpp"
 #include "export/metrics_registry.hpp"
 
 namespace waggle {
@@ -128,7 +129,7 @@ TEST(PrometheusText, Histogram) {
 
 TEST(PrometheusText, HistogramWithoutLabelsAndDefaultBuckets) {
   metrics::Registry registry;
-  metrics::Histogram* h = registry.histogram("d", "D.", {}, metrics::kHttpDurationBuckets);
+  metrics::Histogram* h = registry.histogram("d", "D.", {}, kHttpDurationBounds);
   ASSERT_NE(h, nullptr);
   h->observe({}, 0.3);
   EXPECT_EQ(render_prometheus_text(registry),

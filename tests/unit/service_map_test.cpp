@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/ui_bridge.hpp"
+#include "core/events.hpp"
 #include "export/http_traffic.hpp"
 #include "export/json_events.hpp"
 #include "export/service_map.hpp"
@@ -23,11 +24,11 @@ struct Registry {
       "http_client_request_duration_seconds", "c",
       {"http_request_method", "http_route", "http_response_status_code", "service_name", "process_executable_name",
        "server_address", "server_port"},
-      metrics::kHttpDurationBuckets);
+      kHttpDurationBounds);
   metrics::Histogram* server = r.histogram(
       "http_server_request_duration_seconds", "s",
       {"http_request_method", "http_route", "http_response_status_code", "service_name", "process_executable_name"},
-      metrics::kHttpDurationBuckets);
+      kHttpDurationBounds);
   void call(const std::string& status, int n, double seconds = 0.003) {
     for (int i = 0; i < n; i++) {
       client->observe({"GET", "/a", status, "curl", "curl", "10.0.0.5", "80"}, seconds);

@@ -334,6 +334,7 @@ static __always_inline void http_take_back(struct conn *c, u64 sk) {
     http_count(WG_HTTP_COUNT_QUIETED);
   } else if ((u16)*v == c->posted) {
     c->capture = CAPTURE_NONE;
+    c->returned = 1;
     http_count(WG_HTTP_COUNT_RETURNED);
     /* Its role, so that a call in the responses' direction goes back to user space rather than
      * being taken as a request. */
@@ -387,6 +388,112 @@ static __always_inline void http_post(struct conn *c, u64 sk, struct http_state 
   if (!handoff) http_count(WG_HTTP_COUNT_EXCHANGES);
 }
 
+/* Set by user space: completed exchanges are tallied here rather than posted (http_events:
+ * none), into buckets of these bounds in ns (a duration d is within bound b when d <= b). */
+const volatile bool tally_http = false;
+const volatile __u64 http_bound_ns[WG_HTTP_BOUNDS] = {};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, WG_HTTP_TALLIES);
+  __type(key, struct wg_http_tally_key);
+  __type(value, struct wg_http_tally);
+} http_tallies SEC(".maps");
+
+/* Each tally's name, written with it (user space reads it once, and removes both). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, WG_HTTP_TALLIES);
+  __type(key, struct wg_http_tally_key);
+  __type(value, struct wg_http_tally_name);
+} http_tally_names SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, u32);
+  __type(value, struct wg_http_tally_name);
+} http_name_scratch SEC(".maps");
+
+static struct wg_http_tally blank_tally;
+
+/* The target's bytes, eight at a time (the copy's bytes past target_len masked off). */
+static __always_inline u64 http_target_hash(struct http_state *st, u32 len) {
+  u64 h = 0xcbf29ce484222325ULL ^ len;
+  for (u32 i = 0; i < WG_HTTP_TARGET_MAX / 8; i++) {
+    if (i * 8 >= len) break;
+    u64 w = *(u64 *)&st->target[i * 8];
+    u32 left = len - i * 8;
+    if (left < 8) w &= (1ULL << (left * 8)) - 1;
+    h = (h ^ w) * 0x100000001b3ULL;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+/* Counts st's completed exchange in its tally (made at its first exchange, with its name).
+ * Returns 0 when the tallies are full: the exchange is then posted. A global function: verified
+ * once, not at each call. */
+__attribute__((noinline)) int http_tally(struct conn *c, struct http_state *st) {
+  if (!c || !st) return 0;
+  u32 len = st->target_len;
+  if (len > WG_HTTP_TARGET_MAX) return 0;
+  struct wg_http_tally_key k = {};
+  k.start_boottime = st->h.start_boottime;
+  k.target_hash = http_target_hash(st, len);
+  k.pid = st->h.pid;
+  k.status = st->status;
+  k.method = st->method;
+  k.role = st->role;
+  k.target_len = len;
+  if (st->role == WG_HTTP_CLIENT) {
+    k.family = c->e.family;
+    k.remote_port = c->e.remote_port;
+    __builtin_memcpy(k.remote_addr, c->e.remote_addr, 16);
+  }
+  struct wg_http_tally *v = bpf_map_lookup_elem(&http_tallies, &k);
+  if (!v) {
+    u32 zero = 0;
+    struct wg_http_tally_name *n = bpf_map_lookup_elem(&http_name_scratch, &zero);
+    if (!n) return 0;
+    n->h = st->h;
+    __builtin_memcpy(n->target, st->target, sizeof(n->target));
+    long err = bpf_map_update_elem(&http_tally_names, &k, n, BPF_NOEXIST);
+    if (err && err != -17 /* EEXIST: made by another CPU */) {
+      http_count(WG_HTTP_COUNT_UNTALLIED);
+      return 0;
+    }
+    err = bpf_map_update_elem(&http_tallies, &k, &blank_tally, BPF_NOEXIST);
+    v = bpf_map_lookup_elem(&http_tallies, &k);
+    if (!v) {
+      http_count(WG_HTTP_COUNT_UNTALLIED);
+      return 0;
+    }
+  }
+  u64 d = st->last - st->start;
+  u32 b = WG_HTTP_BOUNDS;
+  for (u32 i = 0; i < WG_HTTP_BOUNDS; i++) {
+    if (d <= http_bound_ns[i]) {
+      b = i;
+      break;
+    }
+  }
+  v->count++;
+  v->sum_ns += d;
+  if (b <= WG_HTTP_BOUNDS) v->buckets[b]++;
+  http_count(WG_HTTP_COUNT_TALLIED);
+  return 1;
+}
+
+/* A completed exchange: tallied, or posted (always its connection's first since user space's
+ * parser gave it back, which tells user space the kernel parses it again). */
+static __always_inline void http_done(struct conn *c, u64 sk, struct http_state *st, u64 now) {
+  if (!tally_http || c->returned || !http_tally(c, st)) http_post(c, sk, st, false, now);
+  c->returned = 0;
+}
+
 /* The request waits for a response the kernel cannot delimit: posted alone, and the connection
  * captured from this call on. */
 static __always_inline int http_hand_off(struct conn *c, u64 sk, struct http_state *st, u64 now) {
@@ -435,7 +542,7 @@ static __always_inline int http_step(struct conn *c, u64 sk, u8 direction, u64 s
     st->left -= size;
     st->last = now;
     if (st->left > 0) return HTTP_KEPT;
-    http_post(c, sk, st, false, now);
+    http_done(c, sk, st, now);
     st->phase = PH_IDLE;
     return HTTP_KEPT;
   }
@@ -501,7 +608,7 @@ static __always_inline int http_step(struct conn *c, u64 sk, u8 direction, u64 s
     st->phase = PH_RESPONSE;
     return HTTP_KEPT;
   }
-  http_post(c, sk, st, false, now);
+  http_done(c, sk, st, now);
   st->phase = PH_IDLE;
   return HTTP_KEPT;
 }

@@ -68,6 +68,12 @@ class HttpTracker {
     conns_.clear();
   }
 
+  // The route of `target` for `process`'s service, named (and its number bounded) as the
+  // exchanges' routes are.
+  const std::string& route_name(const ProcessRef& process, std::string_view target) {
+    return route_of(process, target).name;
+  }
+
   uint64_t evicted() const { return evicted_; }
   uint64_t resets() const { return resets_; }
   uint64_t abandoned() const { return abandoned_; }  // connections whose bytes were not HTTP

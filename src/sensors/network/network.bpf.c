@@ -29,6 +29,7 @@ struct conn {
   u8 end;             /* enum wg_tcp_end */
   u8 ended;           /* reported as ended; kept until released: unread data may follow */
   u8 capture;         /* HTTP: every call goes to user space's parser (see http_kernel.bpf.h) */
+  u8 returned;        /* HTTP: given back by user space's parser; its next exchange is posted */
   u16 posted;         /* HTTP: calls posted while captured, for giving the connection back */
   /* Taken when established: by the time a socket closes, its local port may be released. */
   struct wg_endpoints e;

@@ -14,6 +14,7 @@
 #include "network.skel.h"
 #include "protocols/trace_context.hpp"
 #include "sensors/network/dns_tracker.hpp"
+#include "sensors/network/http_tallies.hpp"
 #include "sensors/network/http_tracker.hpp"
 
 namespace waggle {
@@ -70,6 +71,20 @@ class NetworkSensor final : public Sensor {
     });
   }
   void set_hook(std::string hook) { hook_ = std::move(hook); }
+  // Once loaded, when the kernel tallies exchanges rather than posting them.
+  void read_tallies() {
+    tallies_.emplace(
+        bpf_map__fd(skel_->maps.http_tallies), bpf_map__fd(skel_->maps.http_tally_names),
+        [this](const wg_http_tally_key& key, const wg_http_tally_name& name, HttpEvent* e) {
+          return describe_tally(key, name, e);
+        },
+        [this](uint32_t pid, uint64_t start) { return cache_.gone(pid, start); });
+  }
+  void tick(const EventCallback& emit) override {
+    if (!tallies_) return;
+    tallies_->read(boottime_now_ns(), &http_events_);
+    flush(emit);
+  }
 
   std::string_view name() const override { return "network"; }
   std::string_view hook() const override { return hook_; }
@@ -86,6 +101,16 @@ class NetworkSensor final : public Sensor {
                     http_.abandoned() + kernel[WG_HTTP_COUNT_GAVE_UP]});
     out->push_back({"waggle_http_exchanges_kernel_total",
                     "HTTP exchanges parsed in the kernel and posted whole.", kernel[WG_HTTP_COUNT_EXCHANGES]});
+    out->push_back({"waggle_http_exchanges_tallied_total",
+                    "HTTP exchanges parsed and counted in the kernel, not posted (sensors.network.http_events: none).",
+                    kernel[WG_HTTP_COUNT_TALLIED]});
+    out->push_back({"waggle_http_tallies_full_total",
+                    "HTTP exchanges posted whole because the kernel's table of tallies was full.",
+                    kernel[WG_HTTP_COUNT_UNTALLIED]});
+    out->push_back({"waggle_http_tallies_removed_total",
+                    "HTTP tallies the kernel kept that were read a last time and removed (their process gone, or "
+                    "idle for a minute while the table was three quarters full).",
+                    tallies_ ? tallies_->removed() : 0});
     out->push_back({"waggle_http_connections_captured_total",
                     "Times the kernel handed an HTTP connection to user space's parser (at a request it does not "
                     "take, or with a request whose response it cannot delimit, or its state table full).",
@@ -254,6 +279,21 @@ class NetworkSensor final : public Sensor {
     flush(emit);
   }
 
+  // A tally's labels, as decode_exchange would give its exchanges'.
+  bool describe_tally(const wg_http_tally_key& key, const wg_http_tally_name& name, HttpEvent* e) {
+    const auto& kMethods = http::standard_methods();
+    if (key.method >= kMethods.size() || key.target_len > WG_HTTP_TARGET_MAX) return false;
+    e->process = process_of(cache_, name.h);
+    if (!selected(e->process)) return false;
+    e->server = key.role == WG_HTTP_SERVER;
+    e->method = kMethods[key.method];
+    e->route = http_.route_name(e->process, std::string_view(name.target, key.target_len));
+    e->status = key.status;
+    e->metrics_only = true;
+    if (!e->server) e->remote = endpoint(key.family, key.remote_addr, key.remote_port);
+    return true;
+  }
+
   void flush(const EventCallback& emit) {
     for (const Event& e : http_events_) emit(e);
     http_events_.clear();
@@ -269,6 +309,7 @@ class NetworkSensor final : public Sensor {
   Attachment attachment_;
   HttpTracker http_;
   DnsTracker dns_;
+  std::optional<HttpTallies> tallies_;
   std::vector<Event> http_events_;  // http.request events, made in place by the tracker
   std::vector<DnsEvent> dns_events_;
   uint64_t last_expire_ = 0;
@@ -294,6 +335,13 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
   skel->rodata->capture_http = config.http;
   skel->rodata->capture_dns = config.dns;
   skel->rodata->parse_http = config.http && config.http_in_kernel;
+  // Without events, the kernel counts exchanges itself (each into the bucket the metrics would
+  // put it in).
+  skel->rodata->tally_http = skel->rodata->parse_http && config.http_events_every == 0;
+  static_assert(kHttpDurationBounds.size() == WG_HTTP_BOUNDS);
+  for (size_t i = 0; i < WG_HTTP_BOUNDS; i++) skel->rodata->http_bound_ns[i] = http_bound_ns(kHttpDurationBounds[i]);
+  bpf_map__set_autocreate(skel->maps.http_tallies, skel->rodata->tally_http);
+  bpf_map__set_autocreate(skel->maps.http_tally_names, skel->rodata->tally_http);
   skel->rodata->has_ports = !config.ports.empty();
   // The exits read a call's arguments from the saved registers where the kernel allows it (no
   // entry programs); otherwise the entries keep calls in flight with their thread where the
@@ -342,7 +390,10 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
                                        "(unconnected UDP); "
                                      : "",
                   args_at_exit ? "exit" : "{enter,exit}", joined) +
-      (skel->rodata->parse_http ? "; HTTP parsed in the kernel" : config.http ? "; HTTP parsed in user space" : ""));
+      (skel->rodata->tally_http   ? "; HTTP parsed and counted in the kernel"
+       : skel->rodata->parse_http ? "; HTTP parsed in the kernel"
+       : config.http              ? "; HTTP parsed in user space"
+                                  : ""));
 
   if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "network", error))
     return nullptr;
@@ -361,6 +412,7 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
       return nullptr;
     }
   }
+  if (skel->rodata->tally_http) sensor->read_tallies();
   if (!sensor->attach(error)) return nullptr;
   return sensor;
 }
