@@ -43,8 +43,8 @@ SensorPlan plan_network_sensor(const KernelFeatures& f) {
   }
   // Whatever the hooks: the configuration chooses (`waggle run` says which it took).
   if (plan.reason.empty())
-    plan.hook += "; HTTP/1.x parsed in the kernel, one record per exchange (sensors.network.http_parsing: user "
-                 "parses it in user space)";
+    plan.hook += "; HTTP/1.x parsed in the kernel, one record per exchange, or counted there with "
+                 "sensors.network.http_events: none (http_parsing: user parses it in user space)";
   plan.can_run = plan.reason.empty();
   return plan;
 }
