@@ -5,9 +5,10 @@ sensor and metrics endpoint on, as `waggle run` starts them; and the same in met
 (and, as the floor of the hooks, bpftrace with empty programs on the same tracepoints).
 
 Prints, per variant: median throughput and p99 latency over the rounds, and their ratios to the
-baseline; for the agent, its CPU time per second and peak RSS, and what it lost. Then the
-agent's CPU and RSS at a fixed rate of about 10,000 requests per second, and, in a last run with
-the kernel's BPF statistics on, the network programs' time and the agent's CPU per request.
+baseline; for the agent, its CPU time per second and peak RSS, and what it lost. Then, with
+events on and in metrics-only mode, the agent's CPU and RSS at a fixed rate of about 10,000
+requests per second, and, in a run with the kernel's BPF statistics on, the network programs'
+time and the agent's CPU per request.
 
 Usage: sudo bench/http_run.py [--build build] [--rounds 5] [--seconds 5] [--connections 50]
 Needs root (loads BPF programs), nginx and wrk (scripts/setup.sh installs both).
@@ -131,12 +132,13 @@ def binaries(build):
             os.path.abspath(os.path.join(build, "tests", "waggle_test_helper")))
 
 
-def stats_agent(waggle, tmp):
-    """`waggle run` (file sensor off) with the kernel's BPF statistics on, and its metrics port."""
+def stats_agent(waggle, tmp, network=""):
+    """`waggle run` (file sensor off, the network sensor's settings `network` if any) with the
+    kernel's BPF statistics on, and its metrics port."""
     port = free_port()
     config = os.path.join(tmp, "stats.yaml")
     with open(config, "w") as f:
-        f.write(f"sensors:\n  file: {{enabled: false}}\n"
+        f.write(f"sensors:\n  file: {{enabled: false}}\n" + (f"  network: {network}\n" if network else "") +
                 f"metrics: {{address: 127.0.0.1:{port}, program_stats: true}}\n")
     return Agent([waggle, "run", "--config", config, "--output-file", os.devnull], "waggle: ready"), port
 
@@ -195,28 +197,31 @@ def main():
                     floor.proc.wait(timeout=30)
                 print(f"round {r + 1} {name:12} {rps:10.0f} req/s  p99 {p99 * 1e3:7.3f} ms", flush=True)
 
+        # Paced, and where the cost goes per request (the network sensor's programs, from the
+        # kernel's BPF statistics, on for this pass only: they cost every program run
+        # something; and the agent), with events on and in metrics-only mode.
         script = paced_script(tmp)
-        agent = Agent(agent_argv + ["--output-file", os.devnull], "waggle: ready")
-        cpu0 = agent.cpu()
-        start = time.perf_counter()
-        paced_rps, _ = wrk(port, args.seconds * 2, 12, script)
-        paced_cpu = (agent.cpu() - cpu0) / (time.perf_counter() - start)
-        paced_rss = agent.rss()
-        agent.stop()
+        paced, passes = {}, {}
+        for mode, argv, network in (("events on", agent_argv, ""),
+                                    ("metrics-only", argv_of["metrics-only"], "{http_events: none}")):
+            agent = Agent(argv + ["--output-file", os.devnull], "waggle: ready")
+            cpu0 = agent.cpu()
+            start = time.perf_counter()
+            paced_rps, _ = wrk(port, args.seconds * 2, 12, script)
+            paced[mode] = (paced_rps, (agent.cpu() - cpu0) / (time.perf_counter() - start), agent.rss())
+            agent.stop()
 
-        # Where the cost goes, per request: the network sensor's programs (the kernel's BPF
-        # statistics, on for this run only: they cost every program run something) and the agent.
-        agent, stats_port = stats_agent(waggle, tmp)
-        cpu0 = agent.cpu()
-        before = network_program_seconds(stats_port)
-        start = time.perf_counter()
-        stats_rps, _ = wrk(port, args.seconds, args.connections)
-        elapsed = time.perf_counter() - start
-        time.sleep(1.2)  # the agent reads the kernel's statistics once a second: the last second too
-        kernel_s = network_program_seconds(stats_port) - before
-        agent_s = agent.cpu() - cpu0
-        agent.stop()
-        requests = stats_rps * args.seconds
+            agent, stats_port = stats_agent(waggle, tmp, network)
+            cpu0 = agent.cpu()
+            before = network_program_seconds(stats_port)
+            start = time.perf_counter()
+            stats_rps, _ = wrk(port, args.seconds, args.connections)
+            elapsed = time.perf_counter() - start
+            time.sleep(1.2)  # the agent reads the kernel's statistics once a second: the last second too
+            kernel_s = network_program_seconds(stats_port) - before
+            agent_s = agent.cpu() - cpu0
+            agent.stop()
+            passes[mode] = (stats_rps, kernel_s, agent_s, elapsed)
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
@@ -253,11 +258,14 @@ def main():
     up = results["user-parsing"]
     print(f"  user-parsing (http_parsing: user) {statistics.median(up['rps']):10.0f} req/s, per round: "
           f"{per_round(up)}; {agent_cpu(up)}, lost {sum(up['lost'])}")
-    print(f"at {paced_rps:.0f} req/s (paced): agent CPU {paced_cpu * 100:.1f}% of a core, "
-          f"peak RSS {paced_rss / 1024:.1f} MiB")
-    print(f"per request, with BPF statistics on ({stats_rps:.0f} req/s): network programs "
-          f"{kernel_s / requests * 1e6:.2f} us in the kernel, agent {agent_s / requests * 1e6:.2f} us of CPU "
-          f"(over {elapsed:.1f} s)")
+    for mode, (paced_rps, paced_cpu, paced_rss) in paced.items():
+        print(f"{mode}, at {paced_rps:.0f} req/s (paced): agent CPU {paced_cpu * 100:.1f}% of a core, "
+              f"peak RSS {paced_rss / 1024:.1f} MiB")
+    for mode, (stats_rps, kernel_s, agent_s, elapsed) in passes.items():
+        requests = stats_rps * args.seconds
+        print(f"{mode}, per request, with BPF statistics on ({stats_rps:.0f} req/s): network programs "
+              f"{kernel_s / requests * 1e6:.2f} us in the kernel, agent {agent_s / requests * 1e6:.2f} us of CPU "
+              f"(over {elapsed:.1f} s)")
 
 
 if __name__ == "__main__":
