@@ -109,8 +109,8 @@ detail::Series* Family::find(LabelValues values, bool count_drop) {
   return nullptr;
 }
 
-void Family::count_dropped() const {
-  if (dropped_) dropped_->add({std::string_view(name_)}, 1);
+void Family::count_dropped(double observations) const {
+  if (dropped_) dropped_->add({std::string_view(name_)}, observations);
 }
 
 void Family::snapshot(FamilySnapshot* out) const {
@@ -189,7 +189,9 @@ void HistogramSeries::observe(double v) const {
 void HistogramSeries::add(std::span<const uint64_t> per_bucket, double sum) const {
   if (std::isnan(sum) || !family_) return;
   if (!series_ || per_bucket.size() != family_->bounds().size() + 1) {
-    family_->count_dropped();
+    double observations = 0;
+    for (uint64_t n : per_bucket) observations += double(n);
+    family_->count_dropped(observations);
     return;
   }
   for (size_t i = 0; i < per_bucket.size(); i++)

@@ -95,7 +95,7 @@ class HistogramSeries {
   HistogramSeries() = default;
   void observe(double v) const;
   // Observations counted elsewhere: `per_bucket` of them in each bucket (+Inf last, not
-  // cumulative; one count per bucket, or the whole update is dropped and counted so), their
+  // cumulative; one count per bucket, or they are all dropped, and counted as dropped), their
   // values summing to `sum`.
   void add(std::span<const uint64_t> per_bucket, double sum) const;
 
@@ -133,7 +133,7 @@ class Family {
   // The series for `values`, created if missing; null when the update must be dropped (counted
   // unless `count_drop` is false).
   detail::Series* find(LabelValues values, bool count_drop = true);
-  void count_dropped() const;
+  void count_dropped(double observations = 1) const;
 
  private:
   friend class Registry;

@@ -437,7 +437,9 @@ static __always_inline u64 http_target_hash(struct http_state *st, u32 len) {
  * Returns 0 when the tallies are full: the exchange is then posted. A global function: verified
  * once, not at each call. */
 __attribute__((noinline)) int http_tally(struct conn *c, struct http_state *st) {
-  if (!c || !st) return 0;
+  /* First: where the maps are not made (tallies off), the rest is dead code to the verifier,
+   * which checks a global function even if nothing calls it (before Linux 6.8). */
+  if (!tally_http || !c || !st) return 0;
   u32 len = st->target_len;
   if (len > WG_HTTP_TARGET_MAX) return 0;
   struct wg_http_tally_key k = {};
@@ -465,9 +467,11 @@ __attribute__((noinline)) int http_tally(struct conn *c, struct http_state *st) 
       http_count(WG_HTTP_COUNT_UNTALLIED);
       return 0;
     }
-    err = bpf_map_update_elem(&http_tallies, &k, &blank_tally, BPF_NOEXIST);
+    const bool named_here = err == 0;
+    bpf_map_update_elem(&http_tallies, &k, &blank_tally, BPF_NOEXIST);
     v = bpf_map_lookup_elem(&http_tallies, &k);
     if (!v) {
+      if (named_here) bpf_map_delete_elem(&http_tally_names, &k); /* no name without its tally */
       http_count(WG_HTTP_COUNT_UNTALLIED);
       return 0;
     }

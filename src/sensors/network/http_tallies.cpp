@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 
@@ -36,7 +37,9 @@ HttpTally HttpTallies::sum(const uint64_t* per_cpu) const {
 }
 
 void HttpTallies::changed(Known& k, const HttpTally& now, uint64_t now_ns, std::vector<Event>* out) {
-  if (now.count == k.last.count) return;
+  // The whole tally: a read between the kernel's updates of one exchange may have seen its
+  // count and not yet its bucket.
+  if (now.count == k.last.count && now.sum_ns == k.last.sum_ns && now.buckets == k.last.buckets) return;
   k.changed_ns = now_ns;
   if (k.reported) {
     auto delta = std::make_shared<HttpTally>();
@@ -44,20 +47,29 @@ void HttpTallies::changed(Known& k, const HttpTally& now, uint64_t now_ns, std::
     delta->sum_ns = now.sum_ns - k.last.sum_ns;
     for (size_t b = 0; b < delta->buckets.size(); b++) delta->buckets[b] = now.buckets[b] - k.last.buckets[b];
     HttpEvent& e = std::get<HttpEvent>(out->emplace_back(std::in_place_type<HttpEvent>, k.labels));
+    e.metrics_only = true;
     e.tally = std::move(delta);
   }
   k.last = now;
 }
 
-void HttpTallies::remove(const wg_http_tally_key& key, Known& k, uint64_t now_ns, std::vector<Event>* out) {
-  std::vector<uint64_t> last(cpus_ * value_words_);
-  if (bpf_map_lookup_and_delete_elem(tallies_fd_, &key, last.data()) == 0) changed(k, sum(last.data()), now_ns, out);
+bool HttpTallies::remove(const wg_http_tally_key& key, Known* k, uint64_t now_ns, std::vector<Event>* out) {
+  // The name first: an exchange that comes in between still finds its tally, and one after
+  // makes both again.
   bpf_map_delete_elem(names_fd_, &key);
+  std::vector<uint64_t> last(cpus_ * value_words_);
+  bool gone = bpf_map_lookup_and_delete_elem(tallies_fd_, &key, last.data()) == 0;
+  if (!gone && errno != ENOENT && bpf_map_lookup_elem(tallies_fd_, &key, last.data()) == 0)  // before Linux 5.14
+    gone = bpf_map_delete_elem(tallies_fd_, &key) == 0;
+  if (!gone) return false;
+  if (k) changed(*k, sum(last.data()), now_ns, out);
   removed_++;
+  return true;
 }
 
 void HttpTallies::read(uint64_t now_ns, std::vector<Event>* out) {
-  constexpr uint32_t kBatch = 1024;
+  // About 256 KiB of values per batch, whatever the number of CPUs.
+  const uint32_t kBatch = uint32_t(std::max<size_t>(32, (256 << 10) / (cpus_ * value_words_ * 8)));
   keys_.resize(kBatch);
   values_.resize(size_t(kBatch) * cpus_ * value_words_);
   for (auto& [key, k] : known_) k.seen = false;
@@ -76,8 +88,16 @@ void HttpTallies::read(uint64_t now_ns, std::vector<Event>* out) {
       auto it = known_.find(key);
       if (it == known_.end()) {
         wg_http_tally_name name;
-        // Made just before its name: named at the next read.
-        if (bpf_map_lookup_elem(names_fd_, &key, &name) != 0) continue;
+        if (bpf_map_lookup_elem(names_fd_, &key, &name) != 0) {
+          // The kernel names a tally before making it, so this is rare (a name removed as the
+          // table filled): a tally nameless at two reads goes, uncounted.
+          if (++nameless_[key] >= 2 && remove(key, nullptr, now_ns, out)) {
+            nameless_.erase(key);
+            unnamed_++;
+          }
+          continue;
+        }
+        nameless_.erase(key);
         Known k;
         k.reported = describe_(key, name, &k.labels);
         k.changed_ns = now_ns;
@@ -97,7 +117,10 @@ void HttpTallies::read(uint64_t now_ns, std::vector<Event>* out) {
     const bool idle = k.changed_ns != now_ns;
     if (!k.seen || (idle && (gone_(it->first.pid, it->first.start_boottime) ||
                              (crowded && now_ns - k.changed_ns >= kIdleNs)))) {
-      if (k.seen) remove(it->first, k, now_ns, out);
+      if (k.seen && !remove(it->first, &k, now_ns, out)) {
+        ++it;  // kept: tried again at the next read
+        continue;
+      }
       it = known_.erase(it);
     } else {
       ++it;

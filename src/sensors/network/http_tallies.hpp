@@ -40,6 +40,7 @@ class HttpTallies {
 
   size_t tallies() const { return known_.size(); }  // tallies named so far and not removed
   uint64_t removed() const { return removed_; }
+  uint64_t unnamed() const { return unnamed_; }              // removed without a name, uncounted
   uint64_t read_failures() const { return read_failures_; }  // reads of the kernel's table that failed
 
  private:
@@ -64,8 +65,9 @@ class HttpTallies {
   HttpTally sum(const uint64_t* per_cpu) const;
   // Hands on what `now` adds to `k.last`, and keeps it.
   void changed(Known& k, const HttpTally& now, uint64_t now_ns, std::vector<Event>* out);
-  // Reads key's tally a last time (handing on its change) and removes it and its name.
-  void remove(const wg_http_tally_key& key, Known& k, uint64_t now_ns, std::vector<Event>* out);
+  // Reads key's tally a last time (handing on its change to `k`'s, if given) and removes it and
+  // its name. False if the tally could not be removed.
+  bool remove(const wg_http_tally_key& key, Known* k, uint64_t now_ns, std::vector<Event>* out);
 
   int tallies_fd_, names_fd_;
   Describe describe_;
@@ -75,7 +77,9 @@ class HttpTallies {
   std::vector<wg_http_tally_key> keys_;
   std::vector<uint64_t> values_;
   std::unordered_map<wg_http_tally_key, Known, KeyHash, KeyEqual> known_;
+  std::unordered_map<wg_http_tally_key, int, KeyHash, KeyEqual> nameless_;  // reads each was seen without a name
   uint64_t removed_ = 0;
+  uint64_t unnamed_ = 0;
   uint64_t read_failures_ = 0;
 };
 

@@ -78,6 +78,8 @@ class HttpTracker {
   uint64_t resets() const { return resets_; }
   uint64_t abandoned() const { return abandoned_; }  // connections whose bytes were not HTTP
   uint64_t routes_overflowed() const { return routes_overflowed_; }  // exchanges named /{other}
+  // Exchanges counted elsewhere (the kernel's tallies) under route_name()'s /{other}.
+  void add_overflowed(uint64_t n) { routes_overflowed_ += n; }
   size_t connections() const { return conns_.size(); }
   size_t cached_targets() const { return cached_targets_; }
 

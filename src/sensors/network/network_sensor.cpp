@@ -83,6 +83,9 @@ class NetworkSensor final : public Sensor {
   void tick(const EventCallback& emit) override {
     if (!tallies_) return;
     tallies_->read(boottime_now_ns(), &http_events_);
+    for (const Event& event : http_events_)
+      if (const auto& e = std::get<HttpEvent>(event); e.tally && e.route == protocols::RouteLimiter::kOverflowRoute)
+        http_.add_overflowed(e.tally->count);
     flush(emit);
   }
 
@@ -111,6 +114,12 @@ class NetworkSensor final : public Sensor {
                     "HTTP tallies the kernel kept that were read a last time and removed (their process gone, or "
                     "idle for a minute while the table was three quarters full).",
                     tallies_ ? tallies_->removed() : 0});
+    out->push_back({"waggle_http_tallies_unnamed_total",
+                    "HTTP tallies removed without a name, their exchanges not counted (a race as the table filled).",
+                    tallies_ ? tallies_->unnamed() : 0});
+    out->push_back({"waggle_http_tally_reads_failed_total",
+                    "Reads of the kernel's HTTP tallies that failed (tried again a second later; nothing is lost).",
+                    tallies_ ? tallies_->read_failures() : 0});
     out->push_back({"waggle_http_connections_captured_total",
                     "Times the kernel handed an HTTP connection to user space's parser (at a request it does not "
                     "take, or with a request whose response it cannot delimit, or its state table full).",
@@ -289,7 +298,6 @@ class NetworkSensor final : public Sensor {
     e->method = kMethods[key.method];
     e->route = http_.route_name(e->process, std::string_view(name.target, key.target_len));
     e->status = key.status;
-    e->metrics_only = true;
     if (!e->server) e->remote = endpoint(key.family, key.remote_addr, key.remote_port);
     return true;
   }
