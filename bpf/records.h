@@ -328,7 +328,6 @@ struct wg_sock_data {
   struct wg_header h;
   __u64 sk;
   __u64 size;         /* bytes the call moved */
-  __u64 query_ktime;  /* DNS over UDP: an answer paired in the kernel, when its query was sent (else 0) */
   __u8 direction;     /* enum wg_data_direction */
   __u8 protocol;      /* enum wg_l7_protocol */
   __u8 ip_protocol;   /* IPPROTO_TCP or IPPROTO_UDP */
@@ -412,33 +411,6 @@ enum wg_http_count {
   WG_HTTP_COUNT_UNTALLIED = 8, /* exchanges posted because the tallies were full */
 };
 #define WG_HTTP_COUNTS 9
-
-/* DNS over UDP paired in the kernel: a client's query is held there, not posted, until its
- * answer comes on the same socket with the same id and question; the answer is then posted
- * with the query's time (wg_sock_data.query_ktime). User space reads the queries held longer
- * than its answer timeout and reports them unanswered. */
-#define WG_DNS_QUESTION_MAX 260 /* a name of at most 255 bytes, its type and its class */
-#define WG_DNS_PENDING 4096     /* queries held at once; beyond, they are posted */
-struct wg_dns_pending_key {
-  __u64 sk;
-  __u16 id;
-  __u16 pad[3];
-};
-struct wg_dns_pending {
-  struct wg_header h;  /* the process that asked, and when (h.ktime) */
-  __u16 family;        /* the server's */
-  __u16 remote_port;
-  __u16 question_len;  /* bytes of question[] */
-  __u16 pad;
-  __u8 remote_addr[16];
-  __u8 question[WG_DNS_QUESTION_MAX]; /* as sent: the name's labels, the type, the class */
-};
-enum wg_dns_count {
-  WG_DNS_COUNT_HELD = 0,   /* queries held in the kernel, not posted */
-  WG_DNS_COUNT_PAIRED = 1, /* answers posted with their held query's time */
-  WG_DNS_COUNT_UNHELD = 2, /* queries posted because the table of held ones was full */
-};
-#define WG_DNS_COUNTS 3
 
 /* HTTP exchanges tallied in the kernel (sensors.network.http_events: none): per key, the
  * exchanges' count, durations and duration buckets, with no record posted. User space names a

@@ -72,8 +72,6 @@ TEST_F(LifecycleTest, DoctorSaysTheAgentCanRunAndWhichHooksItUses) {
                             "recvmsg exits for unconnected UDP); HTTP/1.x parsed in the kernel, one record per exchange"),
             std::string::npos)
       << doctor.out;
-  EXPECT_NE(doctor.out.find("; DNS over UDP paired in the kernel, one record per exchange\n"), std::string::npos)
-      << doctor.out;
   EXPECT_NE(doctor.out.find("profiler   ready     perf_event cpu-clock"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("off-cpu    ready     tp_btf/sched_switch"), std::string::npos) << doctor.out;
   EXPECT_NE(doctor.out.find("xdp        ready     native XDP on: "), std::string::npos) << doctor.out;

@@ -5,13 +5,13 @@
 namespace waggle {
 
 void DnsTracker::on_payload(uint64_t sk, bool egress, bool tcp, std::string_view payload, bool complete,
-                            uint64_t time_ns, uint64_t query_ns, const ProcessRef& process,
-                            const Endpoint& server, std::vector<DnsEvent>* out) {
+                            uint64_t time_ns, const ProcessRef& process, const Endpoint& server,
+                            std::vector<DnsEvent>* out) {
   if (!tcp) {
     std::string error;
     auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
     if (auto m = dns::parse(bytes, &error, !complete))
-      on_message(sk, egress, tcp, *m, time_ns, query_ns, process, server, out);
+      on_message(sk, egress, tcp, *m, time_ns, process, server, out);
     else
       malformed_++;
     return;
@@ -34,28 +34,14 @@ void DnsTracker::on_payload(uint64_t sk, bool egress, bool tcp, std::string_view
     streams_.erase(key);
     return;
   }
-  for (const dns::Message& m : *messages) on_message(sk, egress, tcp, m, time_ns, 0, process, server, out);
+  for (const dns::Message& m : *messages) on_message(sk, egress, tcp, m, time_ns, process, server, out);
   stream.erase(0, consumed);
   // What follows a cut call is unknown: the stream starts over at the next call.
   if (stream.empty() || !complete) streams_.erase(key);
 }
 
-// The event of message m's question, asked at time_ns.
-DnsEvent DnsTracker::question_event(const dns::Message& m, uint64_t time_ns, const ProcessRef& process,
-                                    const Endpoint& server, bool tcp) {
-  DnsEvent e;
-  e.time_ns = time_ns;
-  e.process = process;
-  e.name = m.name;
-  e.type = dns::type_name(m.qtype);
-  e.server = server;
-  e.transport = tcp ? "tcp" : "udp";
-  return e;
-}
-
 void DnsTracker::on_message(uint64_t sk, bool egress, bool tcp, const dns::Message& message, uint64_t time_ns,
-                            uint64_t query_ns, const ProcessRef& process, const Endpoint& server,
-                            std::vector<DnsEvent>* out) {
+                            const ProcessRef& process, const Endpoint& server, std::vector<DnsEvent>* out) {
   const dns::Message* m = &message;
   if (m->is_response == egress) {  // a client sends queries and receives responses
     malformed_++;
@@ -71,39 +57,33 @@ void DnsTracker::on_message(uint64_t sk, bool egress, bool tcp, const dns::Messa
       out->push_back(std::move(oldest->second));
       pending_.erase(oldest);
     }
-    pending_[key] = question_event(*m, time_ns, process, server, tcp);
+    DnsEvent e;
+    e.time_ns = time_ns;
+    e.process = process;
+    e.name = m->name;
+    e.type = dns::type_name(m->qtype);
+    e.server = server;
+    e.transport = tcp ? "tcp" : "udp";
+    pending_[key] = std::move(e);
     return;
   }
-  auto it = query_ns ? pending_.end() : pending_.find(key);
+  auto it = pending_.find(key);
   DnsEvent e;
-  if (query_ns) {  // its query was held by the kernel
-    e = question_event(*m, query_ns, process, server, tcp);
-  } else if (it != pending_.end()) {
+  if (it != pending_.end()) {
     e = std::move(it->second);
     pending_.erase(it);
+    e.latency_ns = time_ns > e.time_ns ? time_ns - e.time_ns : 0;
   } else {  // the query was not seen (sent before the agent started)
-    e = question_event(*m, time_ns, process, server, tcp);
+    e.process = process;
+    e.name = m->name;
+    e.type = dns::type_name(m->qtype);
+    e.server = server;
+    e.transport = tcp ? "tcp" : "udp";
   }
-  e.latency_ns = time_ns > e.time_ns ? time_ns - e.time_ns : 0;
   e.time_ns = time_ns;
   e.rcode = dns::rcode_name(m->rcode);
   for (const dns::Answer& a : m->answers) e.answers.push_back(dns::type_name(a.type) + " " + a.data);
   out->push_back(std::move(e));
-}
-
-void DnsTracker::on_unanswered(std::span<const uint8_t> question, uint64_t time_ns, const ProcessRef& process,
-                               const Endpoint& server, std::vector<DnsEvent>* out) {
-  // Decoded as the one question of a query's header.
-  std::vector<uint8_t> message = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-  message.insert(message.end(), question.begin(), question.end());
-  std::string error;
-  auto m = dns::parse(message, &error);
-  if (!m) {
-    malformed_++;
-    return;
-  }
-  unanswered_++;
-  out->push_back(question_event(*m, time_ns, process, server, false));
 }
 
 void DnsTracker::expire(uint64_t now_ns, std::vector<DnsEvent>* out) {

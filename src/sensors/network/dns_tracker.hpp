@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <map>
-#include <span>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -21,15 +20,10 @@ class DnsTracker {
   static constexpr uint64_t kAnswerTimeoutNs = 10'000'000'000;
 
   // One DNS payload (UDP datagram or TCP stream bytes) a process sent (egress) or received.
-  // `complete`: the payload was captured whole. `query_ns`: an answer the kernel paired with
-  // its query (which it held, not posted), when that query was sent; else 0.
+  // `complete`: the payload was captured whole.
   void on_payload(uint64_t sk, bool egress, bool tcp, std::string_view payload, bool complete,
-                  uint64_t time_ns, uint64_t query_ns, const ProcessRef& process, const Endpoint& server,
+                  uint64_t time_ns, const ProcessRef& process, const Endpoint& server,
                   std::vector<DnsEvent>* out);
-  // A query the kernel held that had no answer in time: `question` as sent (the name's labels,
-  // the type, the class), at `time_ns`.
-  void on_unanswered(std::span<const uint8_t> question, uint64_t time_ns, const ProcessRef& process,
-                     const Endpoint& server, std::vector<DnsEvent>* out);
   // Socket `sk` was released: its unfinished TCP messages go.
   void on_close(uint64_t sk) {
     streams_.erase({sk, false});
@@ -50,10 +44,7 @@ class DnsTracker {
 
  private:
   void on_message(uint64_t sk, bool egress, bool tcp, const dns::Message& message, uint64_t time_ns,
-                  uint64_t query_ns, const ProcessRef& process, const Endpoint& server,
-                  std::vector<DnsEvent>* out);
-  static DnsEvent question_event(const dns::Message& m, uint64_t time_ns, const ProcessRef& process,
-                                 const Endpoint& server, bool tcp);
+                  const ProcessRef& process, const Endpoint& server, std::vector<DnsEvent>* out);
   using Key = std::tuple<uint64_t, uint16_t, std::string>;  // socket, id, name
   std::map<Key, DnsEvent> pending_;
   // DNS over TCP: bytes of each socket and direction not yet a whole message (a length prefix

@@ -297,8 +297,7 @@ int wg_exit_accept(struct syscall_exit_ctx *ctx) { return on_accepted(ctx->ret);
 
 /* --- Socket data ----------------------------------------------------------------------- */
 
-#include "dns_kernel.bpf.h"
-
+/* The call, if it is one the sensor follows: a TCP socket, or UDP to or from port 53. */
 /* What decides whether a socket is followed. */
 struct sock_facts {
   u16 family, protocol, local, remote; /* ports in host byte order */
@@ -632,8 +631,6 @@ static __always_inline int emit_io(struct io *in, long ret, u32 index, struct co
   rec->fd = io.fd;
   __builtin_memcpy(rec->local_addr, e.local_addr, 16);
   __builtin_memcpy(rec->remote_addr, e.remote_addr, 16);
-  rec->query_ktime = 0;
-  if (protocol == WG_L7_DNS && io.ip_protocol == IPPROTO_UDP && !failed && dns_pair(s, head) == DNS_HELD) return 0;
   u64 total = sizeof(struct wg_sock_data) + head + tail;
   rec->h.size = total;
   if (total > sizeof(struct data_scratch)) return 0;

@@ -13,7 +13,6 @@
 #include "core/net_address.hpp"
 #include "network.skel.h"
 #include "protocols/trace_context.hpp"
-#include "sensors/network/dns_held.hpp"
 #include "sensors/network/dns_tracker.hpp"
 #include "sensors/network/http_tallies.hpp"
 #include "sensors/network/http_tracker.hpp"
@@ -45,8 +44,7 @@ SensorPlan plan_network_sensor(const KernelFeatures& f) {
   // Whatever the hooks: the configuration chooses (`waggle run` says which it took).
   if (plan.reason.empty())
     plan.hook += "; HTTP/1.x parsed in the kernel, one record per exchange, or counted there with "
-                 "sensors.network.http_events: none (http_parsing: user parses it in user space); DNS over UDP "
-                 "paired in the kernel, one record per exchange";
+                 "sensors.network.http_events: none (http_parsing: user parses it in user space)";
   plan.can_run = plan.reason.empty();
   return plan;
 }
@@ -82,18 +80,12 @@ class NetworkSensor final : public Sensor {
         },
         [this](uint32_t pid, uint64_t start) { return cache_.gone(pid, start); });
   }
-  // Once loaded: the DNS queries the kernel holds for their answers.
-  void read_held_queries() { held_.emplace(bpf_map__fd(skel_->maps.dns_pending)); }
   void tick(const EventCallback& emit) override {
-    const uint64_t now = boottime_now_ns();
-    if (tallies_) {
-      tallies_->read(now, &http_events_);
-      for (const Event& event : http_events_)
-        if (const auto& e = std::get<HttpEvent>(event); e.tally && e.route == protocols::RouteLimiter::kOverflowRoute)
-          http_.add_overflowed(e.tally->count);
-    }
-    if (held_ && now > DnsTracker::kAnswerTimeoutNs)
-      held_->expire(now - DnsTracker::kAnswerTimeoutNs, [this](const wg_dns_pending& q) { unanswered(q); });
+    if (!tallies_) return;
+    tallies_->read(boottime_now_ns(), &http_events_);
+    for (const Event& event : http_events_)
+      if (const auto& e = std::get<HttpEvent>(event); e.tally && e.route == protocols::RouteLimiter::kOverflowRoute)
+        http_.add_overflowed(e.tally->count);
     flush(emit);
   }
 
@@ -151,17 +143,6 @@ class NetworkSensor final : public Sensor {
         {"waggle_dns_messages_malformed_total", "DNS payloads that could not be decoded.", dns_.malformed()});
     out->push_back({"waggle_dns_queries_unanswered_total", "DNS queries reported without an answer.",
                     dns_.unanswered()});
-    const auto dns = kernel_counts<WG_DNS_COUNTS>(skel_->maps.dns_counts);
-    out->push_back({"waggle_dns_exchanges_kernel_total",
-                    "DNS answers over UDP paired in the kernel with the query it held: one record per exchange.",
-                    dns[WG_DNS_COUNT_PAIRED]});
-    out->push_back({"waggle_dns_queries_held_total", "DNS queries over UDP the kernel held for their answers, not posted.",
-                    dns[WG_DNS_COUNT_HELD]});
-    out->push_back({"waggle_dns_queries_held_full_total",
-                    "DNS queries posted to user space because the kernel's table of held queries was full.",
-                    dns[WG_DNS_COUNT_UNHELD]});
-    out->push_back({"waggle_dns_held_reads_failed_total",
-                    "Removals of held DNS queries that failed (tried again a second later).", held_ ? held_->read_failures() : 0});
   }
   void on_records_lost() override {
     http_.reset();
@@ -195,15 +176,6 @@ class NetworkSensor final : public Sensor {
                      [&](const std::string& id) { return p->container_id.starts_with(id); }))
       return false;
     return true;
-  }
-
-  // A query the kernel held that had no answer in time.
-  void unanswered(const wg_dns_pending& q) {
-    ProcessRef process = process_of(cache_, q.h);
-    if (!selected(process)) return;
-    auto question = std::span<const uint8_t>(q.question, std::min<size_t>(q.question_len, sizeof(q.question)));
-    dns_.on_unanswered(question, cache_.host().wall_ns(q.h.ktime), process,
-                       endpoint(q.family, q.remote_addr, q.remote_port), &dns_events_);
   }
 
   void decode_tcp(const wg_tcp& rec, uint64_t now, const EventCallback& emit) {
@@ -268,30 +240,25 @@ class NetworkSensor final : public Sensor {
       }
     } else if (rec.protocol == WG_L7_DNS) {
       dns_.on_payload(rec.sk, egress, rec.ip_protocol == IPPROTO_TCP, head, head.size() == rec.size, now,
-                      rec.query_ktime ? cache_.host().wall_ns(rec.query_ktime) : 0, process,
-                      endpoint(rec.family, rec.remote_addr, rec.remote_port), &dns_events_);
+                      process, endpoint(rec.family, rec.remote_addr, rec.remote_port), &dns_events_);
     }
     flush(emit);
   }
 
-  // A per-CPU array of N counters, summed over CPUs.
-  template <size_t N>
-  static std::array<uint64_t, N> kernel_counts(const bpf_map* map) {
-    std::array<uint64_t, N> sums{};
+  // The kernel's HTTP counters, summed over CPUs (zeros when it does not parse HTTP).
+  std::array<uint64_t, WG_HTTP_COUNTS> kernel_http_counts() const {
+    std::array<uint64_t, WG_HTTP_COUNTS> sums{};
+    if (!skel_->rodata->parse_http) return sums;
     const int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0) return sums;
     std::vector<uint64_t> per_cpu(size_t(cpus), 0);
-    for (uint32_t i = 0; i < N; i++) {
-      if (bpf_map__lookup_elem(map, &i, sizeof(i), per_cpu.data(), per_cpu.size() * sizeof(uint64_t), 0) != 0)
+    for (uint32_t i = 0; i < WG_HTTP_COUNTS; i++) {
+      if (bpf_map__lookup_elem(skel_->maps.http_counts, &i, sizeof(i), per_cpu.data(),
+                               per_cpu.size() * sizeof(uint64_t), 0) != 0)
         continue;
       for (uint64_t v : per_cpu) sums[i] += v;
     }
     return sums;
-  }
-  // The kernel's HTTP counters (zeros when it does not parse HTTP).
-  std::array<uint64_t, WG_HTTP_COUNTS> kernel_http_counts() const {
-    if (!skel_->rodata->parse_http) return {};
-    return kernel_counts<WG_HTTP_COUNTS>(skel_->maps.http_counts);
   }
 
   void decode_exchange(const wg_http_exchange& rec, const EventCallback& emit) {
@@ -351,7 +318,6 @@ class NetworkSensor final : public Sensor {
   HttpTracker http_;
   DnsTracker dns_;
   std::optional<HttpTallies> tallies_;
-  std::optional<DnsHeldQueries> held_;  // once loaded, when DNS is followed
   std::vector<Event> http_events_;  // http.request events, made in place by the tracker
   std::vector<DnsEvent> dns_events_;
   uint64_t last_expire_ = 0;
@@ -435,8 +401,7 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
       (skel->rodata->tally_http   ? "; HTTP parsed and counted in the kernel"
        : skel->rodata->parse_http ? "; HTTP parsed in the kernel"
        : config.http              ? "; HTTP parsed in user space"
-                                  : "") +
-      (config.dns ? "; DNS over UDP paired in the kernel" : ""));
+                                  : ""));
 
   if (!share_ring_maps(skel->obj, *env.ring, error) || !load_object(skel->obj, "network", error))
     return nullptr;
@@ -456,7 +421,6 @@ std::unique_ptr<Sensor> open_network_sensor(const SensorEnv& env, std::string* e
     }
   }
   if (skel->rodata->tally_http) sensor->read_tallies();
-  if (config.dns) sensor->read_held_queries();
   if (!sensor->attach(error)) return nullptr;
   return sensor;
 }
