@@ -33,7 +33,8 @@ static int usage(void) {
           "       exec-storm COUNT BINARY | threads COUNT CODE | connect IPV4 PORT | open-unfaulted PATH |\n"
           "       args ARG... | tcp-pair CLIENT_BYTES SERVER_BYTES [PORT] | tcp-reset |\n"
           "       tcp-send PORT BYTES... | http-keepalive PORT BEFORE AFTER GOFILE | udp-sendto IPV4 PORT |\n"
-          "       inbound tcp|udp PORT SOURCE... | udp-roundtrip SERVER_IP | dns-sendto SERVER_IP NAME\n");
+          "       inbound tcp|udp PORT SOURCE... | udp-roundtrip SERVER_IP | dns-sendto SERVER_IP NAME\n"
+          "       dns-storm SERVER_IP NAME COUNT\n");
   return 64;
 }
 
@@ -234,13 +235,14 @@ static int udp_roundtrip(const char *server_ip) {
 
 /* A DNS query for an A record of `name`, sent with sendto on an unconnected UDP socket to
  * server_ip:53; the answer is taken with recvfrom. Prints the answer's rcode, or "timeout". */
-static int dns_sendto(const char *server_ip, const char *name) {
-  unsigned char q[512] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}; /* id, RD, one question */
+/* Writes the question for NAME (type A, class IN) after the 12-byte header in q (512 bytes):
+ * the query's length, or 0 if NAME is not a name. */
+static size_t dns_question(unsigned char *q, const char *name) {
   size_t at = 12;
   for (const char *label = name; *label;) {
     const char *dot = strchr(label, '.');
     size_t len = dot ? (size_t)(dot - label) : strlen(label);
-    if (len == 0 || len > 63 || at + len + 6 > sizeof(q)) return 2;
+    if (len == 0 || len > 63 || at + len + 6 > 512) return 0;
     q[at++] = (unsigned char)len;
     memcpy(q + at, label, len);
     at += len;
@@ -249,6 +251,13 @@ static int dns_sendto(const char *server_ip, const char *name) {
   q[at++] = 0;
   q[at++] = 0, q[at++] = 1; /* type A */
   q[at++] = 0, q[at++] = 1; /* class IN */
+  return at;
+}
+
+static int dns_sendto(const char *server_ip, const char *name) {
+  unsigned char q[512] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}; /* id, RD, one question */
+  size_t at = dns_question(q, name);
+  if (!at) return 2;
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(53)};
   inet_pton(AF_INET, server_ip, &to.sin_addr);
@@ -263,6 +272,33 @@ static int dns_sendto(const char *server_ip, const char *name) {
   } else {
     printf("rcode %d\n", answer[3] & 0x0f);
   }
+  return 0;
+}
+
+/* COUNT queries for NAME (type A), one after the other, each awaiting its answer (1 s at
+ * most), on one socket connected to SERVER_IP:53: prints how many were answered and the time. */
+static int dns_storm(const char *server_ip, const char *name, long count) {
+  unsigned char q[512] = {0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  size_t at = dns_question(q, name);
+  if (!at) return 2;
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(53)};
+  inet_pton(AF_INET, server_ip, &to.sin_addr);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof(to))) return 3;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  long answered = 0;
+  for (long i = 0; i < count; i++) {
+    q[0] = (unsigned char)(i >> 8), q[1] = (unsigned char)i;
+    if (send(fd, q, at, 0) != (ssize_t)at) return 4;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    unsigned char answer[512];
+    if (poll(&p, 1, 1000) == 1 && recv(fd, answer, sizeof(answer), 0) >= 12 && answer[0] == q[0] && answer[1] == q[1])
+      answered++;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  printf("answered %ld of %ld in %.6f s\n", answered, count,
+         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
   return 0;
 }
 
@@ -433,6 +469,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(mode, "udp-roundtrip") && argc == 3) return udp_roundtrip(argv[2]);
   if (!strcmp(mode, "dns-sendto") && argc == 4) return dns_sendto(argv[2], argv[3]);
+  if (!strcmp(mode, "dns-storm") && argc == 5) return dns_storm(argv[2], argv[3], atol(argv[4]));
   if (!strcmp(mode, "inbound") && argc >= 5 && (!strcmp(argv[2], "tcp") || !strcmp(argv[2], "udp")))
     return inbound(argv[2], (uint16_t)atoi(argv[3]), argc - 4, argv + 4);
   if (!strcmp(mode, "udp-sendto") && argc == 4) { /* one datagram, no connect: prints 0 or -errno */
