@@ -217,7 +217,10 @@ std::map<std::string, double> perf_leaf_shares(const std::string& script) {
 TEST(Profile, AgreesWithPerfDwarfUnwinding) {
   if (access("/usr/bin/perf", X_OK) != 0) GTEST_SKIP() << "perf (Debian linux-perf) is not installed";
   TempDir dir;
-  Background target(dir, {WAGGLE_PROFILE_TARGET, "chains", "5", WAGGLE_PROFILE_PLUGIN});
+  // It outlives both 4-second samplings with room to spare: perf, if its target exits first,
+  // stops and ends its `sleep` with SIGTERM (exit status 15), as on a loaded machine where
+  // perf took over a second to start.
+  Background target(dir, {WAGGLE_PROFILE_TARGET, "chains", "7", WAGGLE_PROFILE_PLUGIN});
   usleep(200000);
   std::string data = dir.path() + "/perf.data";
   // Both sample the same seconds of the same process at the same frequency.
