@@ -73,10 +73,13 @@ def main():
     print(f"  baseline  {base:.3f} s  ({args.mib / base:.0f} MiB/s)")
     print(f"  waggle    {wag:.3f} s  ({args.mib / wag:.0f} MiB/s)   time {wag / base:.3f}x, per round "
           f"{statistics.median(pairs):.3f}x [{min(pairs):.3f}..{max(pairs):.3f}]")
-    calls = runs1 - runs0
-    if calls > 0:
-        print(f"  network data programs, BPF statistics on: {calls:.0f} runs, "
-              f"{(s1 - s0) / calls * 1e9:.0f} ns per run")
+    print_data_calls(runs1 - runs0, s1 - s0)
+
+
+def print_data_calls(runs, seconds):
+    """The data programs' runs and time per run, from two reads of data_program_stats."""
+    if runs > 0:
+        print(f"  network data programs, BPF statistics on: {runs:.0f} runs, {seconds / runs * 1e9:.0f} ns per run")
 
 
 if __name__ == "__main__":

@@ -70,13 +70,18 @@ http {{
 """)
     proc = subprocess.Popen(["/usr/sbin/nginx", "-c", conf, "-p", root, "-e", root + "/error.log"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return wait_for_port(proc, port, "nginx")
+
+
+def wait_for_port(proc, port, name):
+    """proc, once it accepts connections on 127.0.0.1:port (10 s at most)."""
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
             return proc
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("nginx did not start")
+    raise RuntimeError(name + " did not start")
 
 
 def network_program_stats(metrics_port):

@@ -11,7 +11,7 @@ packages=(
   libcpp-httplib-dev libclang-rt-14-dev
   libdw-dev linux-perf chromium golang-go
   libpcap-dev tcpdump xdp-tools netsniff-ng
-  nginx-light wrk curl dnsmasq-base dnsutils prometheus
+  nginx-light wrk curl dnsmasq-base dnsutils prometheus redis-server
   protobuf-compiler libprotobuf-dev libgrpc++-dev
 )
 
