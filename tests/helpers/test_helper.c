@@ -233,8 +233,6 @@ static int udp_roundtrip(const char *server_ip) {
   return 0;
 }
 
-/* A DNS query for an A record of `name`, sent with sendto on an unconnected UDP socket to
- * server_ip:53; the answer is taken with recvfrom. Prints the answer's rcode, or "timeout". */
 /* Writes the question for NAME (type A, class IN) after the 12-byte header in q (512 bytes):
  * the query's length, or 0 if NAME is not a name. */
 static size_t dns_question(unsigned char *q, const char *name) {
@@ -254,6 +252,8 @@ static size_t dns_question(unsigned char *q, const char *name) {
   return at;
 }
 
+/* A DNS query for an A record of `name`, sent with sendto on an unconnected UDP socket to
+ * server_ip:53; the answer is taken with recvfrom. Prints the answer's rcode, or "timeout". */
 static int dns_sendto(const char *server_ip, const char *name) {
   unsigned char q[512] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}; /* id, RD, one question */
   size_t at = dns_question(q, name);
