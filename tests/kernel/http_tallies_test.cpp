@@ -158,6 +158,7 @@ TEST_F(HttpTalliesTest, ATallyThatStaysNamelessIsRemoved) {
   EXPECT_EQ(t.unnamed(), 0u);
   EXPECT_TRUE(read(t, 2).empty());
   EXPECT_EQ(t.unnamed(), 1u);
+  EXPECT_EQ(t.removed(), 0u);  // counted as unnamed only
   std::vector<wg_http_tally> values(static_cast<size_t>(cpus_));
   EXPECT_NE(bpf_map_lookup_elem(tallies_, &k, values.data()), 0);
 }

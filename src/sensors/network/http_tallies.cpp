@@ -62,8 +62,10 @@ bool HttpTallies::remove(const wg_http_tally_key& key, Known* k, uint64_t now_ns
   if (!gone && errno != ENOENT && bpf_map_lookup_elem(tallies_fd_, &key, last.data()) == 0)  // before Linux 5.14
     gone = bpf_map_delete_elem(tallies_fd_, &key) == 0;
   if (!gone) return false;
-  if (k) changed(*k, sum(last.data()), now_ns, out);
-  removed_++;
+  if (k) {  // a named tally, read a last time (a nameless one is counted by the caller)
+    changed(*k, sum(last.data()), now_ns, out);
+    removed_++;
+  }
   return true;
 }
 

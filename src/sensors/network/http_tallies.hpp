@@ -39,7 +39,7 @@ class HttpTallies {
   void read(uint64_t now_ns, std::vector<Event>* out);
 
   size_t tallies() const { return known_.size(); }  // tallies named so far and not removed
-  uint64_t removed() const { return removed_; }
+  uint64_t removed() const { return removed_; }  // named tallies read a last time and removed
   uint64_t unnamed() const { return unnamed_; }              // removed without a name, uncounted
   uint64_t read_failures() const { return read_failures_; }  // reads of the kernel's table that failed
 
