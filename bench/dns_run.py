@@ -38,10 +38,12 @@ def start_dnsmasq(tmp):
 
 
 def storm(helper, count):
-    """(queries per second, answered) of one run."""
+    """(queries per second, answered) of one run; fails if fewer than all were answered."""
     out = subprocess.run([helper, "dns-storm", SERVER, "example.test", str(count)], check=True, capture_output=True,
                          text=True).stdout.split()
     answered, seconds = int(out[1]), float(out[5])
+    if answered < count and count > 1:
+        raise RuntimeError(f"dnsmasq answered {answered} of {count} queries")
     return answered / seconds, answered
 
 
@@ -52,7 +54,7 @@ def main():
     args = ap.parse_args()
     waggle, helper = binaries(args.build)
     agents = [os.path.abspath(a) for a in args.agents] or [waggle]
-    if not shutil.which("dnsmasq") and not os.path.exists("/usr/sbin/dnsmasq"):
+    if not os.path.exists("/usr/sbin/dnsmasq"):
         sys.exit("dnsmasq is missing: run scripts/setup.sh")
     tmp = tempfile.mkdtemp(prefix="waggle-dns-bench-")
     dnsmasq = start_dnsmasq(tmp)
@@ -61,6 +63,8 @@ def main():
             if storm(helper, 1)[1] == 1:
                 break
             time.sleep(0.05)
+        else:
+            sys.exit(f"dnsmasq does not answer on {SERVER}")
         variants = ["no agent"] + agents
         results = {v: [] for v in variants}
         for r in range(args.rounds):
