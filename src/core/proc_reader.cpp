@@ -54,6 +54,12 @@ std::vector<std::string> split_args(std::string_view raw) {
   return args;
 }
 
+std::vector<std::string> split_cmdline(std::string_view raw) {
+  std::vector<std::string> args = split_args(raw);
+  while (!args.empty() && args.back().empty()) args.pop_back();
+  return args;
+}
+
 std::optional<ProcessInfo> read_proc_process(const std::string& proc_root, uint32_t pid, const HostInfo& host,
                                              const std::string& cgroup2_root) {
   std::string dir = proc_root + "/" + std::to_string(pid);
@@ -85,7 +91,7 @@ std::optional<ProcessInfo> read_proc_process(const std::string& proc_root, uint3
   }
   p.binary = read_link(dir + "/exe");
   p.cwd = read_link(dir + "/cwd");
-  p.args = split_args(read_file(dir + "/cmdline"));
+  p.args = split_cmdline(read_file(dir + "/cmdline"));
   if (std::optional<std::string> path = cgroup2_path_of(proc_root, pid)) {
     p.container_id = container_id_from_cgroup(*path);
     p.cgroup_id = cgroup_id_of(cgroup2_root, *path);

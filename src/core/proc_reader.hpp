@@ -25,6 +25,10 @@ uint64_t cgroup_id_of(const std::string& cgroup2_root, const std::string& path);
 // Splits argv as laid out in memory ("a\0b\0"): every NUL ends an argument. A last piece
 // without its NUL (cut by a size limit) is kept.
 std::vector<std::string> split_args(std::string_view raw);
+// /proc/<pid>/cmdline as split_args splits it, without the empty arguments at its end: a
+// process that rewrote its title (nginx's workers, PostgreSQL's backends) leaves the rest of
+// its argument area as NULs, which would read as empty arguments.
+std::vector<std::string> split_cmdline(std::string_view raw);
 
 // Describes /proc/<pid> (proc_root is "/proc" outside tests), or nothing if it is gone.
 // exec_id is derived from the process's start time.

@@ -224,6 +224,17 @@ TEST(ProcessDecoding, ArgvSplitsOnEveryNulKeepingEmptyArgumentsAndACutLastOne) {
   EXPECT_EQ(split_args(""), std::vector<std::string>{});
 }
 
+// nginx's worker rewrites its title over its argument area and leaves the rest NULs: read from
+// /proc, it has the one argument ps shows, not dozens of empty ones after it.
+TEST(ProcessCache, ARewrittenTitleReadsAsItsArgumentsWithoutTheNulPadding) {
+  FakeProc proc;
+  proc.add(30, 1, "nginx", std::string("nginx: worker process") + std::string(40, '\0'), 500, "/usr/sbin/nginx");
+  proc.add(31, 1, "sh", std::string("sh\0\0-c\0true\0", 12), 500, "/bin/sh");
+  ProcessCache cache(test_host(), options_for(proc));
+  EXPECT_EQ(cache.find(30)->args, std::vector<std::string>{"nginx: worker process"});
+  EXPECT_EQ(cache.find(31)->args, (std::vector<std::string>{"sh", "", "-c", "true"}));  // inner ones stay
+}
+
 TEST(ProcessDecoding, WaitStatusGivesCodeOrSignal) {
   ExitEvent code;
   decode_exit_status(3 << 8, code);
