@@ -394,9 +394,15 @@ struct wg_http_exchange {
   __u16 pad2;
   __u8 local_addr[16];
   __u8 remote_addr[16];
-  char trace[56];
   char target[WG_HTTP_TARGET_MAX];
+  char trace[56];
 };
+/* A record is whole, or short: it ends after the first WG_HTTP_TARGET_SHORT bytes of target
+ * (h.size says which), when the target is no longer than that and there is no traceparent. Most
+ * exchanges fit, and a short record is 204 bytes instead of 356: less for the kernel to write
+ * and for user space to read. */
+#define WG_HTTP_TARGET_SHORT 32
+#define WG_HTTP_EXCHANGE_SHORT (__builtin_offsetof(struct wg_http_exchange, target) + WG_HTTP_TARGET_SHORT)
 
 /* Counters of the kernel's HTTP parsing (a per-CPU array, by index). */
 enum wg_http_count {

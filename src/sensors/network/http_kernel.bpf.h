@@ -138,13 +138,6 @@ static __always_inline u32 http_scan(struct data_scratch *d, u32 from, u32 len, 
   return other ? from + http_bytes_first(other) : len;
 }
 
-/* The same in a function of its own. Global: what follows a loop is verified once, not once per
- * iteration it may stop at. */
-__attribute__((noinline)) u32 http_run_end(struct data_scratch *d, u32 from, u32 len, u32 run) {
-  if (!d) return len;
-  return http_scan(d, from, len, run);
-}
-
 /* The request line at the call's start: one of the methods the kernel takes, a target of
  * visible ASCII or bytes >= 0x80 (at most WG_HTTP_TARGET_MAX), HTTP/1.0 or 1.1, CRLF. 1 when
  * taken (h->pos past it). Global: the verifier checks it once. */
@@ -208,7 +201,7 @@ __attribute__((noinline)) int http_status_line(struct data_scratch *d, struct ht
   u8 a = HB(d, 9), b = HB(d, 10), c = HB(d, 11);
   if (a < '1' || a > '5' || b < '0' || b > '9' || c < '0' || c > '9') return 0;
   if (HB(d, 12) != ' ' && HB(d, 12) != '\r') return 0;
-  u32 i = http_run_end(d, 12, len, RUN_TEXT);
+  u32 i = http_forget(h, http_scan(d, 12, len, RUN_TEXT));
   if (i + 2 > len || HB(d, i) != '\r' || HB(d, i + 1) != '\n') return 0;
   h->status = (a - '0') * 100 + (b - '0') * 10 + (c - '0');
   h->pos = i + 2;
@@ -270,8 +263,7 @@ static __always_inline int http_field(struct data_scratch *d, struct http_head *
 /* The header line at h->pos: a name, a colon, a value of text, CRLF (user space takes any
  * token as a name, and a bare LF). 1: go on; 0: the head ended (h->end) or the kernel does not
  * take it (h->bad). */
-__attribute__((noinline)) int http_header_line(struct data_scratch *d, struct http_head *h) {
-  if (!d || !h) return 0;
+static __always_inline int http_header_line(struct data_scratch *d, struct http_head *h) {
   u32 len = h->len, start = h->pos;
   if (len > WG_HEAD_BYTES || start + 2 > len) {
     h->bad = 1;
@@ -296,11 +288,23 @@ __attribute__((noinline)) int http_header_line(struct data_scratch *d, struct ht
   return 1;
 }
 
+/* Header lines, HTTP_LINES_PER_CALL at most, as http_header_line: 1 while the head goes on.
+ * Several lines per call: each call and its return cost tens of nanoseconds on a kernel that
+ * mitigates return-stack attacks (a return thunk), and a call per line was a fifth of the
+ * parser's time. Global: the verifier checks these lines once, whatever the caller's state. */
+#define HTTP_LINES_PER_CALL 2
+__attribute__((noinline)) int http_header_lines(struct data_scratch *d, struct http_head *h) {
+  if (!d || !h) return 0;
+  for (int k = 0; k < HTTP_LINES_PER_CALL; k++)
+    if (!http_header_line(d, h)) return 0;
+  return 1;
+}
+
 /* The head of the message the call begins, copied to d: 1 when the kernel takes all of it. */
 static __always_inline bool http_parse_head(struct data_scratch *d, struct http_head *h, bool request) {
   if (!(request ? http_request_line(d, h) : http_status_line(d, h))) return false;
-  for (int k = 0; k < 64; k++)
-    if (!http_header_line(d, h)) break;
+  for (int k = 0; k < 64 / HTTP_LINES_PER_CALL; k++)
+    if (!http_header_lines(d, h)) break;
   return h->end && !h->bad;
 }
 
@@ -357,12 +361,12 @@ static __always_inline int http_give_up(struct conn *c, u64 sk) {
   return HTTP_KEPT;
 }
 
-static __always_inline void http_post(struct conn *c, u64 sk, struct http_state *st, bool handoff, u64 now) {
-  struct wg_http_exchange *x = wg_reserve(WG_SENSOR_NETWORK, sizeof(*x));
-  if (!x) return;
+/* The fields of an exchange's record before its target. */
+static __always_inline void http_fill(struct wg_http_exchange *x, u32 size, struct conn *c, u64 sk,
+                                      struct http_state *st, bool handoff, u64 now) {
   x->h = st->h;
   x->h.type = WG_REC_HTTP_EXCHANGE;
-  x->h.size = sizeof(*x);
+  x->h.size = size;
   x->h.ktime = now;
   x->sk = sk;
   x->start_ktime = st->start;
@@ -382,8 +386,23 @@ static __always_inline void http_post(struct conn *c, u64 sk, struct http_state 
   x->remote_port = c->e.remote_port;
   __builtin_memcpy(x->local_addr, c->e.local_addr, 16);
   __builtin_memcpy(x->remote_addr, c->e.remote_addr, 16);
-  __builtin_memcpy(x->trace, st->trace, sizeof(x->trace));
-  __builtin_memcpy(x->target, st->target, sizeof(x->target));
+}
+
+/* Posts st's exchange: a short record where it fits (see WG_HTTP_TARGET_SHORT). */
+static __always_inline void http_post(struct conn *c, u64 sk, struct http_state *st, bool handoff, u64 now) {
+  struct wg_http_exchange *x;
+  if (st->trace_len == 0 && st->target_len <= WG_HTTP_TARGET_SHORT) {
+    x = wg_reserve(WG_SENSOR_NETWORK, WG_HTTP_EXCHANGE_SHORT);
+    if (!x) return;
+    http_fill(x, WG_HTTP_EXCHANGE_SHORT, c, sk, st, handoff, now);
+    __builtin_memcpy(x->target, st->target, WG_HTTP_TARGET_SHORT);
+  } else {
+    x = wg_reserve(WG_SENSOR_NETWORK, sizeof(*x));
+    if (!x) return;
+    http_fill(x, sizeof(*x), c, sk, st, handoff, now);
+    __builtin_memcpy(x->target, st->target, sizeof(x->target));
+    __builtin_memcpy(x->trace, st->trace, sizeof(x->trace));
+  }
   wg_submit(x);
   if (!handoff) http_count(WG_HTTP_COUNT_EXCHANGES);
 }

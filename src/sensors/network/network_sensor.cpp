@@ -156,8 +156,8 @@ class NetworkSensor final : public Sensor {
       decode_tcp(*static_cast<const wg_tcp*>(record), now, emit);
     else if (h.type == WG_REC_SOCK_DATA && size >= sizeof(wg_sock_data))
       decode_data(*static_cast<const wg_sock_data*>(record), size, now, emit);
-    else if (h.type == WG_REC_HTTP_EXCHANGE && size >= sizeof(wg_http_exchange))
-      decode_exchange(*static_cast<const wg_http_exchange*>(record), emit);
+    else if (h.type == WG_REC_HTTP_EXCHANGE && size >= WG_HTTP_EXCHANGE_SHORT)
+      decode_exchange(*static_cast<const wg_http_exchange*>(record), size, emit);
     if (now > last_expire_ + 1'000'000'000) {
       last_expire_ = now;
       dns_.expire(now, &dns_events_);
@@ -261,9 +261,12 @@ class NetworkSensor final : public Sensor {
     return sums;
   }
 
-  void decode_exchange(const wg_http_exchange& rec, const EventCallback& emit) {
+  // `size`: the record's bytes; a short record (WG_HTTP_TARGET_SHORT) ends within its target.
+  void decode_exchange(const wg_http_exchange& rec, size_t size, const EventCallback& emit) {
     const auto& kMethods = http::standard_methods();
-    if (rec.method >= kMethods.size() || rec.target_len > WG_HTTP_TARGET_MAX || rec.trace_len > sizeof(rec.trace))
+    const bool whole = size >= sizeof(wg_http_exchange);
+    if (rec.method >= kMethods.size() || rec.target_len > (whole ? WG_HTTP_TARGET_MAX : WG_HTTP_TARGET_SHORT) ||
+        rec.trace_len > (whole ? sizeof(rec.trace) : 0))
       return;
     ProcessRef process = process_of(cache_, rec.h);
     if (!selected(process)) return;
