@@ -137,6 +137,15 @@ def binaries(build):
             os.path.abspath(os.path.join(build, "tests", "waggle_test_helper")))
 
 
+def run_config(tmp):
+    """A `waggle run` configuration as the HTTP benchmarks run the agent: the file sensor off,
+    the metrics endpoint on a free port. Its path."""
+    config = os.path.join(tmp, "config.yaml")
+    with open(config, "w") as f:
+        f.write(f"sensors:\n  file: {{enabled: false}}\nmetrics: {{address: 127.0.0.1:{free_port()}}}\n")
+    return config
+
+
 def stats_agent(waggle, tmp, network=""):
     """`waggle run` (file sensor off, the network sensor's settings `network` if any) with the
     kernel's BPF statistics on, and its metrics port."""
@@ -158,10 +167,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="waggle-http-bench-")
     port = free_port()
     nginx = start_nginx(tmp, port)
-    config = os.path.join(tmp, "config.yaml")
-    with open(config, "w") as f:
-        f.write(f"sensors:\n  file: {{enabled: false}}\nmetrics: {{address: 127.0.0.1:{free_port()}}}\n")
-    agent_argv = [waggle, "run", "--config", config]
+    agent_argv = [waggle, "run", "--config", run_config(tmp)]
     metrics_config = os.path.join(tmp, "metrics-only.yaml")
     with open(metrics_config, "w") as f:
         f.write(f"sensors:\n  file: {{enabled: false}}\n  network: {{http_events: none}}\n"
