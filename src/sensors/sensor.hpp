@@ -84,8 +84,8 @@ template <typename Rodata>
 void set_common_rodata(Rodata* rodata, const SensorEnv& env) {
   // A quarter of the ring: the reader then has three quarters left to catch up in, and it
   // wakes a quarter as often as at a sixteenth. Each wakeup finds its caches cold (the loaded
-  // processes ran in between): under a saturated HTTP server the agent took 1.24 µs of CPU per
-  // request at a sixteenth, 1.06 µs at a quarter (docs/benchmarks.md).
+  // processes ran in between): under a saturated HTTP server the agent took 1.26 µs of CPU per
+  // request at a sixteenth, 1.12 µs at a quarter (docs/benchmarks.md).
   rodata->wakeup_bytes = env.config->ring_buffer_bytes / 4;
   rodata->self_tgid = env.self_tgid;
   rodata->filter_tgid = env.config->pid.value_or(0);

@@ -289,9 +289,11 @@ static __always_inline int http_header_line(struct data_scratch *d, struct http_
 }
 
 /* Header lines, HTTP_LINES_PER_CALL at most, as http_header_line: 1 while the head goes on.
- * Several lines per call: each call and its return cost tens of nanoseconds on a kernel that
- * mitigates return-stack attacks (a return thunk), and a call per line was a fifth of the
- * parser's time. Global: the verifier checks these lines once, whatever the caller's state. */
+ * Several lines per call: each call and its return cost tens of nanoseconds on a CPU whose
+ * kernel mitigates return-stack attacks with a return thunk; two lines a call took the kernel's
+ * time per request down 5% (docs/benchmarks.md). Three come near the verifier's limit of
+ * instructions, four exceed it. Global: the verifier checks these lines once, whatever the
+ * caller's state. */
 #define HTTP_LINES_PER_CALL 2
 __attribute__((noinline)) int http_header_lines(struct data_scratch *d, struct http_head *h) {
   if (!d || !h) return 0;
