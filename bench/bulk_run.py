@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import Agent  # noqa: E402
-from http_run import bench_arguments, binaries, free_port, network_program_stats, stats_agent  # noqa: E402
+from http_run import bench_arguments, binaries, run_config, network_program_stats, stats_agent  # noqa: E402
 
 
 def transfer_seconds(helper, nbytes):
@@ -42,9 +42,7 @@ def main():
     nbytes = args.mib << 20
     tmp = tempfile.mkdtemp(prefix="waggle-bulk-bench-")
     try:
-        config = os.path.join(tmp, "config.yaml")
-        with open(config, "w") as f:
-            f.write(f"sensors:\n  file: {{enabled: false}}\nmetrics: {{address: 127.0.0.1:{free_port()}}}\n")
+        config = run_config(tmp)
         times = {"baseline": [], "waggle": []}
         transfer_seconds(helper, nbytes >> 4)  # warm up
         for r in range(args.rounds):

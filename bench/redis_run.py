@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import Agent  # noqa: E402
-from http_run import bench_arguments, binaries, free_port, stats_agent, wait_for_port  # noqa: E402
+from http_run import bench_arguments, binaries, free_port, run_config, stats_agent, wait_for_port  # noqa: E402
 from bulk_run import data_program_stats, print_data_calls  # noqa: E402
 
 TESTS = ("SET", "GET")
@@ -60,9 +60,7 @@ def main():
     port = free_port()
     redis = start_redis(tmp, port)
     try:
-        config = os.path.join(tmp, "config.yaml")
-        with open(config, "w") as f:
-            f.write(f"sensors:\n  file: {{enabled: false}}\nmetrics: {{address: 127.0.0.1:{free_port()}}}\n")
+        config = run_config(tmp)
         rates = {"baseline": [], "waggle": []}
         benchmark(port, args.requests // 10)  # warm up
         for r in range(args.rounds):
