@@ -1,6 +1,7 @@
-// Where a loaded BPF program's JITed code comes from: one line per line-information record,
-// "ADDRESS FILE:LINE SOURCE", ADDRESS the kernel address of the record's first JITed
-// instruction (ascending within each function). bench/bpf_lines_run.py maps `perf record -a`
+// Where a loaded BPF program's JITed code comes from: first "F START BYTES" for each of its
+// functions (the program and the global functions it calls), then one line per
+// line-information record, "ADDRESS FILE:LINE SOURCE", ADDRESS the kernel address of the
+// record's first JITed instruction (ascending within each function). bench/bpf_lines_run.py maps `perf record -a`
 // samples onto these lines: a line-level profile of a BPF program, which perf itself gives only
 // when built with a BPF disassembler.
 //
@@ -34,15 +35,21 @@ bool print_lines(uint32_t id) {
   }
   const uint32_t lines = info.nr_line_info, jited = info.nr_jited_line_info;
   const uint32_t line_size = info.line_info_rec_size, jited_size = info.jited_line_info_rec_size;
-  const uint32_t btf_id = info.btf_id;
-  if (lines == 0 || jited != lines || jited_size != sizeof(uint64_t) || btf_id == 0) {
+  const uint32_t btf_id = info.btf_id, functions = info.nr_jited_ksyms;
+  if (lines == 0 || jited != lines || jited_size != sizeof(uint64_t) || btf_id == 0 || functions == 0 ||
+      info.nr_jited_func_lens != functions) {
     fmt::print(stderr, "program {}: no line information for its JITed code (is the JIT on?)\n", id);
     close(fd);
     return false;
   }
   std::vector<char> line_info(size_t(lines) * line_size);
-  std::vector<uint64_t> addresses(jited);
+  std::vector<uint64_t> addresses(jited), starts(functions);
+  std::vector<uint32_t> sizes(functions);
   info = {};
+  info.nr_jited_ksyms = functions;
+  info.jited_ksyms = reinterpret_cast<uint64_t>(starts.data());
+  info.nr_jited_func_lens = functions;
+  info.jited_func_lens = reinterpret_cast<uint64_t>(sizes.data());
   info.nr_line_info = lines;
   info.line_info_rec_size = line_size;
   info.line_info = reinterpret_cast<uint64_t>(line_info.data());
@@ -57,6 +64,7 @@ bool print_lines(uint32_t id) {
     fmt::print(stderr, "program {}: cannot read its line information: {}\n", id, strerror(errno));
     return false;
   }
+  for (uint32_t i = 0; i < functions; i++) fmt::print("F {:x} {}\n", starts[i], sizes[i]);
   for (uint32_t i = 0; i < lines; i++) {
     const auto* l = reinterpret_cast<const bpf_line_info*>(line_info.data() + size_t(i) * line_size);
     std::string_view file = btf__name_by_offset(types, l->file_name_off);

@@ -24,18 +24,29 @@ from http_run import bench_arguments, binaries, free_port, run_config, start_ngi
 from run import Agent  # noqa: E402
 
 def program_lines(lines_tool):
-    """(kernel address, "file:line", source) of every line of the agent's loaded programs, sorted."""
+    """The agent's loaded programs: their functions' (start, end) kernel addresses, and
+    (kernel address, "file:line", source) of every line of theirs, both sorted."""
     progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], check=True, capture_output=True,
                                       text=True).stdout)
     ids = [str(p["id"]) for p in progs if p.get("name", "").startswith("wg_")]
     if not any(p.get("name") in ("wg_sock_send", "wg_post_io") for p in progs):
         raise RuntimeError("the network sensor's socket programs are not loaded")
     out = subprocess.run([lines_tool] + ids, check=True, capture_output=True, text=True).stdout
-    lines = []
+    functions, lines = [], []
     for row in out.splitlines():
+        if row.startswith("F "):
+            _, start, size = row.split()
+            functions.append((int(start, 16), int(start, 16) + int(size)))
+            continue
         address, where, *source = row.split(" ", 2)
         lines.append((int(address, 16), where, source[0].strip() if source else ""))
-    return sorted(lines)
+    return sorted(functions), sorted(lines)
+
+
+def within(functions, ip):
+    """Whether kernel address ip is in one of the functions (other BPF programs run on the host)."""
+    i = bisect.bisect_right(functions, (ip, float("inf"))) - 1
+    return i >= 0 and functions[i][0] <= ip < functions[i][1]
 
 
 def function_of(symbol):
@@ -58,7 +69,7 @@ def main():
     try:
         agent = Agent([waggle, "run", "--config", config, "--output-file", os.devnull], "waggle: ready")
         try:
-            lines = program_lines(lines_tool)
+            functions, lines = program_lines(lines_tool)
             wrk(port, 1, 50)  # warm up
             perf = subprocess.Popen(["perf", "record", "-a", "-F", "20000", "-o", data, "--", "sleep",
                                      str(args.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -80,9 +91,10 @@ def main():
         if len(fields) < 2:
             continue
         total += 1
-        if not fields[1].startswith("bpf_prog_"):
+        ip = int(fields[0], 16)
+        if not fields[1].startswith("bpf_prog_") or not within(functions, ip):
             continue
-        i = bisect.bisect_right(starts, int(fields[0], 16)) - 1
+        i = bisect.bisect_right(starts, ip) - 1
         if i < 0:
             continue
         in_programs += 1
